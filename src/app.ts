@@ -1,0 +1,40 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { extensionsRoutes } from './admin/api/extensionsRoutes.js';
+import { requireAdminToken } from './admin/adminAuth.js';
+import { AppError } from './http/errors.js';
+import { jsonErrorHandler, notFound, requestObserver } from './http/expressGlue.js';
+import { healthRoutes } from './http/health.js';
+import { PUBLIC_DIR } from './http/views.js';
+import type { Services } from './services.js';
+
+/** The Express app for everything but the CEK voice route (DESIGN.md section 2). Does not listen. */
+export function createApp(s: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', s.config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(requestObserver(s.log, s.metrics));
+  app.use(healthRoutes(s.store, s.metrics));
+  app.use(helmet());
+  app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
+
+  const api = express.Router();
+  api.use(requireAdminToken(s.config.adminToken));
+  api.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
+  api.use(extensionsRoutes(s.registry, s.config.publicUrl));
+  for (const router of s.adminRouters) api.use(router);
+  for (const router of s.publicRouters) app.use(router);
+  app.use('/api/v1', api);
+
+  // The voice route only takes POST, which createServer hands to the CEK handler before Express.
+  app.all('/cek/:extensionId', (_req, res) => {
+    res.setHeader('allow', 'POST');
+    throw new AppError('method_not_allowed', 'The CEK endpoint only accepts POST.');
+  });
+
+  app.use(notFound);
+  app.use(jsonErrorHandler());
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { Logger } from '../http/logger.js';
+import type { ResolvedExtension } from '../extensions/registry.js';
+import { acknowledgement, cekResponse, simpleSpeech } from './response.js';
+import type { CekRequest, CekResponseBody } from './types.js';
+
+/** Everything a responder gets for one verified CEK request. */
+export interface CekContext {
+  readonly cek: CekRequest;
+  readonly ext: ResolvedExtension;
+  readonly requestId: string;
+  readonly log: Logger;
+  /** Epoch ms by which the response must be written (CEK's 8 s, less a safety margin). */
+  readonly deadline: number;
+  /** Set by a responder to name what answered, for the log line and metrics (e.g. `action`, `login_prompt`). */
+  outcome: string;
+}
+
+/**
+ * A feature's part in answering CEK requests (action methods, account linking): returns a response
+ * when it handles the request, `undefined` to let the next one (and finally the defaults) answer.
+ */
+export type CekResponder = (ctx: CekContext) => Promise<CekResponseBody | undefined>;
+
+/** Runs the responders in order; the first answer wins, else the built-in behaviour of DESIGN.md section 4. */
+export async function dispatch(ctx: CekContext, responders: readonly CekResponder[]): Promise<CekResponseBody> {
+  for (const responder of responders) {
+    const answer = await responder(ctx);
+    if (answer !== undefined) return answer;
+  }
+  return defaultResponse(ctx);
+}
+
+export function defaultResponse(ctx: CekContext): CekResponseBody {
+  const { cek, ext } = ctx;
+  const lang = ext.record.language;
+  switch (cek.type) {
+    case 'LaunchRequest':
+      ctx.outcome = 'welcome';
+      return cekResponse({
+        version: cek.version,
+        speech: simpleSpeech(ext.messages.welcome, lang),
+        sessionAttributes: cek.sessionAttributes,
+        shouldEndSession: false,
+      });
+    case 'IntentRequest':
+      ctx.outcome = 'fallback';
+      return cekResponse({
+        version: cek.version,
+        speech: simpleSpeech(ext.messages.fallback, lang),
+        sessionAttributes: cek.sessionAttributes,
+        shouldEndSession: false,
+      });
+    case 'SessionEndedRequest':
+    case 'EventRequest':
+      ctx.outcome = 'ack';
+      return acknowledgement(cek.version);
+  }
+}

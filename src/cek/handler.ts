@@ -1,0 +1,92 @@
+import type { KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError, toAppError } from '../http/errors.js';
+import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../http/metrics.js';
+import { observeRequest } from '../http/observe.js';
+import { requestIdOf } from '../http/requestId.js';
+import { sendError, sendJson } from '../http/respond.js';
+import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
+import { readBody } from '../http/readBody.js';
+import { dispatch, type CekContext, type CekResponder } from './dispatch.js';
+import { parseCekRequest } from './parse.js';
+import { verifyCekRequest } from './verify.js';
+
+/** 256 KiB: far above any real CEK request (about 1.5 KB), low enough to refuse floods early. */
+export const CEK_BODY_LIMIT = 256 * 1024;
+/** CEK drops answers after 8 s; responders must finish by this many ms after the request arrived. */
+export const CEK_DEADLINE_MS = 7_500;
+
+/**
+ * Checks run before verification, e.g. API keys and quotas of the gateway; they throw an AppError
+ * to refuse the request.
+ */
+export type CekGate = (req: IncomingMessage, ext: ResolvedExtension) => Promise<void>;
+
+export interface CekHandlerDeps {
+  registry: ExtensionRegistry;
+  publicKey: KeyObject;
+  log: Logger;
+  metrics: Metrics;
+  responders: readonly CekResponder[];
+  gates?: readonly CekGate[];
+}
+
+/**
+ * `POST /cek/:extensionId`, on node's own request/response (it runs ahead of Express, see
+ * PERFORMANCE.md): extension → gates → raw body → signatures → parse → applicationId → dispatch.
+ */
+export function createCekHandler(deps: CekHandlerDeps) {
+  return async function handleCek(req: IncomingMessage, res: ServerResponse, extensionId: string): Promise<void> {
+    const startedAt = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const fields: Record<string, unknown> = { extensionId };
+    let status = 200;
+    let outcome = 'ok';
+    let failure: unknown;
+    try {
+      const ext = await deps.registry.resolve(extensionId);
+      if (ext === undefined) throw new AppError('unknown_extension', `No extension with ID "${extensionId.slice(0, 255)}".`);
+      for (const gate of deps.gates ?? []) await gate(req, ext);
+      const raw = await readBody(req, CEK_BODY_LIMIT);
+      verifyCekRequest(raw, req.headers, ext.record.verification, deps.publicKey, () => ext.liveSecrets());
+      const cek = parseCekRequest(raw);
+      fields['type'] = cek.type;
+      if (cek.intentName !== undefined) fields['intent'] = cek.intentName;
+      if (cek.applicationId !== ext.record.extensionId) {
+        throw new AppError('application_id_mismatch', 'context.System.application.applicationId does not match the extension of this URL.');
+      }
+      const ctx: CekContext = {
+        cek,
+        ext,
+        requestId,
+        log: deps.log,
+        deadline: Date.now() + CEK_DEADLINE_MS,
+        outcome: 'ok',
+      };
+      const body = await dispatch(ctx, deps.responders);
+      outcome = ctx.outcome;
+      deps.metrics.cekRequests.inc({ type: cek.type, outcome });
+      sendJson(res, 200, body);
+    } catch (err) {
+      const appErr = toAppError(err);
+      status = appErr.status;
+      outcome = appErr.code;
+      if (appErr.code === 'internal_error') failure = err;
+      if (appErr.code === 'payload_too_large') res.setHeader('connection', 'close');
+      sendError(res, appErr, requestId);
+    } finally {
+      observeRequest(deps.log, deps.metrics, {
+        requestId,
+        route: '/cek/:extensionId',
+        method: 'POST',
+        status,
+        outcome,
+        startedAt,
+        fields,
+        err: failure,
+      });
+    }
+  };
+}

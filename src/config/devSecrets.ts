@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DevSecrets } from './env.js';
+
+export interface DevSecretsResult extends DevSecrets {
+  /** True when this call created the file: the admin token is printed this once. */
+  created: boolean;
+  file: string;
+}
+
+/**
+ * Development only: reads `DATA_DIR/dev-secrets.json`, or creates it (mode 0600) with a random
+ * encryption key and admin token. Production refuses to start without real ones instead.
+ */
+export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    if (typeof parsed.encryptionKey === 'string' && typeof parsed.adminToken === 'string') {
+      return { encryptionKey: parsed.encryptionKey, adminToken: parsed.adminToken, created: false, file };
+    }
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: DevSecrets = {
+    encryptionKey: randomBytes(32).toString('base64'),
+    adminToken: randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return { ...secrets, created: true, file };
+}

@@ -1,0 +1,195 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
+import { decodeKey } from '../security/keyring.js';
+import { deepFreeze } from './freeze.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The validated, frozen configuration. Nothing outside `config/` reads `process.env`. */
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly production: boolean;
+  readonly port: number;
+  /** Without a trailing slash, e.g. `https://cek.example.com`. */
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  /** Current sealing key (32 bytes) first, then the previous ones still accepted for opening. */
+  readonly encryptionKeys: readonly Buffer[];
+  readonly adminToken: string;
+  readonly cekPublicKey: KeyObject;
+  readonly logLevel: LogLevel;
+  /** Seconds before expiry at which a linked access token is refreshed. */
+  readonly refreshSkewSeconds: number;
+  /** Express `trust proxy`: hops of reverse proxies whose X-Forwarded-* headers are believed. */
+  readonly trustProxy: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+
+const schema = z.object({
+  NODE_ENV: z.preprocess(blankToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  PUBLIC_URL: optionalString,
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
+  REDIS_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
+  REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
+  ENCRYPTION_KEY: optionalString,
+  ENCRYPTION_KEYS_PREVIOUS: optionalString,
+  ADMIN_TOKEN: optionalString,
+  CEK_PUBLIC_KEY: optionalString,
+  LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
+  REFRESH_SKEW_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(3600).default(60)),
+  TRUST_PROXY: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(10).default(0)),
+});
+
+/** Secrets generated for development, kept in `DATA_DIR` so they survive restarts. */
+export interface DevSecrets {
+  encryptionKey: string;
+  adminToken: string;
+}
+
+export interface ParseOptions {
+  /**
+   * Called in development when `ENCRYPTION_KEY` or `ADMIN_TOKEN` is missing; returns the secrets to
+   * use (read from or generated into `DATA_DIR`). Not called in production, which refuses instead.
+   */
+  devSecrets?: (dataDir: string) => DevSecrets;
+}
+
+export interface ParsedConfig {
+  config: Config;
+  /** Loud warnings for the log (generated dev secrets, http public URL, ...). */
+  warnings: string[];
+}
+
+/** Parses and validates the environment once; every problem is listed in one `ConfigError`. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, opts: ParseOptions = {}): ParsedConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const production = e.NODE_ENV === 'production';
+  const dataDir = resolve(e.DATA_DIR);
+
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const url = URL.canParse(publicUrl) ? new URL(publicUrl) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problems.push(`PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
+  } else if (url.search !== '' || url.hash !== '') {
+    problems.push('PUBLIC_URL: must not have a query or fragment');
+  } else if (production && url.protocol !== 'https:') {
+    problems.push('PUBLIC_URL: must be https:// when NODE_ENV=production (CLOVA and the OAuth redirect require TLS)');
+  } else if (url.protocol !== 'https:') {
+    warnings.push(`PUBLIC_URL is ${publicUrl} (http): fine for development, CLOVA needs https in production.`);
+  }
+
+  let encryptionKey = e.ENCRYPTION_KEY;
+  let adminToken = e.ADMIN_TOKEN;
+  if (production) {
+    if (encryptionKey === undefined) problems.push('ENCRYPTION_KEY: required when NODE_ENV=production (32 random bytes, base64; e.g. `openssl rand -base64 32`)');
+    if (adminToken === undefined) problems.push('ADMIN_TOKEN: required when NODE_ENV=production (at least 24 characters; e.g. `openssl rand -hex 24`)');
+  } else if ((encryptionKey === undefined || adminToken === undefined) && opts.devSecrets !== undefined) {
+    const generated = opts.devSecrets(dataDir);
+    if (encryptionKey === undefined) {
+      encryptionKey = generated.encryptionKey;
+      warnings.push(`ENCRYPTION_KEY is not set: using a development key stored in ${dataDir}/dev-secrets.json. Set ENCRYPTION_KEY before real use; NODE_ENV=production refuses to start without it.`);
+    }
+    if (adminToken === undefined) {
+      adminToken = generated.adminToken;
+      warnings.push(`ADMIN_TOKEN is not set: using a development token stored in ${dataDir}/dev-secrets.json. Set ADMIN_TOKEN before real use; NODE_ENV=production refuses to start without it.`);
+    }
+  } else {
+    if (encryptionKey === undefined) problems.push('ENCRYPTION_KEY: required (32 random bytes, base64)');
+    if (adminToken === undefined) problems.push('ADMIN_TOKEN: required');
+  }
+
+  const encryptionKeys: Buffer[] = [];
+  if (encryptionKey !== undefined) {
+    const key = decodeKey(encryptionKey);
+    if (key === undefined) problems.push('ENCRYPTION_KEY: must be exactly 32 bytes, base64 or base64url encoded');
+    else encryptionKeys.push(key);
+  }
+  if (e.ENCRYPTION_KEYS_PREVIOUS !== undefined) {
+    e.ENCRYPTION_KEYS_PREVIOUS.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .forEach((s, i) => {
+        const key = decodeKey(s);
+        if (key === undefined) problems.push(`ENCRYPTION_KEYS_PREVIOUS: key #${i + 1} is not 32 bytes of base64`);
+        else encryptionKeys.push(key);
+      });
+  }
+  if (adminToken !== undefined && adminToken.length < (production ? 24 : 16)) {
+    problems.push(`ADMIN_TOKEN: must be at least ${production ? 24 : 16} characters`);
+  }
+
+  let cekPublicKey: KeyObject | undefined;
+  try {
+    cekPublicKey = loadPublicKey(e.CEK_PUBLIC_KEY);
+  } catch (err) {
+    problems.push(`CEK_PUBLIC_KEY: ${(err as Error).message}`);
+  }
+
+  if (problems.length > 0 || cekPublicKey === undefined || adminToken === undefined) throw new ConfigError(problems);
+
+  const config: Config = {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    publicUrl,
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    encryptionKeys,
+    adminToken,
+    cekPublicKey,
+    logLevel: e.LOG_LEVEL,
+    refreshSkewSeconds: e.REFRESH_SKEW_SECONDS,
+    trustProxy: e.TRUST_PROXY,
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+/** `CEK_PUBLIC_KEY` is PEM text or a path to a PEM file; unset means the bundled CLOVA key. */
+function loadPublicKey(value: string | undefined): KeyObject {
+  let pem = CLOVA_SIGNATURE_PUBLIC_KEY;
+  if (value !== undefined) {
+    if (value.includes('-----BEGIN')) pem = value.replace(/\\n/g, '\n');
+    else if (existsSync(value)) pem = readFileSync(value, 'utf8');
+    else throw new Error(`neither PEM text nor an existing file: "${value.slice(0, 80)}"`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new Error('is not a valid PEM public key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new Error(`must be an RSA key, got ${String(key.asymmetricKeyType)}`);
+  return key;
+}

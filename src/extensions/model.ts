@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import type { SpeechLang } from '../cek/types.js';
+import { VERIFICATION_MODES, type VerificationMode } from '../cek/verify.js';
+import { MESSAGE_KEYS, type Messages } from './messages.js';
+
+/**
+ * Extension IDs are reverse-domain names (DESIGN.md section 7): lowercase labels of [a-z0-9-],
+ * at least two of them separated by dots, at most 255 characters.
+ */
+export const EXTENSION_ID = /^(?=.{3,255}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/;
+
+export function isExtensionId(value: string): boolean {
+  return EXTENSION_ID.test(value);
+}
+
+export const LANGUAGES = ['ko', 'en', 'ja'] as const satisfies readonly SpeechLang[];
+
+/** A sealed secret; the plaintext exists only in memory and in the one response that shows it. */
+export interface SealedSecret {
+  sealed: string;
+  createdAt: string;
+}
+
+/** What the store holds for an extension (`ext:<id>`). Never sent out as it is. */
+export interface ExtensionRecord {
+  extensionId: string;
+  name: string;
+  language: SpeechLang;
+  verification: VerificationMode;
+  /** Only the messages the developer wrote; the rest come from the language's defaults. */
+  messages: Partial<Messages>;
+  secret: SealedSecret;
+  /** The secret before the last rotation, accepted until `expiresAt`. */
+  previousSecret?: SealedSecret & { expiresAt: string };
+  createdAt: string;
+  updatedAt: string;
+  /**
+   * Lets action methods reach loopback, link-local and private addresses in production mode
+   * (targets on the same host or network). Off by default: such targets are refused (SSRF).
+   */
+  allowPrivateTargets?: boolean;
+  /** Sections owned by other features (account linking, action methods, gateway), stored with the extension so one cache entry serves a request. */
+  sections: Record<string, unknown>;
+}
+
+const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+
+export const messagesInput = z
+  .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageText.nullable().optional()])) as Record<
+    (typeof MESSAGE_KEYS)[number],
+    z.ZodOptional<z.ZodNullable<typeof messageText>>
+  >)
+  .strict();
+
+const nameText = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+
+export const createExtensionInput = z
+  .object({
+    extensionId: z.string({ error: 'is required' }),
+    name: nameText.optional(),
+    language: z.enum(LANGUAGES).optional(),
+    verification: z.enum(VERIFICATION_MODES).optional(),
+    messages: messagesInput.optional(),
+    allowPrivateTargets: z.boolean().optional(),
+  })
+  .strict();
+
+export const patchExtensionInput = z
+  .object({
+    name: nameText.optional(),
+    language: z.enum(LANGUAGES).optional(),
+    verification: z.enum(VERIFICATION_MODES).optional(),
+    /** A message set to `null` goes back to the language's default. */
+    messages: messagesInput.optional(),
+    allowPrivateTargets: z.boolean().optional(),
+  })
+  .strict();
+
+export const rotateSecretInput = z
+  .object({
+    /** How long the old secret keeps working; 0 ends it at once. Default 1 hour, at most 7 days. */
+    graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+  })
+  .strict();
+
+export type CreateExtensionInput = z.infer<typeof createExtensionInput>;
+export type PatchExtensionInput = z.infer<typeof patchExtensionInput>;

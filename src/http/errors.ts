@@ -1,0 +1,95 @@
+/**
+ * The one error type of cek-gateway and the registry of its stable codes. Every code has a fixed
+ * HTTP status; the message is what the client reads. Errors that are not an `AppError` (bugs,
+ * library failures) are never shown as they are: they become `internal_error` with the request id.
+ *
+ * The README's "Error codes" table lists exactly these codes; test/unit/errors.test.ts keeps the two
+ * in step.
+ */
+export const ERROR_CODES = {
+  invalid_json: 400,
+  invalid_request: 400,
+  invalid_extension_id: 400,
+  invalid_body: 400,
+  invalid_query: 400,
+  missing_signature: 401,
+  invalid_signature: 401,
+  unauthorized: 401,
+  missing_api_key: 401,
+  invalid_api_key: 403,
+  application_id_mismatch: 403,
+  forbidden: 403,
+  csrf_failed: 403,
+  unknown_extension: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  extension_exists: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  quota_exceeded: 429,
+  internal_error: 500,
+  store_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId?: string; details?: readonly ErrorDetail[] };
+}
+
+/** One problem with one input field, e.g. `{ path: "messages.welcome", message: "Too long" }`. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: readonly ErrorDetail[] | undefined;
+  /** Extra response headers (e.g. `Retry-After` on 429). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: readonly ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code];
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/**
+ * What goes on the wire for any thrown value: the AppError as it is, anything else masked as
+ * `internal_error`. Body parsers' own errors (JSON syntax, size) are recognised by their `type`.
+ */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return new AppError('invalid_json', 'The request body is not valid JSON.');
+  if (type === 'entity.too.large') return new AppError('payload_too_large', 'The request body is too large.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'Unsupported content encoding or charset.');
+  }
+  return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when reporting it.', {
+    cause: err,
+  });
+}
+
+export function errorBody(err: AppError, requestId: string | undefined): ErrorBody {
+  const error: ErrorBody['error'] = { code: err.code, message: err.message };
+  if (err.details !== undefined && err.details.length > 0) error.details = err.details;
+  if (requestId !== undefined) error.requestId = requestId;
+  return { error };
+}

@@ -1,0 +1,72 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics of one service instance. A registry per instance (not prom-client's global one)
+ * so tests can run several apps in one process.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** HTTP requests by route template, method, status and outcome (`ok` | error code). */
+  readonly httpRequests: Counter<'route' | 'method' | 'status' | 'outcome'>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'outcome'>;
+  /** CEK requests by request type and what answered them. */
+  readonly cekRequests: Counter<'type' | 'outcome'>;
+  /** Action-method forwards by outcome (`ok` or the failure cause). */
+  readonly forwards: Counter<'outcome'>;
+  readonly forwardDuration: Histogram<'outcome'>;
+  readonly tokenRefreshes: Counter<'outcome'>;
+  readonly storeErrors: Counter<'operation'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'cekgw_process_' });
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'cekgw_http_requests_total',
+      help: 'HTTP requests by route, method, status and outcome',
+      labelNames: ['route', 'method', 'status', 'outcome'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'cekgw_http_request_duration_seconds',
+      help: 'HTTP request latency by route, method and outcome',
+      labelNames: ['route', 'method', 'outcome'],
+      buckets,
+      registers: [registry],
+    }),
+    cekRequests: new Counter({
+      name: 'cekgw_cek_requests_total',
+      help: 'Accepted CEK requests by request type and what answered them',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    forwards: new Counter({
+      name: 'cekgw_forwards_total',
+      help: 'Action-method forwards by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    forwardDuration: new Histogram({
+      name: 'cekgw_forward_duration_seconds',
+      help: 'Action-method forward latency by outcome',
+      labelNames: ['outcome'],
+      buckets,
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'cekgw_token_refreshes_total',
+      help: 'Token refreshes by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'cekgw_store_errors_total',
+      help: 'Store operations that failed',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,18 @@
+import type { z } from 'zod';
+import { AppError, type ErrorCode } from './errors.js';
+
+/**
+ * Parses input with a strict zod schema; a failure is a 400 that names every bad field, e.g.
+ * `{ code: "invalid_body", details: [{ path: "language", message: "..." }] }`.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, code: ErrorCode = 'invalid_body'): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(body)',
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+  }));
+  const first = details[0];
+  const summary = first === undefined ? 'Invalid input.' : `Invalid input: ${first.path} ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}.`;
+  throw new AppError(code, summary, { details });
+}

@@ -1,0 +1,36 @@
+import { linkingAdminRoutes } from '../admin/api/linkingRoutes.js';
+import { acknowledgement } from '../cek/response.js';
+import { createViews } from '../http/views.js';
+import type { Services } from '../services.js';
+import { linkingRoutes } from './routes.js';
+import { LinkingService } from './service.js';
+
+/** Account linking: the LinkedTokens of action methods, the pages, the admin routes, and SkillDisabled. */
+export function installLinking(s: Services): LinkingService {
+  const linking = new LinkingService({
+    config: s.config,
+    store: s.store,
+    keyring: s.keyring,
+    registry: s.registry,
+    log: s.log,
+    metrics: s.metrics,
+  });
+  s.linking = linking;
+
+  // CLOVA drops its own copy of the user's tokens when the skill is disabled; we drop ours (and revoke them).
+  s.responders.push(async (ctx) => {
+    const { cek } = ctx;
+    if (cek.type !== 'EventRequest' || cek.eventNamespace !== 'ClovaSkill' || cek.eventName !== 'SkillDisabled') return undefined;
+    if (cek.userId !== '') await linking.unlink(ctx.ext.record.extensionId, cek.userId);
+    ctx.outcome = 'skill_disabled';
+    return acknowledgement(cek.version);
+  });
+
+  s.adminRouters.push(linkingAdminRoutes(s.registry, linking, s.keyring, { publicUrl: s.config.publicUrl, production: s.config.production }));
+  s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:')));
+
+  s.registry.onDelete(async (extensionId) => {
+    for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
+  });
+  return linking;
+}

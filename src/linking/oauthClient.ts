@@ -1,0 +1,83 @@
+import * as oidc from 'openid-client';
+import type { ExtensionRecord } from '../extensions/model.js';
+import type { Keyring } from '../security/keyring.js';
+import type { LinkingSettings } from './settings.js';
+
+/** Seconds openid-client waits for the provider: short, because a refresh can sit on a voice request. */
+const PROVIDER_TIMEOUT_S = 5;
+
+export const clientSecretContext = (extensionId: string): string => `oauth-client-secret:${extensionId}`;
+
+/**
+ * openid-client `Configuration`s per extension, built from its server settings and cached until the
+ * settings change (their `updatedAt`). With an `issuer`, the provider's metadata is discovered (OIDC,
+ * then RFC 8414) so id_tokens are validated against its keys; typed URLs then override what was
+ * discovered. Without one, the typed URLs are used as they are.
+ */
+export class OAuthClients {
+  readonly #keyring: Keyring;
+  readonly #production: boolean;
+  readonly #cache = new Map<string, { version: string; config: Promise<oidc.Configuration> }>();
+
+  constructor(keyring: Keyring, production: boolean) {
+    this.#keyring = keyring;
+    this.#production = production;
+  }
+
+  configFor(ext: ExtensionRecord, s: LinkingSettings): Promise<oidc.Configuration> {
+    const hit = this.#cache.get(ext.extensionId);
+    if (hit !== undefined && hit.version === s.updatedAt) return hit.config;
+    const config = this.#build(ext, s);
+    this.#cache.set(ext.extensionId, { version: s.updatedAt, config });
+    // A failed discovery is not cached: the next attempt tries again.
+    config.catch(() => {
+      if (this.#cache.get(ext.extensionId)?.config === config) this.#cache.delete(ext.extensionId);
+    });
+    return config;
+  }
+
+  /** True when the configured issuer is a real one (discovery), so `iss` in callbacks can be checked. */
+  static hasIssuer(s: LinkingSettings): boolean {
+    return s.issuer !== undefined;
+  }
+
+  async #build(ext: ExtensionRecord, s: LinkingSettings): Promise<oidc.Configuration> {
+    const clientId = s.clientId ?? '';
+    const secret = s.clientSecretSealed === undefined ? undefined : this.#keyring.open(s.clientSecretSealed, clientSecretContext(ext.extensionId));
+    const auth = secret === undefined ? oidc.None() : s.clientAuth === 'body' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+    const urls = [s.issuer, s.loginUrl, s.tokenUrl, s.revocationUrl].filter((u): u is string => u !== undefined);
+    // openid-client refuses http by default; we allow it only outside production (loopback test
+    // providers, local development), where settings validation already let it through.
+    const insecure = !this.#production && urls.some((u) => u.startsWith('http:'));
+
+    // Without an issuer we name the token endpoint's origin. Callbacks then have their `iss` removed
+    // before the check (see LinkingService.complete), since it could not match a guessed issuer.
+    const base: oidc.ServerMetadata =
+      s.issuer !== undefined
+        ? (await discover(new URL(s.issuer), clientId, auth, insecure)).serverMetadata()
+        : { issuer: new URL(s.tokenUrl ?? s.loginUrl ?? 'https://invalid.example').origin };
+    const server: oidc.ServerMetadata = {
+      ...base,
+      ...(s.loginUrl === undefined ? {} : { authorization_endpoint: s.loginUrl }),
+      ...(s.tokenUrl === undefined ? {} : { token_endpoint: s.tokenUrl }),
+      ...(s.revocationUrl === undefined ? {} : { revocation_endpoint: s.revocationUrl }),
+    };
+    const config = new oidc.Configuration(server, clientId, undefined, auth);
+    config.timeout = PROVIDER_TIMEOUT_S;
+    if (insecure) oidc.allowInsecureRequests(config);
+    return config;
+  }
+}
+
+async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean): Promise<oidc.Configuration> {
+  const options = { timeout: PROVIDER_TIMEOUT_S, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) };
+  try {
+    return await oidc.discovery(issuer, clientId, undefined, auth, options);
+  } catch (first) {
+    try {
+      return await oidc.discovery(issuer, clientId, undefined, auth, { ...options, algorithm: 'oauth2' });
+    } catch {
+      throw first;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import express, { Router, type Request, type Response } from 'express';
+import type nunjucks from 'nunjucks';
+import type { Logger } from '../http/logger.js';
+import { readCookie } from '../http/cookies.js';
+import { constantTimeEqual } from '../security/constantTime.js';
+import { randomToken } from '../security/random.js';
+import { FAILURES, LinkFailure, type FailureReason } from './failures.js';
+import { describe } from './refresher.js';
+import type { LinkingService } from './service.js';
+
+const CSRF_COOKIE = 'cekgw_link_csrf';
+
+/**
+ * The end user's pages: enter the pairing code (`/link`), ticket links (`/link/start`), the OAuth
+ * callback, and unlink. Every failure ends on a page that says what happened and how to retry.
+ */
+export function linkingRoutes(linking: LinkingService, views: nunjucks.Environment, log: Logger, secureCookies: boolean): Router {
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+
+  // The code form's POST answers with a redirect to the provider's login page, and browsers apply
+  // `form-action` to that redirect: the pages allow any https origin there (http only outside
+  // production, for local providers). Nothing else is loaded but our stylesheet.
+  const csp = `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' https:${secureCookies ? '' : ' http:'}; frame-ancestors 'none'; base-uri 'none'`;
+  const render = (res: Response, status: number, view: string, data: Record<string, unknown>): void => {
+    res.status(status).set({ 'cache-control': 'no-store', 'content-security-policy': csp }).type('html').send(views.render(view, data));
+  };
+  const fail = (req: Request, res: Response, err: unknown): void => {
+    const reason: FailureReason = err instanceof LinkFailure ? err.reason : 'provider_error';
+    if (!(err instanceof LinkFailure)) log.error({ reqId: req.requestId, err }, 'account linking failed unexpectedly');
+    else log.info({ reqId: req.requestId, reason, detail: err.message, cause: err.cause === undefined ? undefined : describe(err.cause) }, 'account linking step failed');
+    req.failure = { code: `link_${reason}` };
+    const f = FAILURES[reason];
+    render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });
+  };
+  // Double-submit CSRF token for the two forms: a random cookie echoed in a hidden field.
+  const csrfToken = (req: Request, res: Response): string => {
+    const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
+    const token = existing !== undefined && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomToken();
+    res.cookie(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/link', maxAge: 30 * 60_000 });
+    return token;
+  };
+  const csrfOk = (req: Request): boolean => {
+    const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
+    const field = (req.body as Record<string, unknown> | undefined)?.['csrf'];
+    return cookie !== undefined && typeof field === 'string' && constantTimeEqual(cookie, field);
+  };
+
+  router.get('/link', (req, res) => {
+    render(res, 200, 'link.njk', { csrf: csrfToken(req, res), code: '' });
+  });
+
+  router.post('/link', form, async (req, res) => {
+    if (!csrfOk(req)) {
+      render(res, 403, 'link.njk', { csrf: csrfToken(req, res), code: '', error: 'This form expired. Please enter the code again.' });
+      return;
+    }
+    const code = String((req.body as Record<string, unknown>)['code'] ?? '').slice(0, 32);
+    try {
+      res.redirect(303, (await linking.beginFromCode(code, req.ip ?? 'unknown')).href);
+    } catch (err) {
+      if (err instanceof LinkFailure && (err.reason === 'invalid_code' || err.reason === 'locked')) {
+        const f = FAILURES[err.reason];
+        req.failure = { code: `link_${err.reason}` };
+        render(res, f.status, 'link.njk', { csrf: csrfToken(req, res), code, error: `${f.title}. ${f.body} ${f.retry}`, locked: err.reason === 'locked' });
+        return;
+      }
+      fail(req, res, err);
+    }
+  });
+
+  router.get('/link/start', async (req, res) => {
+    const ticket = req.query['ticket'];
+    try {
+      if (typeof ticket !== 'string' || ticket === '') throw new LinkFailure('invalid_ticket');
+      res.redirect(303, (await linking.beginFromTicket(ticket)).href);
+    } catch (err) {
+      fail(req, res, err);
+    }
+  });
+
+  router.get('/oauth/callback', async (req, res) => {
+    try {
+      const url = new URL(req.originalUrl, linking.linkUrl);
+      const done = await linking.complete(url);
+      render(res, 200, 'link-success.njk', { message: done.message, extensionName: done.extension.name, unlinkUrl: done.unlinkUrl });
+    } catch (err) {
+      fail(req, res, err);
+    }
+  });
+
+  router.get('/link/unlink', async (req, res) => {
+    const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
+    const t = ticket === '' ? undefined : await linking.tickets.peek(ticket, 'unlink');
+    if (t === undefined) {
+      fail(req, res, new LinkFailure('invalid_ticket'));
+      return;
+    }
+    render(res, 200, 'link-unlink.njk', { csrf: csrfToken(req, res), ticket });
+  });
+
+  router.post('/link/unlink', form, async (req, res) => {
+    if (!csrfOk(req)) {
+      fail(req, res, new LinkFailure('invalid_request', 'csrf'));
+      return;
+    }
+    const t = await linking.tickets.redeem(String((req.body as Record<string, unknown>)['ticket'] ?? ''), 'unlink');
+    if (t === undefined) {
+      fail(req, res, new LinkFailure('invalid_ticket'));
+      return;
+    }
+    await linking.unlink(t.extensionId, t.userId);
+    render(res, 200, 'link-message.njk', {
+      title: 'Account unlinked',
+      body: 'Your account is no longer linked. The extension cannot use it any more.',
+      retry: 'To link it again, ask CLOVA for a new code.',
+      kind: 'ok',
+    });
+  });
+
+  return router;
+}

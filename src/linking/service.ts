@@ -1,0 +1,322 @@
+import { hkdfSync } from 'node:crypto';
+import * as oidc from 'openid-client';
+import type { CekContext } from '../cek/dispatch.js';
+import { cekResponse, simpleSpeech } from '../cek/response.js';
+import type { CekResponseBody } from '../cek/types.js';
+import type { Config } from '../config/env.js';
+import { resolveMessages } from '../extensions/messages.js';
+import type { ExtensionRecord } from '../extensions/model.js';
+import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
+import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Store } from '../store/store.js';
+import { AttemptLimiter } from './attempts.js';
+import { LinkFailure } from './failures.js';
+import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
+import { OAuthClients } from './oauthClient.js';
+import { Pairing, spokenDigits } from './pairing.js';
+import { describe, Refresher } from './refresher.js';
+import { settingsOf, type LinkingSettings } from './settings.js';
+import { Tickets } from './tickets.js';
+import { TokenVault, type TokenRecord } from './vault.js';
+
+const STATE_TTL_MS = 5 * 60_000;
+const LINK_TICKET_TTL_S = 10 * 60;
+const UNLINK_TICKET_TTL_S = 60 * 60;
+/** How long a voice request waits for another instance's refresh before giving up. */
+const REFRESH_WAIT_MS = 5_000;
+
+interface PendingAuthorization {
+  extensionId: string;
+  userId: string;
+  codeVerifier: string;
+  nonce?: string;
+  /** The settings version the flow started with: a change of settings meanwhile restarts it. */
+  settingsVersion: string;
+}
+
+export interface LinkingDeps {
+  config: Config;
+  store: Store;
+  keyring: Keyring;
+  registry: ExtensionRegistry;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Account linking (DESIGN.md section 5): pairing codes and tickets, the OAuth authorization-code
+ * flow with state and PKCE, the token vault, refresh and unlink. Implements `LinkedTokens` for
+ * action methods.
+ */
+export class LinkingService implements LinkedTokens {
+  readonly vault: TokenVault;
+  readonly pairing: Pairing;
+  readonly attempts: AttemptLimiter;
+  readonly tickets: Tickets;
+  readonly clients: OAuthClients;
+  readonly #refresher: Refresher;
+  readonly #d: LinkingDeps;
+  readonly #redirectUri: string;
+
+  constructor(d: LinkingDeps) {
+    this.#d = d;
+    const master = d.config.encryptionKeys[0] as Buffer;
+    const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `cek-gateway ${info}`, 32));
+    this.vault = new TokenVault(d.store, d.keyring);
+    this.pairing = new Pairing(d.store, d.keyring, derive('pairing codes'));
+    this.attempts = new AttemptLimiter(d.store);
+    this.tickets = new Tickets(d.store, derive('link tickets'));
+    this.clients = new OAuthClients(d.keyring, d.config.production);
+    this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, skewSeconds: d.config.refreshSkewSeconds });
+    this.#redirectUri = `${d.config.publicUrl}/oauth/callback`;
+  }
+
+  get linkUrl(): string {
+    return `${this.#d.config.publicUrl}/link`;
+  }
+
+  // ---- LinkedTokens (the voice path) ----
+
+  async accessToken(ext: ResolvedExtension, userId: string): Promise<TokenLookup> {
+    if (userId === '') return { status: 'unlinked' };
+    const current = await this.vault.read(ext.record.extensionId, userId);
+    if (current === undefined) return { status: 'unlinked' };
+    if (current.record.status === 'broken') return { status: 'broken' };
+    let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
+    if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken);
+    if (result.status === 'ok' && current.record.successPending === true) {
+      await this.vault.update(ext.record.extensionId, userId, (r) => {
+        delete r.successPending;
+      });
+      return { ...result, loginSuccess: this.#messages(ext).loginSuccess };
+    }
+    return result;
+  }
+
+  async refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string): Promise<TokenLookup> {
+    const result = await this.#refresh(ext.record, userId, rejected);
+    if (result.status === 'unavailable') {
+      await this.markBroken(ext, userId, 'the target refused the token and it could not be refreshed');
+      return { status: 'broken' };
+    }
+    return result;
+  }
+
+  async markBroken(ext: ResolvedExtension, userId: string, reason: string): Promise<void> {
+    await this.vault.update(ext.record.extensionId, userId, (r) => {
+      r.status = 'broken';
+      r.brokenReason = reason;
+    });
+  }
+
+  async loginPrompt(ctx: CekContext): Promise<CekResponseBody> {
+    const { ext, cek } = ctx;
+    const lang = ext.record.language;
+    const settings = settingsOf(ext.record);
+    if (settings?.enabled !== true || cek.userId === '') {
+      ctx.outcome = 'linking_unavailable';
+      ctx.log.warn({ reqId: ctx.requestId, extensionId: ext.record.extensionId }, 'a token is needed but account linking is not enabled for this extension');
+      return cekResponse({ version: cek.version, speech: simpleSpeech(ext.messages.error, lang), shouldEndSession: true });
+    }
+    const { code } = await this.pairing.codeFor(ext.record.extensionId, cek.userId);
+    const text = this.#messages(ext).loginPrompt.replaceAll('{url}', this.linkUrl).replaceAll('{code}', spokenDigits(code));
+    ctx.outcome = 'login_prompt';
+    return cekResponse({ version: cek.version, speech: simpleSpeech(text, lang), shouldEndSession: true });
+  }
+
+  #messages(ext: ResolvedExtension): { loginPrompt: string; loginSuccess: string } {
+    const s = settingsOf(ext.record);
+    return { loginPrompt: s?.loginPromptMessage ?? ext.messages.loginPrompt, loginSuccess: s?.loginSuccessMessage ?? ext.messages.loginSuccess };
+  }
+
+  #refresh(ext: ExtensionRecord, userId: string, stale: string): Promise<TokenLookup> {
+    const settings = settingsOf(ext);
+    if (settings?.enabled !== true) return Promise.resolve({ status: 'unlinked' });
+    return this.#refresher.refresh({
+      extensionId: ext.extensionId,
+      userId,
+      stale,
+      waitUntil: Date.now() + REFRESH_WAIT_MS,
+      config: () => this.clients.configFor(ext, settings),
+    });
+  }
+
+  // ---- The flow (pages) ----
+
+  /** A link minted by the admin API: the ticket URL and the user's pairing code. */
+  async mintLinkTicket(extensionId: string, userId: string): Promise<{ url: string; code: string; expiresAt: string }> {
+    const ext = await this.#d.registry.get(extensionId);
+    if (settingsOf(ext)?.enabled !== true) throw new LinkFailure('not_configured');
+    const { token, expiresAt } = await this.tickets.mint(extensionId, userId, 'link', LINK_TICKET_TTL_S);
+    const { code } = await this.pairing.codeFor(extensionId, userId);
+    return { url: `${this.#d.config.publicUrl}/link/start?ticket=${encodeURIComponent(token)}`, code, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /** `POST /link`: redeems a pairing code (guessing-limited per client) and returns where to send the browser. */
+  async beginFromCode(code: string, client: string): Promise<URL> {
+    if (await this.attempts.isLocked(client)) throw new LinkFailure('locked');
+    const pair = await this.pairing.redeem(code);
+    if (pair === undefined) {
+      const locked = await this.attempts.recordFailure(client);
+      throw new LinkFailure(locked ? 'locked' : 'invalid_code');
+    }
+    return this.#begin(pair.extensionId, pair.userId);
+  }
+
+  /** `GET /link/start?ticket=…` */
+  async beginFromTicket(ticket: string): Promise<URL> {
+    const t = await this.tickets.redeem(ticket, 'link');
+    if (t === undefined) throw new LinkFailure('invalid_ticket');
+    // The pairing code of that user is spent with the ticket: one link, one way in.
+    await this.pairing.forget(t.extensionId, t.userId);
+    return this.#begin(t.extensionId, t.userId);
+  }
+
+  async #begin(extensionId: string, userId: string): Promise<URL> {
+    const ext = await this.#getExtension(extensionId);
+    const settings = settingsOf(ext);
+    if (settings?.enabled !== true) throw new LinkFailure('not_configured');
+    const config = await this.#config(ext, settings);
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const wantsIdToken = settings.scope.split(' ').includes('openid');
+    const pending: PendingAuthorization = { extensionId, userId, codeVerifier, settingsVersion: settings.updatedAt };
+    const params: Record<string, string> = {
+      redirect_uri: this.#redirectUri,
+      response_type: 'code',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    };
+    if (settings.scope !== '') params['scope'] = settings.scope;
+    if (wantsIdToken) {
+      pending.nonce = oidc.randomNonce();
+      params['nonce'] = pending.nonce;
+    }
+    await this.#d.store.set(`oauth:state:${state}`, JSON.stringify(pending), STATE_TTL_MS);
+    return oidc.buildAuthorizationUrl(config, params);
+  }
+
+  /**
+   * `GET /oauth/callback`: takes the state (single use), exchanges the code with PKCE at the token
+   * endpoint, and stores the tokens. Nothing is stored unless every step succeeded.
+   */
+  async complete(callbackUrl: URL): Promise<{ extension: ExtensionRecord; userId: string; message: string; unlinkUrl: string }> {
+    const state = callbackUrl.searchParams.get('state');
+    if (state === null || state === '' || state.length > 512) throw new LinkFailure('invalid_request', 'callback without state');
+    const raw = await this.#d.store.take(`oauth:state:${state}`);
+    if (raw === null) throw new LinkFailure('expired_state');
+    const pending = JSON.parse(raw) as PendingAuthorization;
+
+    const error = callbackUrl.searchParams.get('error');
+    if (error !== null) {
+      throw new LinkFailure(error === 'access_denied' || error === 'consent_required' || error === 'login_required' ? 'denied' : 'provider_error', `provider returned error=${error.slice(0, 64)}`);
+    }
+    const ext = await this.#getExtension(pending.extensionId);
+    const settings = settingsOf(ext);
+    if (settings?.enabled !== true) throw new LinkFailure('not_configured');
+    const config = await this.#config(ext, settings);
+
+    const current = new URL(callbackUrl.href);
+    // Without a configured issuer we named one ourselves; the provider's RFC 9207 `iss` cannot
+    // match it, so it is dropped rather than failing every link (mix-up protection needs `issuer`).
+    if (!OAuthClients.hasIssuer(settings)) current.searchParams.delete('iss');
+
+    let tokens;
+    try {
+      tokens = await oidc.authorizationCodeGrant(config, current, {
+        pkceCodeVerifier: pending.codeVerifier,
+        expectedState: state,
+        ...(pending.nonce === undefined ? {} : { expectedNonce: pending.nonce }),
+        idTokenExpected: pending.nonce !== undefined && OAuthClients.hasIssuer(settings),
+      });
+    } catch (err) {
+      throw classifyProviderError(err);
+    }
+    if (typeof tokens.access_token !== 'string' || tokens.access_token === '') throw new LinkFailure('provider_error', 'no access_token');
+    const expiresIn = tokens.expiresIn();
+    await this.vault.link(
+      pending.extensionId,
+      pending.userId,
+      { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, idToken: tokens.id_token },
+      { expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000, scope: tokens.scope ?? (settings.scope || null), tokenType: tokens.token_type || 'Bearer' },
+    );
+    await this.pairing.forget(pending.extensionId, pending.userId);
+    this.#d.log.info({ extensionId: pending.extensionId }, 'account linked');
+    const unlink = await this.tickets.mint(pending.extensionId, pending.userId, 'unlink', UNLINK_TICKET_TTL_S);
+    const message = settings.loginSuccessMessage ?? resolveMessages(ext.language, ext.messages).loginSuccess;
+    return { extension: ext, userId: pending.userId, message, unlinkUrl: `${this.#d.config.publicUrl}/link/unlink?ticket=${encodeURIComponent(unlink.token)}` };
+  }
+
+  /**
+   * Removes a link: the tokens are deleted first (so nothing uses them again), then revoked at the
+   * provider (RFC 7009) when it has a revocation endpoint. A failed revocation is logged, not fatal.
+   */
+  async unlink(extensionId: string, userId: string): Promise<boolean> {
+    const current = await this.vault.read(extensionId, userId).catch(() => undefined);
+    const removed = await this.vault.remove(extensionId, userId);
+    await this.pairing.forget(extensionId, userId);
+    if (current === undefined) return removed;
+    const ext = await this.#d.registry.get(extensionId).catch(() => undefined);
+    const settings = ext === undefined ? undefined : settingsOf(ext);
+    const revocationUrl = settings?.revocationUrl;
+    if (ext !== undefined && settings !== undefined && (revocationUrl !== undefined || settings.issuer !== undefined)) {
+      try {
+        const config = await this.clients.configFor(ext, settings);
+        if (config.serverMetadata().revocation_endpoint !== undefined) {
+          if (current.tokens.refreshToken !== undefined) await oidc.tokenRevocation(config, current.tokens.refreshToken, { token_type_hint: 'refresh_token' });
+          await oidc.tokenRevocation(config, current.tokens.accessToken, { token_type_hint: 'access_token' });
+        }
+      } catch (err) {
+        this.#d.log.warn({ extensionId, err: describe(err) }, 'upstream token revocation failed');
+      }
+    }
+    this.#d.log.info({ extensionId }, 'account unlinked');
+    return removed;
+  }
+
+  async links(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
+    await this.#d.registry.get(extensionId);
+    return this.vault.list(extensionId);
+  }
+
+  async #getExtension(extensionId: string): Promise<ExtensionRecord> {
+    try {
+      return await this.#d.registry.get(extensionId);
+    } catch {
+      throw new LinkFailure('not_configured', 'extension gone');
+    }
+  }
+
+  async #config(ext: ExtensionRecord, settings: LinkingSettings): Promise<oidc.Configuration> {
+    try {
+      return await this.clients.configFor(ext, settings);
+    } catch (err) {
+      throw classifyProviderError(err);
+    }
+  }
+}
+
+/** Maps openid-client failures to what the user is told; the cause stays in the log. */
+function classifyProviderError(err: unknown): LinkFailure {
+  if (err instanceof LinkFailure) return err;
+  if (err instanceof oidc.AuthorizationResponseError) {
+    return new LinkFailure(err.error === 'access_denied' ? 'denied' : 'provider_error', `authorization error ${err.error}`, err);
+  }
+  if (err instanceof oidc.ResponseBodyError) return new LinkFailure('provider_error', `token endpoint error ${err.error} (${err.status})`, err);
+  // openid-client wraps transport failures (ClientError → TypeError "fetch failed" → the socket error).
+  // Checked by name and code, not `instanceof`: fetch's errors may come from another realm.
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+    if (name === 'TimeoutError' || name === 'AbortError' || code === 'OAUTH_TIMEOUT' || (name === 'TypeError' && message === 'fetch failed')) {
+      return new LinkFailure('provider_down', 'provider unreachable', err);
+    }
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|UND_ERR)/.test(code)) {
+      return new LinkFailure('provider_down', 'provider unreachable', err);
+    }
+  }
+  // Everything else is a response we could not use: HTML instead of JSON, a 5xx, a missing field.
+  return new LinkFailure('provider_error', `provider response rejected (${(err as Error).name})`, err);
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { ExtensionRecord } from '../extensions/model.js';
+import type { ResolvedExtension } from '../extensions/registry.js';
+
+/** The extension section that holds the account-linking server settings. */
+export const SECTION = 'accountLinking';
+
+/** What the store holds (inside the extension record); `clientSecret` only sealed. */
+export interface LinkingSettings {
+  enabled: boolean;
+  loginUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  issuer?: string;
+  clientId?: string;
+  clientSecretSealed?: string;
+  scope: string;
+  clientAuth: 'basic' | 'body';
+  loginPromptMessage?: string;
+  loginSuccessMessage?: string;
+  updatedAt: string;
+}
+
+const MAX_URL = 2048;
+
+/** `PUT /extensions/:id/account-linking` body. `clientSecret` is write-only: omitted keeps the stored one, `null` clears it. */
+export function settingsInput(production: boolean) {
+  const url = z
+    .string()
+    .trim()
+    .max(MAX_URL)
+    .refine((v) => URL.canParse(v), 'must be an absolute URL')
+    .refine((v) => !URL.canParse(v) || ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL')
+    .refine((v) => !production || !URL.canParse(v) || new URL(v).protocol === 'https:', 'must be https:// in production mode')
+    .refine((v) => !URL.canParse(v) || new URL(v).hash === '', 'must not have a #fragment');
+  const message = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+  return z
+    .object({
+      enabled: z.boolean(),
+      loginUrl: url.nullable().optional(),
+      tokenUrl: url.nullable().optional(),
+      revocationUrl: url.nullable().optional(),
+      issuer: url.nullable().optional(),
+      clientId: z.string().trim().min(1, 'must not be empty').max(512).optional(),
+      clientSecret: z.string().min(1, 'must not be empty').max(2048).nullable().optional(),
+      scope: z
+        .string()
+        .trim()
+        .max(1024)
+        .regex(/^[\x21\x23-\x5B\x5D-\x7E ]*$/, 'must be space-separated scope tokens')
+        .optional(),
+      clientAuth: z.enum(['basic', 'body']).optional(),
+      loginPromptMessage: message.nullable().optional(),
+      loginSuccessMessage: message.nullable().optional(),
+    })
+    .strict();
+}
+export type SettingsInput = z.infer<ReturnType<typeof settingsInput>>;
+
+export function settingsOf(ext: ExtensionRecord | ResolvedExtension['record']): LinkingSettings | undefined {
+  return ext.sections[SECTION] as LinkingSettings | undefined;
+}
+
+/** Problems that make enabled settings unusable (checked on save, after merging with the stored values). */
+export function incompleteSettings(s: LinkingSettings): Array<{ path: string; message: string }> {
+  if (!s.enabled) return [];
+  const problems: Array<{ path: string; message: string }> = [];
+  if (s.clientId === undefined) problems.push({ path: 'clientId', message: 'is required when account linking is enabled' });
+  if (s.issuer === undefined) {
+    if (s.loginUrl === undefined) problems.push({ path: 'loginUrl', message: 'is required when account linking is enabled (or give an issuer for discovery)' });
+    if (s.tokenUrl === undefined) problems.push({ path: 'tokenUrl', message: 'is required when account linking is enabled (or give an issuer for discovery)' });
+  }
+  return problems;
+}
+
+/** The API shape: never the secret, only whether one is set. */
+export function formatSettings(s: LinkingSettings | undefined, ext: ExtensionRecord, publicUrl: string) {
+  return {
+    enabled: s?.enabled ?? false,
+    loginUrl: s?.loginUrl ?? null,
+    tokenUrl: s?.tokenUrl ?? null,
+    revocationUrl: s?.revocationUrl ?? null,
+    issuer: s?.issuer ?? null,
+    clientId: s?.clientId ?? null,
+    clientSecretSet: s?.clientSecretSealed !== undefined,
+    scope: s?.scope ?? '',
+    clientAuth: s?.clientAuth ?? 'basic',
+    loginPromptMessage: s?.loginPromptMessage ?? null,
+    loginSuccessMessage: s?.loginSuccessMessage ?? null,
+    /** What to register at the provider as the redirect URI. */
+    redirectUri: `${publicUrl}/oauth/callback`,
+    linkUrl: `${publicUrl}/link`,
+    extensionId: ext.extensionId,
+    updatedAt: s?.updatedAt ?? null,
+  };
+}

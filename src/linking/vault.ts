@@ -1,0 +1,126 @@
+import type { Keyring } from '../security/keyring.js';
+import type { Store } from '../store/store.js';
+
+/** The secret half of a link: sealed as one blob, never stored or logged as text. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string | undefined;
+  idToken?: string | undefined;
+}
+
+export type LinkStatus = 'linked' | 'broken';
+
+/** What the store holds per (extension, userId) at `tok:<extensionId>:<userId>`. */
+export interface TokenRecord {
+  v: 1;
+  /** AES-256-GCM sealed JSON of `TokenSet`, bound to this extension and user. */
+  sealed: string;
+  /** Epoch ms, or null when the provider gave no `expires_in`. */
+  expiresAt: number | null;
+  scope: string | null;
+  tokenType: string;
+  linkedAt: string;
+  refreshedAt: string | null;
+  status: LinkStatus;
+  brokenReason?: string;
+  /** Set when the link is made; cleared after the first voice answer spoke `loginSuccessMessage`. */
+  successPending?: boolean;
+}
+
+/** A record with its tokens opened; only in memory. */
+export interface OpenedRecord {
+  record: TokenRecord;
+  tokens: TokenSet;
+}
+
+const keyFor = (extensionId: string, userId: string): string => `tok:${extensionId}:${userId}`;
+const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
+
+/**
+ * The token vault: per (extension, CEK userId) access token, refresh token, expiry, scope and
+ * link dates. Tokens are sealed with the keyring under its current key id; the AAD binds a record to
+ * its extension and user, so a record copied to another user's key does not open.
+ */
+export class TokenVault {
+  readonly #store: Store;
+  readonly #keyring: Keyring;
+
+  constructor(store: Store, keyring: Keyring) {
+    this.#store = store;
+    this.#keyring = keyring;
+  }
+
+  async read(extensionId: string, userId: string): Promise<OpenedRecord | undefined> {
+    const raw = await this.#store.get(keyFor(extensionId, userId));
+    if (raw === null) return undefined;
+    const record = JSON.parse(raw) as TokenRecord;
+    const tokens = JSON.parse(this.#keyring.open(record.sealed, contextFor(extensionId, userId))) as TokenSet;
+    return { record, tokens };
+  }
+
+  /** Stores a new link (replacing any earlier one) with `successPending` set. */
+  async link(
+    extensionId: string,
+    userId: string,
+    tokens: TokenSet,
+    meta: { expiresAt: number | null; scope: string | null; tokenType: string },
+  ): Promise<TokenRecord> {
+    const record: TokenRecord = {
+      v: 1,
+      sealed: this.#seal(extensionId, userId, tokens),
+      expiresAt: meta.expiresAt,
+      scope: meta.scope,
+      tokenType: meta.tokenType,
+      linkedAt: new Date().toISOString(),
+      refreshedAt: null,
+      status: 'linked',
+      successPending: true,
+    };
+    await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    return record;
+  }
+
+  /** Writes refreshed tokens over an existing record, keeping its link date and flags. */
+  async saveRefreshed(
+    extensionId: string,
+    userId: string,
+    previous: TokenRecord,
+    tokens: TokenSet,
+    meta: { expiresAt: number | null; scope: string | null },
+  ): Promise<TokenRecord> {
+    const record: TokenRecord = {
+      ...previous,
+      sealed: this.#seal(extensionId, userId, tokens),
+      expiresAt: meta.expiresAt,
+      scope: meta.scope ?? previous.scope,
+      refreshedAt: new Date().toISOString(),
+      status: 'linked',
+    };
+    delete record.brokenReason;
+    await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    return record;
+  }
+
+  async update(extensionId: string, userId: string, change: (r: TokenRecord) => void): Promise<void> {
+    const raw = await this.#store.get(keyFor(extensionId, userId));
+    if (raw === null) return;
+    const record = JSON.parse(raw) as TokenRecord;
+    change(record);
+    await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+  }
+
+  async remove(extensionId: string, userId: string): Promise<boolean> {
+    return this.#store.delete(keyFor(extensionId, userId));
+  }
+
+  /** Every link of an extension, without tokens. Admin use only (it lists by prefix). */
+  async list(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
+    const prefix = `tok:${extensionId}:`;
+    const rows = await this.#store.list(prefix);
+    return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord }));
+  }
+
+  #seal(extensionId: string, userId: string, tokens: TokenSet): string {
+    return this.#keyring.seal(JSON.stringify(tokens), contextFor(extensionId, userId));
+  }
+}

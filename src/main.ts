@@ -1,0 +1,64 @@
+import { ConfigError } from './config/env.js';
+import { loadConfig } from './config/load.js';
+import { createLogger } from './http/logger.js';
+import { closeGracefully } from './http/shutdown.js';
+import { createServer } from './server.js';
+import { createServices } from './services.js';
+import { createStore } from './store/createStore.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cek-gateway cannot start.\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { config, warnings, adminTokenToPrint } = loaded;
+  const log = createLogger(config.logLevel);
+  for (const w of warnings) log.warn(`!!! ${w}`);
+  if (adminTokenToPrint !== undefined) {
+    // Printed once, to the terminal only (not the JSON log): it is kept in DATA_DIR/dev-secrets.json.
+    process.stderr.write(
+      `\n  ============================================================\n  Development admin token (shown once, kept in ${config.dataDir}/dev-secrets.json):\n\n    ${adminTokenToPrint}\n\n  Use it as "Authorization: Bearer <token>" on /api/v1.\n  ============================================================\n\n`,
+    );
+  }
+
+  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  const services = await createServices({ config, store, log });
+  const server = createServer(services);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const hint = err.code === 'EADDRINUSE' ? ` (port ${config.port} is in use: set PORT to another one)` : '';
+    process.stderr.write(`cek-gateway cannot listen: ${err.message}${hint}\n`);
+    process.exit(1);
+  });
+  server.listen(config.port, () => {
+    log.info({ port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env }, `cek-gateway listening on ${config.publicUrl}`);
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    void closeGracefully(server, SHUTDOWN_GRACE_MS, () => log.warn('in-flight requests did not finish in time; closing connections'))
+      .then(async () => {
+        await services.stop();
+        await store.close();
+        log.info('stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`cek-gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createApp } from './app.js';
+import { createCekHandler } from './cek/handler.js';
+import type { Services } from './services.js';
+
+const CEK_PREFIX = '/cek/';
+
+/**
+ * The node:http server: `POST /cek/:extensionId` goes straight to the CEK handler (Express costs more
+ * CPU per request than all of a voice request's own work, PERFORMANCE.md), everything else to Express.
+ */
+export function createServer(s: Services): Server {
+  const app = createApp(s);
+  const handleCek = createCekHandler({
+    registry: s.registry,
+    publicKey: s.config.cekPublicKey,
+    log: s.log,
+    metrics: s.metrics,
+    responders: s.responders,
+    gates: s.gates,
+  });
+  const server = createHttpServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'POST' && url.startsWith(CEK_PREFIX)) {
+      const q = url.indexOf('?');
+      const id = url.slice(CEK_PREFIX.length, q === -1 ? undefined : q);
+      if (id !== '' && !id.includes('/')) {
+        void handleCek(req, res, id);
+        return;
+      }
+    }
+    app(req, res);
+  });
+  // Longer than typical load-balancer idle timeouts (60 s), so the proxy closes first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}

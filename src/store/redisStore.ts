@@ -1,0 +1,345 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Store } from './store.js';
+
+/**
+ * The shared store: Redis through ioredis. Several instances of the service (and several test
+ * runs) can share one Redis; every key and pub/sub channel gets `prefix`, which this module adds
+ * itself (ioredis' `keyPrefix` is not used because it does not apply to SCAN patterns or replies).
+ */
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+  /** The namespace prepended to every key and channel. */
+  readonly prefix: string;
+}
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  url: string;
+  /** Prepended to every key and channel; stripped from `list` results. */
+  prefix: string;
+  /** TCP connect timeout, and the bound for `ping` (default 2000 ms). */
+  connectTimeoutMs?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+const SCAN_COUNT = 1_000;
+const MGET_BATCH = 500;
+const QUIT_TIMEOUT_MS = 1_000;
+
+/** Compare-and-delete (lock release). */
+const DELETE_IF_EQUALS_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/** GET + DEL in one step (works on any Redis; GETDEL would need 6.2). */
+const TAKE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v`;
+
+/**
+ * INCRBY, and PEXPIRE only when this call created the key. "Created" is checked with EXISTS
+ * before the INCRBY rather than with "result == by", which would also be true for an existing
+ * key that held 0 (that key would then wrongly get a TTL).
+ */
+const INCREMENT_LUA = `
+local existed = redis.call('EXISTS', KEYS[1])
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if existed == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return v`;
+
+/** The Lua commands added with `defineCommand` (ioredis runs them with EVALSHA, falling back to EVAL). */
+interface ScriptCommands {
+  cekDeleteIfEquals(key: string, expected: string): Promise<number>;
+  cekTake(key: string): Promise<string | null>;
+  cekIncrement(key: string, by: number, ttlMs: number): Promise<number>;
+}
+
+interface ChannelEntry {
+  handlers: Set<(message: string) => void>;
+  ready: Promise<void>;
+}
+
+export function createRedisStore(opts: RedisStoreOptions): RedisStore {
+  return new RedisStoreImpl(opts);
+}
+
+/** Escapes the Redis glob metacharacters (`* ? [ ] \`) so that `s` matches itself literally. */
+export function escapeRedisGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** `url` with its password replaced by `***`, for messages and logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid Redis URL>';
+  }
+}
+
+class RedisStoreImpl implements RedisStore {
+  readonly kind = 'redis' as const;
+  readonly prefix: string;
+  private readonly client: Redis;
+  private readonly scripts: ScriptCommands;
+  private readonly pingTimeoutMs: number;
+  private subscriber: Redis | undefined;
+  /** Full (prefixed) channel name → its handlers and the pending/confirmed SUBSCRIBE. */
+  private readonly channels = new Map<string, ChannelEntry>();
+  private lastError: Error | undefined;
+  private closed = false;
+
+  constructor(opts: RedisStoreOptions) {
+    this.prefix = opts.prefix;
+    const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.pingTimeoutMs = connectTimeout;
+    /*
+     * Connection settings, chosen for three properties:
+     * (a) Commands issued right after creation work: the client connects at once (no lazyConnect)
+     *     and the offline queue stays enabled, so early commands wait for `ready`.
+     * (b) When the server is away, commands reject within about two seconds instead of hanging:
+     *     `maxRetriesPerRequest: 1` flushes queued commands with an error after every second failed
+     *     reconnect attempt (reconnect delays are capped at 1 s, and a refused connection fails at
+     *     once); `connectTimeout` bounds a connect attempt to a black-holed host; `commandTimeout`
+     *     is the hard upper bound for any single command, queued or sent (a KV command takes
+     *     milliseconds, so two seconds only ever fires when the server is unreachable or stuck).
+     *     `enableOfflineQueue: false` is not used: it would make every command fail during the
+     *     first connect and during each brief reconnect.
+     * (c) The client reconnects forever when the server comes back: `retryStrategy` always returns
+     *     a delay (50 ms doubling, capped at 1 s); the subscriber connection re-subscribes by itself
+     *     (`autoResubscribe`, the default).
+     */
+    const options = {
+      connectTimeout,
+      commandTimeout: Math.max(2_000, connectTimeout),
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000),
+      enableOfflineQueue: true,
+      connectionName: 'cek-gateway',
+      // How long `disconnect()` waits for the socket to close before destroying it. ioredis arms this
+      // timer even when the socket is already gone (closing while reconnecting), so the 2 s default
+      // would keep the process alive that long after close().
+      disconnectTimeout: 200,
+    } satisfies RedisOptions;
+    this.client = new Redis(opts.url, options);
+    // Without a listener ioredis prints every connection error; keep the last one for messages.
+    this.client.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    this.client.defineCommand('cekDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_LUA });
+    this.client.defineCommand('cekTake', { numberOfKeys: 1, lua: TAKE_LUA });
+    this.client.defineCommand('cekIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
+    this.scripts = this.client as unknown as ScriptCommands;
+  }
+
+  /** The full key (or channel); every command goes through here, so a closed store rejects at once. */
+  private k(key: string): string {
+    if (this.closed) throw new Error('store is closed');
+    return this.prefix + key;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.client.get(this.k(key));
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.client.mget(keys.map((key) => this.k(key)));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    const ttl = normalizeTtl(ttlMs);
+    // A plain SET (no KEEPTTL) also clears an earlier TTL.
+    if (ttl === undefined) await this.client.set(this.k(key), value);
+    else await this.client.set(this.k(key), value, 'PX', ttl);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const ttl = normalizeTtl(ttlMs);
+    const reply =
+      ttl === undefined
+        ? await this.client.set(this.k(key), value, 'NX')
+        : await this.client.set(this.k(key), value, 'PX', ttl, 'NX');
+    return reply === 'OK';
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.client.del(this.k(key))) > 0;
+  }
+
+  async deleteIfEquals(key: string, expected: string): Promise<boolean> {
+    return (await this.scripts.cekDeleteIfEquals(this.k(key), expected)) > 0;
+  }
+
+  async take(key: string): Promise<string | null> {
+    return this.scripts.cekTake(this.k(key));
+  }
+
+  async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new RangeError(`increment: by must be a safe integer, got ${by}`);
+    const ttl = normalizeTtl(ttlMs) ?? 0;
+    return Number(await this.scripts.cekIncrement(this.k(key), by, ttl));
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const ms = await this.client.pttl(this.k(key));
+    // -2: no such key, -1: no TTL.
+    return ms < 0 ? null : ms;
+  }
+
+  async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const pattern = `${escapeRedisGlob(this.k(prefix))}*`;
+    const found = new Set<string>(); // SCAN may return a key more than once.
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const key of keys) found.add(key);
+    } while (cursor !== '0');
+
+    // Code point order (= UTF-8 byte order), the order SQLite's BINARY collation gives too.
+    const keys = [...found]
+      .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+      .map((e) => e.key);
+    const out: Array<{ key: string; value: string }> = [];
+    const cut = this.prefix.length;
+    for (let i = 0; i < keys.length; i += MGET_BATCH) {
+      const batch = keys.slice(i, i + MGET_BATCH);
+      const values = await this.client.mget(batch);
+      batch.forEach((key, j) => {
+        const value = values[j];
+        // null: expired or deleted since the SCAN.
+        if (value !== null && value !== undefined) out.push({ key: key.slice(cut), value });
+      });
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no PONG within ${this.pingTimeoutMs} ms`)), this.pingTimeoutMs);
+    });
+    try {
+      await Promise.race([this.client.ping(), timeout]);
+    } catch (err) {
+      const cause = this.lastError?.message;
+      throw new Error(`Redis ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(this.k(channel), message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('store is closed');
+    const full = this.k(channel);
+    const sub = this.getSubscriber();
+    let entry = this.channels.get(full);
+    if (entry === undefined) {
+      const created: ChannelEntry = { handlers: new Set(), ready: sub.subscribe(full).then(() => undefined) };
+      this.channels.set(full, created);
+      entry = created;
+    }
+    // A wrapper per call, so the same function subscribed twice gets two independent subscriptions.
+    const own = (message: string): void => handler(message);
+    entry.handlers.add(own);
+    try {
+      // Later subscribers of a channel also wait for its SUBSCRIBE, so a publish sent after this
+      // resolves is delivered.
+      await entry.ready;
+    } catch (err) {
+      entry.handlers.delete(own);
+      if (this.channels.get(full) === entry) this.channels.delete(full);
+      throw err;
+    }
+    let active = true;
+    return async () => {
+      if (!active) return;
+      active = false;
+      await this.removeHandler(full, own);
+    };
+  }
+
+  /** Removes one handler; the channel is unsubscribed when it was the last one. */
+  private async removeHandler(full: string, own: (message: string) => void): Promise<void> {
+    const entry = this.channels.get(full);
+    if (entry === undefined || !entry.handlers.delete(own) || entry.handlers.size > 0) return;
+    this.channels.delete(full);
+    // Commands on one connection run in order, so a SUBSCRIBE sent after this UNSUBSCRIBE wins.
+    if (this.subscriber !== undefined && this.subscriber.status !== 'end') {
+      await this.subscriber.unsubscribe(full);
+    }
+  }
+
+  private getSubscriber(): Redis {
+    if (this.subscriber !== undefined) return this.subscriber;
+    // Same URL and options (prefix-free, like the main client); created only when first needed.
+    const sub = this.client.duplicate({ connectionName: 'cek-gateway-sub' });
+    sub.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    sub.on('message', (channel: string, message: string) => {
+      const entry = this.channels.get(channel);
+      if (entry === undefined) return;
+      for (const handler of [...entry.handlers]) {
+        try {
+          handler(message);
+        } catch (err) {
+          process.emitWarning(`store subscriber on channel "${channel.slice(this.prefix.length)}" threw: ${String((err as Error)?.message ?? err)}`);
+        }
+      }
+    });
+    this.subscriber = sub;
+    return sub;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.channels.clear();
+    await Promise.all([quitOrDisconnect(this.client), this.subscriber ? quitOrDisconnect(this.subscriber) : undefined]);
+  }
+}
+
+/** QUIT when connected (lets pending replies arrive), else, or when QUIT does not finish quickly, disconnect. */
+async function quitOrDisconnect(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('QUIT timed out')), QUIT_TIMEOUT_MS);
+      }),
+    ]);
+  } catch {
+    client.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `ttlMs` checked and rounded up to whole milliseconds; `undefined` means "no TTL". */
+function normalizeTtl(ttlMs: number | undefined): number | undefined {
+  if (ttlMs === undefined) return undefined;
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}

@@ -1,0 +1,50 @@
+/**
+ * The one storage interface of cek-gateway. Everything the service keeps (extensions, sealed
+ * secrets, token records, pairing codes, OAuth state, locks, counters, sessions) goes through it,
+ * so the embedded SQLite store and Redis are interchangeable. Values are strings; callers JSON-encode.
+ *
+ * Keys are plain strings built by the key helpers of each feature; the implementation adds its own
+ * namespace prefix (config `REDIS_KEY_PREFIX`, per test run in tests) so several deployments and
+ * test runs can share one Redis without seeing each other's keys.
+ *
+ * TTLs are in milliseconds. A key past its TTL is gone for every method (get, list, take, ...).
+ */
+export interface Store {
+  /** `'sqlite'` or `'redis'`: for logs, /readyz and tests. */
+  readonly kind: StoreKind;
+
+  get(key: string): Promise<string | null>;
+  /** Several keys in one round trip; the result has the same order, `null` for missing keys. */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
+  /** Sets the value; with `ttlMs` it expires, without it it lives until deleted (an existing TTL is cleared). */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets only when the key does not exist (or has expired). True when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  /** True when a key was deleted. */
+  delete(key: string): Promise<boolean>;
+  /** Deletes only when the current value equals `expected` (lock release). True when deleted. */
+  deleteIfEquals(key: string, expected: string): Promise<boolean>;
+  /** Atomically reads and deletes: a single-use value can be taken by exactly one caller. */
+  take(key: string): Promise<string | null>;
+  /**
+   * Atomically adds `by` (default 1) and returns the new value. A missing key counts from 0.
+   * `ttlMs` is applied only when this call created the key, so a window's expiry is not pushed back.
+   */
+  increment(key: string, by?: number, ttlMs?: number): Promise<number>;
+  /** Remaining TTL in ms, `null` when the key has no TTL or does not exist. */
+  ttl(key: string): Promise<number | null>;
+  /** Every live key that starts with `prefix`, with its value, sorted by key. Not for hot paths. */
+  list(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+
+  /** Publishes a message to every subscriber of `channel`, on every instance that shares the store. */
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `handler` for each message on `channel`; returns an unsubscribe function. */
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}
+
+export type StoreKind = 'sqlite' | 'redis';

@@ -1,0 +1,172 @@
+import request from 'supertest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { storeKinds } from '../helpers/stores.js';
+
+describe.each(storeKinds)('admin API on %s', (kind) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ store: kind, label: 'admin' });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  describe('is protected', () => {
+    const routes: Array<[string, string]> = [
+      ['post', '/api/v1/extensions'],
+      ['get', '/api/v1/extensions'],
+      ['get', '/api/v1/extensions/com.example.x'],
+      ['patch', '/api/v1/extensions/com.example.x'],
+      ['delete', '/api/v1/extensions/com.example.x'],
+      ['post', '/api/v1/extensions/com.example.x/secret'],
+      ['get', '/api/v1/extensions/NOT VALID'],
+    ];
+    test.each(routes)('%s %s → 401 without a token, with a wrong one, with another scheme', async (method, path) => {
+      for (const auth of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from('admin:x').toString('base64')}`]) {
+        const r = request(app.url)[method as 'get'](path);
+        if (auth !== undefined) void r.set('authorization', auth);
+        const res = await r;
+        expect(res.status).toBe(401);
+        expect(res.body.error.code).toBe('unauthorized');
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+      }
+    });
+  });
+
+  test('create → 201 with invokeUrl and the Chatbot Secret, shown only there', async () => {
+    const res = await request(app.url)
+      .post('/api/v1/extensions')
+      .set(app.adminHeaders)
+      .send({ extensionId: 'com.example.points', name: 'Points', language: 'en' });
+    expect(res.status).toBe(201);
+    expect(res.headers['location']).toBe('/api/v1/extensions/com.example.points');
+    expect(res.body).toMatchObject({
+      extensionId: 'com.example.points',
+      name: 'Points',
+      language: 'en',
+      verification: 'any',
+      invokeUrl: 'http://127.0.0.1:3000/cek/com.example.points',
+    });
+    expect(typeof res.body.chatbotSecret).toBe('string');
+    expect(Buffer.from(res.body.chatbotSecret, 'base64')).toHaveLength(32);
+    expect(res.body.messages.welcome).toBe('Hello. What can I do for you?');
+
+    const got = await request(app.url).get('/api/v1/extensions/com.example.points').set(app.adminHeaders);
+    expect(got.status).toBe(200);
+    expect(got.body.chatbotSecret).toBeUndefined();
+    expect(JSON.stringify(got.body)).not.toContain(res.body.chatbotSecret);
+    const list = await request(app.url).get('/api/v1/extensions').set(app.adminHeaders);
+    expect(list.body.extensions.map((e: { extensionId: string }) => e.extensionId)).toContain('com.example.points');
+    expect(JSON.stringify(list.body)).not.toContain(res.body.chatbotSecret);
+
+    // Stored sealed: the raw store value does not contain the secret.
+    const raw = await app.store.get('ext:com.example.points');
+    expect(raw).not.toBeNull();
+    expect(raw).not.toContain(res.body.chatbotSecret);
+  });
+
+  test('default messages follow the language; custom ones stay; null resets one', async () => {
+    const created = await request(app.url)
+      .post('/api/v1/extensions')
+      .set(app.adminHeaders)
+      .send({ extensionId: 'com.example.msgs', messages: { fallback: 'Say that again?' } });
+    expect(created.body.language).toBe('ko');
+    expect(created.body.messages.welcome).toBe('안녕하세요. 무엇을 도와드릴까요?');
+    expect(created.body.messages.fallback).toBe('Say that again?');
+    const ja = await request(app.url).patch('/api/v1/extensions/com.example.msgs').set(app.adminHeaders).send({ language: 'ja' });
+    expect(ja.body.messages.welcome).toBe('こんにちは。何をお手伝いしましょうか？');
+    expect(ja.body.messages.fallback).toBe('Say that again?');
+    const reset = await request(app.url)
+      .patch('/api/v1/extensions/com.example.msgs')
+      .set(app.adminHeaders)
+      .send({ messages: { fallback: null }, name: 'Renamed', verification: 'both' });
+    expect(reset.body.messages.fallback).toBe('すみません、よく聞き取れませんでした。もう一度お願いします。');
+    expect(reset.body.name).toBe('Renamed');
+    expect(reset.body.verification).toBe('both');
+  });
+
+  test('invalid extension IDs → 400 invalid_extension_id', async () => {
+    for (const extensionId of ['Com.Example.Upper', 'nodots', 'com..example', 'com.example.', '.com.example', 'com.exa_mple', `com.${'a'.repeat(260)}`, 'com.example/x']) {
+      const res = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_extension_id');
+    }
+    const get = await request(app.url).get('/api/v1/extensions/NOT_VALID').set(app.adminHeaders);
+    expect(get.status).toBe(400);
+    expect(get.body.error.code).toBe('invalid_extension_id');
+  });
+
+  test('duplicate → 409 extension_exists, and the first secret still works', async () => {
+    const first = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.dup' });
+    expect(first.status).toBe(201);
+    const again = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.dup' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('extension_exists');
+    expect(again.body.chatbotSecret).toBeUndefined();
+  });
+
+  test('bad bodies → 400 invalid_body naming the field; malformed JSON → 400 invalid_json', async () => {
+    const bad = await request(app.url)
+      .post('/api/v1/extensions')
+      .set(app.adminHeaders)
+      .send({ extensionId: 'com.example.bad', language: 'fr', surprise: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_body');
+    const paths = bad.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['language']));
+    expect(JSON.stringify(bad.body.error.details)).toMatch(/surprise/);
+
+    const missing = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details[0].path).toBe('extensionId');
+
+    const json = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).set('content-type', 'application/json').send('{"extensionId":');
+    expect(json.status).toBe(400);
+    expect(json.body.error.code).toBe('invalid_json');
+    expect(JSON.stringify(json.body)).not.toMatch(/at JSON\.parse|node_modules/);
+
+    const empty = await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { welcome: '' } });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.details[0].path).toBe('messages.welcome');
+  });
+
+  test('unknown extension → 404 unknown_extension on every route', async () => {
+    for (const [method, path] of [
+      ['get', '/api/v1/extensions/com.example.none'],
+      ['patch', '/api/v1/extensions/com.example.none'],
+      ['delete', '/api/v1/extensions/com.example.none'],
+      ['post', '/api/v1/extensions/com.example.none/secret'],
+    ] as const) {
+      const res = await request(app.url)[method](path).set(app.adminHeaders).send({});
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('unknown_extension');
+    }
+  });
+
+  test('secret rotation returns a new secret and reports the grace period', async () => {
+    await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.rot' });
+    const rot = await request(app.url).post('/api/v1/extensions/com.example.rot/secret').set(app.adminHeaders).send({ graceSeconds: 600 });
+    expect(rot.status).toBe(200);
+    expect(typeof rot.body.chatbotSecret).toBe('string');
+    expect(Date.parse(rot.body.secret.previousExpiresAt) - Date.now()).toBeGreaterThan(590_000);
+    const noGrace = await request(app.url).post('/api/v1/extensions/com.example.rot/secret').set(app.adminHeaders).send({ graceSeconds: 0 });
+    expect(noGrace.body.secret.previousExpiresAt).toBeNull();
+    const bad = await request(app.url).post('/api/v1/extensions/com.example.rot/secret').set(app.adminHeaders).send({ graceSeconds: -1 });
+    expect(bad.status).toBe(400);
+  });
+
+  test('delete → 204, then 404', async () => {
+    await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.gone' });
+    const del = await request(app.url).delete('/api/v1/extensions/com.example.gone').set(app.adminHeaders);
+    expect(del.status).toBe(204);
+    const again = await request(app.url).get('/api/v1/extensions/com.example.gone').set(app.adminHeaders);
+    expect(again.status).toBe(404);
+  });
+
+  test('unknown routes → 404 JSON; the process keeps serving', async () => {
+    const res = await request(app.url).get('/api/v1/nope').set(app.adminHeaders);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect((await request(app.url).get('/healthz')).status).toBe(200);
+  });
+});

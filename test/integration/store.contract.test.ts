@@ -1,0 +1,708 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createStore } from '../../src/store/createStore.js';
+import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
+import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
+import type { Store } from '../../src/store/store.js';
+import { deleteRedisKeys, openTestStore, redisAvailable, redisUrl, storeKinds, uniquePrefix, type StoreKindName } from '../helpers/stores.js';
+
+/** Short TTLs keep the suite fast; a key is only asserted gone after more than twice its TTL. */
+const TTL = 80;
+const AFTER_EXPIRY = 2 * TTL + 40;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `cek-contract-${label}-`));
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Collects the messages a subscription receives; `next()` waits for the next one. */
+function inbox(): { handler: (m: string) => void; messages: string[]; next: (timeoutMs?: number) => Promise<string> } {
+  const messages: string[] = [];
+  const waiters: Array<(m: string) => void> = [];
+  let read = 0;
+  return {
+    messages,
+    handler: (m) => {
+      messages.push(m);
+      const w = waiters.shift();
+      if (w) {
+        read++;
+        w(m);
+      }
+    },
+    next: (timeoutMs = 3000) => {
+      if (read < messages.length) return Promise.resolve(messages[read++]!);
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no message within timeout')), timeoutMs);
+        waiters.push((m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Another store object on the same backend and namespace as `store` (a second SQLite connection on
+ * the same file, or a second Redis connection with the same prefix): concurrency across connections.
+ */
+function openPeer(kind: StoreKindName, store: Store): Store {
+  return kind === 'sqlite'
+    ? createSqliteStore({ file: (store as SqliteStore).file })
+    : createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
+}
+
+describe.each(storeKinds)('Store contract on %s', (kind) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, cleanup } = await openTestStore(kind, 'contract'));
+  });
+  afterEach(async () => {
+    await cleanup();
+  });
+
+  test('reports its kind and answers ping', async () => {
+    expect(store.kind).toBe(kind);
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  describe('get / set / ttl', () => {
+    test('get of a missing key is null', async () => {
+      expect(await store.get('missing')).toBeNull();
+    });
+
+    test('set then get, overwrite, empty and unicode values', async () => {
+      await store.set('k', 'v1');
+      expect(await store.get('k')).toBe('v1');
+      await store.set('k', 'v2');
+      expect(await store.get('k')).toBe('v2');
+      await store.set('empty', '');
+      expect(await store.get('empty')).toBe('');
+      const text = '{"name":"잠금 해제 ✓ 😀"}';
+      await store.set('unicode:키', text);
+      expect(await store.get('unicode:키')).toBe(text);
+    });
+
+    test('a key set with a TTL expires', async () => {
+      await store.set('short', 'v', TTL);
+      expect(await store.get('short')).toBe('v');
+      await sleep(AFTER_EXPIRY);
+      expect(await store.get('short')).toBeNull();
+      expect(await store.ttl('short')).toBeNull();
+    });
+
+    test('set without a TTL clears an earlier TTL', async () => {
+      await store.set('k', 'first', TTL);
+      await store.set('k', 'second');
+      expect(await store.ttl('k')).toBeNull();
+      await sleep(AFTER_EXPIRY);
+      expect(await store.get('k')).toBe('second');
+    });
+
+    test('set with a TTL replaces an earlier TTL', async () => {
+      await store.set('k', 'first');
+      await store.set('k', 'second', 60_000);
+      const ttl = await store.ttl('k');
+      expect(ttl).not.toBeNull();
+      expect(ttl!).toBeGreaterThan(0);
+      expect(ttl!).toBeLessThanOrEqual(60_000);
+    });
+
+    test('ttl: remaining ms, null without TTL, null for a missing key', async () => {
+      await store.set('with', 'v', 10_000);
+      await store.set('without', 'v');
+      const ttl = await store.ttl('with');
+      expect(ttl).not.toBeNull();
+      expect(ttl!).toBeGreaterThan(0);
+      expect(ttl!).toBeLessThanOrEqual(10_000);
+      expect(await store.ttl('without')).toBeNull();
+      expect(await store.ttl('missing')).toBeNull();
+    });
+
+    test('rejects a TTL that is not a positive number', async () => {
+      await expect(store.set('k', 'v', 0)).rejects.toThrow(RangeError);
+      await expect(store.set('k', 'v', -5)).rejects.toThrow(RangeError);
+      await expect(store.set('k', 'v', Number.NaN)).rejects.toThrow(RangeError);
+      expect(await store.get('k')).toBeNull();
+    });
+  });
+
+  describe('getMany', () => {
+    test('keeps the order of the keys, with null for missing and expired keys', async () => {
+      await store.set('a', '1');
+      await store.set('b', '2');
+      await store.set('gone', 'x', TTL);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.getMany(['b', 'missing', 'a', 'gone', 'b'])).toEqual(['2', null, '1', null, '2']);
+    });
+
+    test('an empty list gives an empty list', async () => {
+      expect(await store.getMany([])).toEqual([]);
+    });
+  });
+
+  describe('setIfAbsent', () => {
+    test('sets once, then refuses and keeps the first value', async () => {
+      expect(await store.setIfAbsent('lock', 'owner-1')).toBe(true);
+      expect(await store.setIfAbsent('lock', 'owner-2')).toBe(false);
+      expect(await store.get('lock')).toBe('owner-1');
+      expect(await store.ttl('lock')).toBeNull();
+    });
+
+    test('with a TTL: the key expires, then it can be set again', async () => {
+      expect(await store.setIfAbsent('lock', 'owner-1', TTL)).toBe(true);
+      expect(await store.ttl('lock')).not.toBeNull();
+      expect(await store.setIfAbsent('lock', 'owner-2', TTL)).toBe(false);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.setIfAbsent('lock', 'owner-3', 10_000)).toBe(true);
+      expect(await store.get('lock')).toBe('owner-3');
+      expect(await store.ttl('lock')).not.toBeNull();
+    });
+
+    test('concurrent callers: exactly one wins', async () => {
+      const peer = openPeer(kind, store);
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).setIfAbsent('race', `owner-${i}`, 10_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.get('race')).toBe(`owner-${results.indexOf(true)}`);
+      } finally {
+        await peer.close();
+      }
+    });
+  });
+
+  describe('delete / deleteIfEquals', () => {
+    test('delete is true when a key was deleted, false otherwise', async () => {
+      await store.set('k', 'v');
+      expect(await store.delete('k')).toBe(true);
+      expect(await store.get('k')).toBeNull();
+      expect(await store.delete('k')).toBe(false);
+      expect(await store.delete('never-set')).toBe(false);
+    });
+
+    test('delete of an expired key is false', async () => {
+      await store.set('k', 'v', TTL);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.delete('k')).toBe(false);
+    });
+
+    test('deleteIfEquals keeps the key for a wrong value and deletes it once for the right one', async () => {
+      await store.set('lock', 'me', 10_000);
+      expect(await store.deleteIfEquals('lock', 'someone-else')).toBe(false);
+      expect(await store.get('lock')).toBe('me');
+      expect(await store.deleteIfEquals('lock', 'me')).toBe(true);
+      expect(await store.get('lock')).toBeNull();
+      expect(await store.deleteIfEquals('lock', 'me')).toBe(false);
+      expect(await store.deleteIfEquals('missing', 'me')).toBe(false);
+    });
+  });
+
+  describe('take', () => {
+    test('returns the value once, then null', async () => {
+      await store.set('code', 'secret', 10_000);
+      expect(await store.take('code')).toBe('secret');
+      expect(await store.take('code')).toBeNull();
+      expect(await store.get('code')).toBeNull();
+      expect(await store.take('missing')).toBeNull();
+    });
+
+    test('an expired value cannot be taken', async () => {
+      await store.set('code', 'secret', TTL);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.take('code')).toBeNull();
+    });
+
+    test('20 concurrent takes: exactly one gets the value', async () => {
+      await store.set('single-use', 'value');
+      const peer = openPeer(kind, store);
+      try {
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).take('single-use')));
+        expect(results.filter((r) => r !== null)).toEqual(['value']);
+      } finally {
+        await peer.close();
+      }
+    });
+  });
+
+  describe('increment', () => {
+    test('counts from 0, by 1 by default, by N when given', async () => {
+      expect(await store.increment('n')).toBe(1);
+      expect(await store.increment('n')).toBe(2);
+      expect(await store.increment('n', 5)).toBe(7);
+      expect(await store.increment('n', -3)).toBe(4);
+      expect(await store.get('n')).toBe('4');
+      expect(await store.increment('fresh', 10)).toBe(10);
+    });
+
+    test('100 concurrent increments give 100', async () => {
+      const peer = openPeer(kind, store);
+      try {
+        const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? store : peer).increment('hits')));
+        expect(await store.get('hits')).toBe('100');
+        expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      } finally {
+        await peer.close();
+      }
+    });
+
+    test('the TTL is set when the key is created and not pushed back by later increments', async () => {
+      expect(await store.increment('window', 1, 5_000)).toBe(1);
+      const first = await store.ttl('window');
+      expect(first).not.toBeNull();
+      expect(first!).toBeLessThanOrEqual(5_000);
+      await sleep(120);
+      expect(await store.increment('window', 1, 5_000)).toBe(2);
+      const second = await store.ttl('window');
+      expect(second).not.toBeNull();
+      expect(second!).toBeLessThan(first!);
+    });
+
+    test('no TTL is added to an existing key, even one that held 0', async () => {
+      await store.increment('plain');
+      expect(await store.increment('plain', 1, 5_000)).toBe(2);
+      expect(await store.ttl('plain')).toBeNull();
+      await store.set('zero', '0');
+      expect(await store.increment('zero', 5, 5_000)).toBe(5);
+      expect(await store.ttl('zero')).toBeNull();
+    });
+
+    test('an expired counter starts again from 0 with a new TTL', async () => {
+      expect(await store.increment('window', 3, TTL)).toBe(3);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.get('window')).toBeNull();
+      expect(await store.increment('window', 1, 10_000)).toBe(1);
+      expect(await store.ttl('window')).not.toBeNull();
+    });
+
+    test('rejects a value that is not an integer and a non-integer step', async () => {
+      await store.set('text', 'abc');
+      await expect(store.increment('text')).rejects.toThrow();
+      expect(await store.get('text')).toBe('abc');
+      await expect(store.increment('n', 1.5)).rejects.toThrow(RangeError);
+    });
+  });
+
+  describe('list', () => {
+    test('only keys with the prefix, sorted by key, without expired keys', async () => {
+      await store.set('list:b', '2');
+      await store.set('list:c', '3');
+      await store.set('list:a', '1');
+      await store.set('lis', 'shorter');
+      await store.set('other:list:a', 'elsewhere');
+      await store.set('list:expired', 'x', TTL);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.list('list:')).toEqual([
+        { key: 'list:a', value: '1' },
+        { key: 'list:b', value: '2' },
+        { key: 'list:c', value: '3' },
+      ]);
+      expect(await store.list('nothing:')).toEqual([]);
+    });
+
+    test('glob and LIKE metacharacters in the prefix are literal', async () => {
+      const prefix = 'a*b?[c]%_';
+      await store.set(`${prefix}1`, 'one');
+      await store.set(`${prefix}2`, 'two');
+      await store.set(prefix, 'exact');
+      // Each decoy would match if the prefix were used as an unescaped glob or LIKE pattern.
+      await store.set('aXXbYc%_3', 'glob decoy');
+      await store.set('a*b?[c]XY', 'LIKE decoy');
+      await store.set('A*B?[C]%_1', 'case-insensitive LIKE decoy');
+      await store.set('a*b?[c]%', 'shorter');
+      expect(await store.list(prefix)).toEqual([
+        { key: prefix, value: 'exact' },
+        { key: `${prefix}1`, value: 'one' },
+        { key: `${prefix}2`, value: 'two' },
+      ]);
+
+      await store.set('x\\y1', 'backslash');
+      await store.set('xy1', 'escape decoy');
+      expect(await store.list('x\\y')).toEqual([{ key: 'x\\y1', value: 'backslash' }]);
+    });
+
+    test('keys after the prefix with any code point are listed, in code point order', async () => {
+      const keys = ['u:a', 'u:\uffff', 'u:😀', 'u:\u{10ffff}z'];
+      for (const key of [...keys].reverse()) await store.set(key, key);
+      await store.set('v:a', 'next prefix');
+      expect((await store.list('u:')).map((e) => e.key)).toEqual(keys);
+    });
+
+    test('an empty prefix lists every key of this store', async () => {
+      await store.set('one', '1');
+      await store.set('two', '2');
+      expect(await store.list('')).toEqual([
+        { key: 'one', value: '1' },
+        { key: 'two', value: '2' },
+      ]);
+    });
+  });
+
+  describe('publish / subscribe', () => {
+    test('delivers messages to a subscriber until it unsubscribes', async () => {
+      const box = inbox();
+      const unsubscribe = await store.subscribe('events', box.handler);
+      await store.publish('events', 'first');
+      expect(await box.next()).toBe('first');
+      await store.publish('events', 'second');
+      expect(await box.next()).toBe('second');
+      await unsubscribe();
+      await store.publish('events', 'third');
+      await sleep(150);
+      expect(box.messages).toEqual(['first', 'second']);
+      await unsubscribe(); // a second call is harmless
+    });
+
+    test('every subscriber of a channel gets the message, and only that channel', async () => {
+      const a = inbox();
+      const b = inbox();
+      const other = inbox();
+      const unsubA = await store.subscribe('ch', a.handler);
+      const unsubB = await store.subscribe('ch', b.handler);
+      const unsubOther = await store.subscribe('other', other.handler);
+      await store.publish('ch', 'hello');
+      expect(await a.next()).toBe('hello');
+      expect(await b.next()).toBe('hello');
+      await unsubA();
+      await store.publish('ch', 'again');
+      expect(await b.next()).toBe('again');
+      await sleep(100);
+      expect(a.messages).toEqual(['hello']);
+      expect(other.messages).toEqual([]);
+      await unsubB();
+      await unsubOther();
+    });
+
+    test('publishing to a channel nobody listens to is fine', async () => {
+      await expect(store.publish('nobody', 'x')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('isolation', () => {
+    /** Two stores on the same backend with different prefixes. */
+    async function openPair(): Promise<{ a: Store; b: Store; close: () => Promise<void> }> {
+      if (kind === 'sqlite') {
+        const dir = tempDir('pair');
+        const file = path.join(dir, 'shared.sqlite');
+        const a = createSqliteStore({ file, prefix: 'one:' });
+        const b = createSqliteStore({ file, prefix: 'two:' });
+        return {
+          a,
+          b,
+          close: async () => {
+            await a.close();
+            await b.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      }
+      const one = await openTestStore('redis', 'pair-one');
+      const two = await openTestStore('redis', 'pair-two');
+      return {
+        a: one.store,
+        b: two.store,
+        close: async () => {
+          await one.cleanup();
+          await two.cleanup();
+        },
+      };
+    }
+
+    test('stores with different prefixes do not see each other', async () => {
+      const { a, b, close } = await openPair();
+      try {
+        await a.set('shared', 'A');
+        expect(await b.get('shared')).toBeNull();
+        expect(await b.setIfAbsent('shared', 'B')).toBe(true);
+        expect(await a.get('shared')).toBe('A');
+        expect(await b.get('shared')).toBe('B');
+        expect(await a.getMany(['shared'])).toEqual(['A']);
+        expect(await a.increment('count', 2)).toBe(2);
+        expect(await b.increment('count', 5)).toBe(5);
+        expect(await a.list('')).toEqual([
+          { key: 'count', value: '2' },
+          { key: 'shared', value: 'A' },
+        ]);
+        expect(await b.deleteIfEquals('shared', 'A')).toBe(false);
+        expect(await b.take('shared')).toBe('B');
+        expect(await a.get('shared')).toBe('A');
+        expect(await b.delete('count')).toBe(true);
+        expect(await a.get('count')).toBe('2');
+
+        const boxB = inbox();
+        const unsub = await b.subscribe('events', boxB.handler);
+        await a.publish('events', 'from a');
+        await sleep(150);
+        expect(boxB.messages).toEqual([]);
+        await unsub();
+      } finally {
+        await close();
+      }
+    });
+  });
+});
+
+describe('SQLite store specifics', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('sqlite');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('data and TTLs survive close and reopen of the same file', async () => {
+    const file = path.join(dir, 'nested', 'deeper', 'store.sqlite'); // parent directories are created
+    const first = createSqliteStore({ file });
+    await first.set('kept', 'value');
+    await first.set('timed', 'value', 60_000);
+    await first.increment('counter', 7);
+    await first.close();
+    await first.close(); // idempotent
+
+    const second = createSqliteStore({ file });
+    try {
+      expect(await second.get('kept')).toBe('value');
+      expect(await second.get('counter')).toBe('7');
+      const ttl = await second.ttl('timed');
+      expect(ttl).not.toBeNull();
+      expect(ttl!).toBeLessThanOrEqual(60_000);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('uses WAL', async () => {
+    const store = createSqliteStore({ file: path.join(dir, 'wal.sqlite') });
+    await store.set('k', 'v');
+    await store.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path.join(dir, 'wal.sqlite'), { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      db.close();
+    }
+  });
+
+  test("':memory:' works", async () => {
+    const store = createSqliteStore({ file: ':memory:' });
+    try {
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('sweep removes expired rows only', async () => {
+    const store = createSqliteStore({ file: path.join(dir, 'sweep.sqlite') });
+    try {
+      await store.set('live', 'v', 60_000);
+      await store.set('forever', 'v');
+      await store.set('gone1', 'v', TTL);
+      await store.set('gone2', 'v', TTL);
+      expect(store.sweep()).toBe(0);
+      await sleep(AFTER_EXPIRY);
+      expect(store.sweep()).toBe(2);
+      expect(await store.list('')).toEqual([
+        { key: 'forever', value: 'v' },
+        { key: 'live', value: 'v' },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a closed store rejects calls', async () => {
+    const store = createSqliteStore({ file: path.join(dir, 'closed.sqlite') });
+    await store.close();
+    await expect(store.get('k')).rejects.toThrow();
+    await expect(store.ping()).rejects.toThrow();
+  });
+});
+
+const describeRedis = redisAvailable ? describe : describe.skip;
+
+describeRedis('Redis store specifics', () => {
+  test('ping rejects within a few seconds when nothing listens, and close does not hang', async () => {
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: uniquePrefix('down') });
+    const started = Date.now();
+    await expect(store.ping()).rejects.toThrow(/Redis ping failed/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expect(store.get('k')).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await store.close();
+  });
+
+  test('commands issued right after creation work without waiting for ping', async () => {
+    const prefix = uniquePrefix('early');
+    const store = createRedisStore({ url: redisUrl(), prefix });
+    try {
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+    } finally {
+      await deleteRedisKeys(prefix);
+      await store.close();
+    }
+  });
+
+  test('keys carry the store prefix in Redis', async () => {
+    const { store, cleanup } = await openTestStore('redis', 'raw');
+    try {
+      await store.set('visible', 'v');
+      const prefix = (store as RedisStore).prefix;
+      expect(prefix).toMatch(/^test:raw:\d+:[0-9a-f]+:$/);
+      expect(await deleteRedisKeys(prefix)).toBe(1);
+      expect(await store.get('visible')).toBeNull();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  const redisServer = findOnPath('redis-server');
+  (redisServer ? test : test.skip)('fails fast while the server is down and reconnects when it is back', async () => {
+    const port = await freePort();
+    let server: ChildProcess | undefined = await startRedisServer(redisServer!, port);
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'reconnect:' });
+    const sub = inbox();
+    try {
+      await store.set('k', 'v');
+      await store.subscribe('events', sub.handler);
+      await stopRedisServer(server);
+      server = undefined;
+
+      const started = Date.now();
+      await expect(store.get('k')).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await expect(store.ping()).rejects.toThrow();
+
+      server = await startRedisServer(redisServer!, port);
+      // The client reconnects by itself (the private server kept no data).
+      await waitFor(async () => (await store.get('k')) === null, 10_000);
+      await store.set('k', 'again');
+      expect(await store.get('k')).toBe('again');
+      // The subscriber connection re-subscribed too.
+      await waitFor(async () => {
+        await store.publish('events', 'back');
+        await sleep(50);
+        return sub.messages.includes('back');
+      }, 10_000);
+    } finally {
+      await store.close();
+      if (server) await stopRedisServer(server);
+    }
+  });
+});
+
+describe('createStore', () => {
+  test('without a Redis URL: SQLite at <dataDir>/cek-gateway.sqlite', async () => {
+    const dir = tempDir('create');
+    const dataDir = path.join(dir, 'data');
+    const store = await createStore({ redisUrl: undefined, redisKeyPrefix: 'unused:', dataDir });
+    try {
+      expect(store.kind).toBe('sqlite');
+      await store.set('k', 'v');
+      expect(fs.existsSync(path.join(dataDir, 'cek-gateway.sqlite'))).toBe(true);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unreachable Redis fails with a message naming the URL without its password', async () => {
+    const port = await freePort();
+    const attempt = createStore({ redisUrl: `redis://user:hunter2secret@127.0.0.1:${port}/0`, redisKeyPrefix: 'x:', dataDir: os.tmpdir() });
+    await expect(attempt).rejects.toThrow(`127.0.0.1:${port}`);
+    const err = await attempt.then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).not.toContain('hunter2secret');
+    expect(err.message).toContain('Cannot reach Redis');
+  });
+
+  (redisAvailable ? test : test.skip)('with a Redis URL: Redis, with the given key prefix', async () => {
+    const prefix = uniquePrefix('create');
+    const store = await createStore({ redisUrl: redisUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
+    try {
+      expect(store.kind).toBe('redis');
+      expect((store as RedisStore).prefix).toBe(prefix);
+    } finally {
+      await store.close();
+      await deleteRedisKeys(prefix);
+    }
+  });
+});
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function startRedisServer(binary: string, port: number): Promise<ChildProcess> {
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'probe:' });
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      return probe.ping().then(
+        () => true,
+        () => false,
+      );
+    }, 10_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    await probe.close();
+  }
+  return child;
+}
+
+async function stopRedisServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

@@ -1,0 +1,122 @@
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseConfig } from '../../src/config/env.js';
+import { loadOrCreateDevSecrets } from '../../src/config/devSecrets.js';
+
+const KEY = randomBytes(32).toString('base64');
+const TOKEN = 'an-admin-token-that-is-long-enough';
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  test('defaults: port 3000, PUBLIC_URL from the port, ./data, SQLite, info, the bundled CLOVA key', () => {
+    const { config } = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN });
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    expect(config.dataDir).toBe(join(process.cwd(), 'data'));
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(config.production).toBe(false);
+    expect(config.cekPublicKey.asymmetricKeyType).toBe('rsa');
+    expect(config.encryptionKeys).toHaveLength(1);
+  });
+
+  test('is frozen', () => {
+    const { config } = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  test('production refuses to start without keys and with http PUBLIC_URL, listing every problem at once', () => {
+    const problems = problemsOf(() => parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'http://cek.example.com' }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('PUBLIC_URL: must be https://'),
+        expect.stringContaining('ENCRYPTION_KEY: required when NODE_ENV=production'),
+        expect.stringContaining('ADMIN_TOKEN: required when NODE_ENV=production'),
+      ]),
+    );
+  });
+
+  test('production does not generate development secrets', () => {
+    let called = false;
+    problemsOf(() =>
+      parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' }, { devSecrets: () => ((called = true), { encryptionKey: KEY, adminToken: TOKEN }) }),
+    );
+    expect(called).toBe(false);
+  });
+
+  test('production starts with everything set', () => {
+    const { config } = parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com/', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN });
+    expect(config.publicUrl).toBe('https://cek.example.com');
+    expect(config.production).toBe(true);
+  });
+
+  test('bad values are named: port, key length, previous keys, log level, redis url, short token', () => {
+    const problems = problemsOf(() => parseConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', REDIS_URL: 'http://x' }));
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/LOG_LEVEL/);
+    expect(problems.join('\n')).toMatch(/REDIS_URL/);
+    const more = problemsOf(() =>
+      parseConfig({ ENCRYPTION_KEY: 'c2hvcnQ=', ENCRYPTION_KEYS_PREVIOUS: `${KEY},nope`, ADMIN_TOKEN: 'short' }),
+    );
+    expect(more).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('ENCRYPTION_KEY: must be exactly 32 bytes'),
+        expect.stringContaining('ENCRYPTION_KEYS_PREVIOUS: key #2'),
+        expect.stringContaining('ADMIN_TOKEN: must be at least 16'),
+      ]),
+    );
+  });
+
+  test('previous keys are kept after the current one', () => {
+    const prev = randomBytes(32);
+    const { config } = parseConfig({ ENCRYPTION_KEY: KEY, ENCRYPTION_KEYS_PREVIOUS: ` ${prev.toString('base64')} `, ADMIN_TOKEN: TOKEN });
+    expect(config.encryptionKeys).toHaveLength(2);
+    expect(config.encryptionKeys[1]?.equals(prev)).toBe(true);
+  });
+
+  test('CEK_PUBLIC_KEY as PEM text, as a file path, and refused when it is neither or not RSA', () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const dir = mkdtempSync(join(tmpdir(), 'cekcfg-'));
+    const file = join(dir, 'key.pem');
+    writeFileSync(file, pem);
+    const fromText = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, CEK_PUBLIC_KEY: pem }).config.cekPublicKey;
+    const fromFile = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, CEK_PUBLIC_KEY: file }).config.cekPublicKey;
+    expect(fromText.equals(publicKey)).toBe(true);
+    expect(fromFile.equals(publicKey)).toBe(true);
+    expect(problemsOf(() => parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, CEK_PUBLIC_KEY: '/no/such/file.pem' }))[0]).toMatch(/CEK_PUBLIC_KEY/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(problemsOf(() => parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, CEK_PUBLIC_KEY: ec }))[0]).toMatch(/must be an RSA key/);
+  });
+
+  test('development generates the encryption key and admin token into DATA_DIR once, mode 0600, with warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cekdev-'));
+    const first = loadOrCreateDevSecrets(dir);
+    expect(first.created).toBe(true);
+    expect(statSync(first.file).mode & 0o777).toBe(0o600);
+    const second = loadOrCreateDevSecrets(dir);
+    expect(second.created).toBe(false);
+    expect(second.adminToken).toBe(first.adminToken);
+    expect(JSON.parse(readFileSync(first.file, 'utf8'))).toEqual({ encryptionKey: first.encryptionKey, adminToken: first.adminToken });
+
+    const { config, warnings } = parseConfig({ DATA_DIR: dir }, { devSecrets: loadOrCreateDevSecrets });
+    expect(config.adminToken).toBe(first.adminToken);
+    expect(warnings.join('\n')).toMatch(/ENCRYPTION_KEY is not set/);
+    expect(warnings.join('\n')).toMatch(/ADMIN_TOKEN is not set/);
+    expect(warnings.join('\n')).not.toContain(first.adminToken);
+  });
+});
