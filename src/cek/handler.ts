@@ -9,6 +9,7 @@ import { sendError, sendJson } from '../http/respond.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
 import { readBody } from '../http/readBody.js';
 import { dispatch, type CekContext, type CekResponder } from './dispatch.js';
+import { cekResponse, simpleSpeech } from './response.js';
 import { parseCekRequest } from './parse.js';
 import { verifyCekRequest } from './verify.js';
 
@@ -65,7 +66,16 @@ export function createCekHandler(deps: CekHandlerDeps) {
         deadline: Date.now() + CEK_DEADLINE_MS,
         outcome: 'ok',
       };
-      const body = await dispatch(ctx, deps.responders);
+      let body;
+      try {
+        body = await dispatch(ctx, deps.responders);
+      } catch (err) {
+        // The request was genuine: CLOVA still gets a CEK answer (the error message), not a 500.
+        failure = err;
+        ctx.outcome = 'internal_error';
+        deps.log.error({ reqId: requestId, extensionId, err }, 'answering a CEK request failed');
+        body = cekResponse({ version: cek.version, speech: simpleSpeech(ext.messages.error, ext.record.language), shouldEndSession: true });
+      }
       outcome = ctx.outcome;
       deps.metrics.cekRequests.inc({ type: cek.type, outcome });
       sendJson(res, 200, body);

@@ -187,13 +187,28 @@ export class ExtensionRegistry {
 
   #resolveRecord(record: ExtensionRecord): ResolvedExtension {
     const id = record.extensionId;
-    const current = this.#keyring.open(record.secret.sealed, secretContext(id));
+    const open = (sealed: string): string | undefined => {
+      try {
+        return this.#keyring.open(sealed, secretContext(id));
+      } catch (err) {
+        // Sealed under a key that is no longer configured: the Chatbot Secret is unusable until it
+        // is rotated (SignatureCEK still works). Fail closed, loudly, without taking the extension down.
+        this.#log.error({ extensionId: id, err: (err as Error).message }, 'the Chatbot Secret cannot be opened with the configured keys; rotate it');
+        return undefined;
+      }
+    };
+    const current = open(record.secret.sealed);
     const prev = record.previousSecret;
-    const previous = prev === undefined ? undefined : { secret: this.#keyring.open(prev.sealed, secretContext(id)), until: Date.parse(prev.expiresAt) };
+    const previous = prev === undefined ? undefined : { secret: open(prev.sealed), until: Date.parse(prev.expiresAt) };
     return {
       record,
       messages: resolveMessages(record.language, record.messages),
-      liveSecrets: (now = Date.now()) => (previous !== undefined && previous.until > now ? [current, previous.secret] : [current]),
+      liveSecrets: (now = Date.now()) => {
+        const live: string[] = [];
+        if (current !== undefined) live.push(current);
+        if (previous?.secret !== undefined && previous.until > now) live.push(previous.secret);
+        return live;
+      },
     };
   }
 

@@ -9,7 +9,7 @@ import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
-import type { Keyring } from '../security/keyring.js';
+import { SealError, type Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
@@ -81,7 +81,16 @@ export class LinkingService implements LinkedTokens {
 
   async accessToken(ext: ResolvedExtension, userId: string): Promise<TokenLookup> {
     if (userId === '') return { status: 'unlinked' };
-    const current = await this.vault.read(ext.record.extensionId, userId);
+    let current;
+    try {
+      current = await this.vault.read(ext.record.extensionId, userId);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      // Sealed under a key that is no longer configured: the user has to link again, which
+      // overwrites the record. Nothing is deleted here, in case the key comes back.
+      this.#d.log.error({ extensionId: ext.record.extensionId, err: err.message }, 'a token record cannot be opened with the configured keys');
+      return { status: 'broken' };
+    }
     if (current === undefined) return { status: 'unlinked' };
     if (current.record.status === 'broken') return { status: 'broken' };
     let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
