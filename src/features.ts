@@ -1,3 +1,6 @@
+import { installActions } from './actions/install.js';
+import { installAdminPages } from './admin/pages/install.js';
+import { installGateway } from './gateway/install.js';
 import { installLinking } from './linking/install.js';
 import type { Services } from './services.js';
 
@@ -8,4 +11,7 @@ import type { Services } from './services.js';
 export async function installFeatures(s: Services): Promise<void> {
   // Features register here, one line each.
   installLinking(s);
+  await installActions(s);
+  installGateway(s);
+  installAdminPages(s);
 }

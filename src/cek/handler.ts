@@ -20,9 +20,10 @@ export const CEK_DEADLINE_MS = 7_500;
 
 /**
  * Checks run before verification, e.g. API keys and quotas of the gateway; they throw an AppError
- * to refuse the request.
+ * to refuse the request. A gate may return a function that is called with the final HTTP status
+ * once the response is written (usage counting by response class).
  */
-export type CekGate = (req: IncomingMessage, ext: ResolvedExtension) => Promise<void>;
+export type CekGate = (req: IncomingMessage, ext: ResolvedExtension) => Promise<void | ((status: number) => void)>;
 
 export interface CekHandlerDeps {
   registry: ExtensionRegistry;
@@ -46,10 +47,14 @@ export function createCekHandler(deps: CekHandlerDeps) {
     let status = 200;
     let outcome = 'ok';
     let failure: unknown;
+    const finishers: Array<(status: number) => void> = [];
     try {
       const ext = await deps.registry.resolve(extensionId);
       if (ext === undefined) throw new AppError('unknown_extension', `No extension with ID "${extensionId.slice(0, 255)}".`);
-      for (const gate of deps.gates ?? []) await gate(req, ext);
+      for (const gate of deps.gates ?? []) {
+        const finish = await gate(req, ext);
+        if (finish !== undefined) finishers.push(finish);
+      }
       const raw = await readBody(req, CEK_BODY_LIMIT);
       verifyCekRequest(raw, req.headers, ext.record.verification, deps.publicKey, () => ext.liveSecrets());
       const cek = parseCekRequest(raw);
@@ -87,6 +92,7 @@ export function createCekHandler(deps: CekHandlerDeps) {
       if (appErr.code === 'payload_too_large') res.setHeader('connection', 'close');
       sendError(res, appErr, requestId);
     } finally {
+      for (const finish of finishers) finish(status);
       observeRequest(deps.log, deps.metrics, {
         requestId,
         route: '/cek/:extensionId',

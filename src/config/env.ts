@@ -27,6 +27,8 @@ export interface Config {
   readonly refreshSkewSeconds: number;
   /** Express `trust proxy`: hops of reverse proxies whose X-Forwarded-* headers are believed. */
   readonly trustProxy: number;
+  /** Calls a month each extension gets free before usage is billed (shown on the usage page). */
+  readonly gatewayFreeMonthlyCalls: number;
 }
 
 export class ConfigError extends Error {
@@ -63,6 +65,7 @@ const schema = z.object({
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
   REFRESH_SKEW_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(3600).default(60)),
   TRUST_PROXY: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(10).default(0)),
+  GATEWAY_FREE_MONTHLY_CALLS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(1_000_000)),
 });
 
 /** Secrets generated for development, kept in `DATA_DIR` so they survive restarts. */
@@ -172,6 +175,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     logLevel: e.LOG_LEVEL,
     refreshSkewSeconds: e.REFRESH_SKEW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    gatewayFreeMonthlyCalls: e.GATEWAY_FREE_MONTHLY_CALLS,
   };
   return { config: deepFreeze(config), warnings };
 }

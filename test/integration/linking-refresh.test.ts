@@ -3,11 +3,13 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { LinkingService } from '../../src/linking/service.js';
 import type { SqliteStore } from '../../src/store/sqliteStore.js';
+import type { RedisStore } from '../../src/store/redisStore.js';
+import { Redis } from 'ioredis';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
-import { openTestStore, redisAvailable, type TestStore } from '../helpers/stores.js';
+import { openTestStore, redisAvailable, redisUrl, type TestStore } from '../helpers/stores.js';
 import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
 
 const EXT = 'com.example.refresh';
@@ -79,6 +81,16 @@ describeRedis('refresh under contention: two instances sharing one Redis', () =>
     }
     // The lock is released (compare-and-delete) once the refresh is done.
     expect(await shared.store.get(`lock:refresh:${EXT}:storm-user`)).toBeNull();
+    // The raw Redis value holds neither token as text.
+    const redis = new Redis(redisUrl());
+    try {
+      const raw = await redis.get(`${(shared.store as RedisStore).prefix}tok:${EXT}:storm-user`);
+      expect(raw).toContain('"sealed":"v1.');
+      expect(raw).not.toContain(fresh!.tokens.accessToken);
+      expect(raw).not.toContain(fresh!.tokens.refreshToken!);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

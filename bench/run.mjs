@@ -1,0 +1,586 @@
+// `npm run bench`: Action Method v1.0 benchmarks (DESIGN.md section 11, PERFORMANCE.md section 4).
+//
+//   forward        a signed CEK IntentRequest for a linked user, forwarded with the user's token to a
+//                  loopback target: our service against `direct`, `bare`, `floor` and `typical`, on
+//                  SQLite and on Redis, configurations interleaved over the reps
+//   memory         RSS after 100k forwarded requests against RSS after 10k
+//   refresh-storm  200 concurrent requests for a user whose token just expired, over two instances
+//                  sharing Redis: one token-endpoint call, no failed request
+//   profile        a --cpu-prof run of the service, grouped by package
+//
+// Every server is its own process, pinned to CPU 0 (taskset); this process (autocannon), the
+// target and Redis run on CPU 1.
+//
+//   BENCH_QUICK=1                   a short run (about 2 minutes)
+//   BENCH_ONLY=forward,memory,...   only these scenarios
+//   BENCH_STORES=sqlite             only this store (quick iterations; a full run measures both)
+//   BENCH_OUT=file                  also write the printed report to a file
+//   BENCH_PROFILE_DIR=dir           keep the .cpuprofile files there
+//   REDIS_URL                       use this Redis; otherwise a redis-server is started on a free
+//                                   port. Only keys under this run's own prefix are written and deleted.
+import { spawn, spawnSync } from 'node:child_process';
+import { createCipheriv, createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { analyseProfile } from './profile.mjs';
+import { cpuMicros, cpuMicrosOrZero, fmt, machineBusyMicros, own, ownedPids, fmtStat, freePort, hasTaskset, load, percentile, rssBytes, sleep, startNode, stat, waitForHttp } from './lib.mjs';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const benchDir = path.join(root, 'bench');
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'forward,memory,refresh-storm,profile').split(',').map((s) => s.trim()));
+const P = QUICK
+  ? { reps: 3, warmupS: 0.5, throughputS: 2, latencyS: 1.5, memFirst: 5_000, memTotal: 30_000, profileS: 3 }
+  : { reps: 3, warmupS: 1.5, throughputS: 6, latencyS: 4, memFirst: 10_000, memTotal: 100_000, profileS: 8 };
+const SERVICE_CPU = 0;
+const LOAD_CPU = 1;
+
+const EXT_ID = 'com.example.bench';
+const USER_ID = 'bench-user-7f3a9c';
+const TOKEN = `bench-access-${randomBytes(16).toString('hex')}`;
+const SPEECH = 'You have 120 points.';
+const ENCRYPTION_KEY = randomBytes(32).toString('base64');
+const ADMIN_TOKEN = randomBytes(24).toString('hex');
+const SEAL_KEY = randomBytes(32);
+
+const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
+const out = [];
+const print = (line = '') => {
+  out.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+const cleanups = [];
+async function cleanup() {
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      log(`cleanup: ${err.message}`);
+    }
+  }
+}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// A failure half-way still stops the servers, deletes this run's Redis keys and the temp dir.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  void cleanup().then(() => process.exit(1));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+
+if (hasTaskset) spawnSync('taskset', ['-pc', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' });
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cekgw-bench-'));
+cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+
+const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const publicKeyFile = path.join(tmp, 'cek-public.pem');
+writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+
+/** A CEK IntentRequest of about 1.5 KB, like a linked user's request from a display speaker. */
+function cekBody() {
+  const user = { userId: USER_ID, accessToken: undefined };
+  const body = {
+    version: '1.0',
+    session: { new: false, sessionAttributes: { lastIntent: 'Greeting', visits: 3, cart: ['coffee', 'bagel'] }, sessionId: 'a29cfead-c5ba-474d-8745-6c1a6625f0c5', user: { userId: USER_ID } },
+    context: {
+      System: {
+        application: { applicationId: EXT_ID },
+        device: {
+          deviceId: '096e6b27-1717-33e9-b0a7-510a48658a9b',
+          display: { size: 'l100', orientation: 'landscape', dpi: 96, contentLayer: { width: 640, height: 360 } },
+        },
+        user,
+      },
+      AudioPlayer: { offsetInMilliseconds: 0, playerActivity: 'IDLE', stream: null, totalInMilliseconds: 0 },
+    },
+    request: {
+      type: 'IntentRequest',
+      requestId: 'f3b1a76c-2b1d-4f6a-9c3e-2f1d9a7b6c5e',
+      timestamp: '2026-11-23T19:40:00Z',
+      locale: 'ko-KR',
+      extensionId: EXT_ID,
+      intent: {
+        intent: 'CheckPoints',
+        name: 'CheckPoints',
+        slots: {
+          store: { name: 'store', value: '강남점', valueType: 'TEXT' },
+          period: { name: 'period', value: '2026-11', valueType: 'DATE' },
+          category: { name: 'category', value: 'coffee', valueType: 'TEXT' },
+        },
+      },
+      event: { namespace: '', name: '', payload: null },
+    },
+  };
+  let text = JSON.stringify(body);
+  // Pad with a realistic field to ~1.5 KB (PERFORMANCE.md's request size).
+  body.context.System.device.display.padding = 'x'.repeat(Math.max(0, 1500 - Buffer.byteLength(text) - 14));
+  text = JSON.stringify(body);
+  return Buffer.from(text);
+}
+const BODY = cekBody();
+const bodyFile = path.join(tmp, 'body.json');
+writeFileSync(bodyFile, BODY);
+const SIGNATURE_CEK = createSign('RSA-SHA256').update(BODY).sign(privateKey, 'base64');
+const chatbotSignature = (secret) => createHmac('sha256', secret).update(BODY).digest('base64');
+
+// Redis: REDIS_URL, or our own redis-server on CPU 1.
+let redisUrl = process.env.REDIS_URL;
+let redisNote = 'REDIS_URL';
+const needsRedis = ONLY.has('forward') || ONLY.has('memory') || ONLY.has('refresh-storm') || ONLY.has('profile');
+if (needsRedis && (redisUrl === undefined || redisUrl === '')) {
+  const port = await freePort();
+  const server = own(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp], { stdio: 'ignore' }));
+  await new Promise((resolve, reject) => {
+    server.once('spawn', resolve);
+    server.once('error', reject);
+  }).catch((err) => {
+    throw new Error(`REDIS_URL is not set and redis-server could not be started (${err.message}); install redis-server or set REDIS_URL`);
+  });
+  cleanups.push(async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  });
+  redisUrl = `redis://127.0.0.1:${port}`;
+  redisNote = `redis-server ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[2] ?? ''} started by the bench on CPU ${LOAD_CPU}`;
+}
+const { Redis } = await import('ioredis');
+const PREFIX = `cekbench:${process.pid}:${randomBytes(4).toString('hex')}:`;
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+await redis.connect();
+await redis.ping();
+cleanups.push(async () => {
+  // Only this run's keys: SCAN + DEL under our prefix, never FLUSH.
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+});
+
+// The target (and `direct`).
+const targetPort = await freePort();
+const target = startNode([path.join(benchDir, 'target.mjs')], { name: 'target', cpu: LOAD_CPU, env: { PORT: String(targetPort), EXPECT_BODY_FILE: bodyFile } });
+cleanups.push(() => target.stop());
+const TARGET = `http://127.0.0.1:${targetPort}`;
+await waitForHttp(`${TARGET}/__stats`, 20_000, target);
+const targetStats = async () => (await fetch(`${TARGET}/__stats`)).json();
+const resetTarget = async () => (await fetch(`${TARGET}/__reset`)).json();
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+async function api(base, method, pathname, body) {
+  const res = await fetch(`${base}${pathname}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${pathname} → ${res.status} ${text}`);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+function serviceEnv(store, port, extra = {}) {
+  return {
+    NODE_ENV: 'development',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ENCRYPTION_KEY,
+    ADMIN_TOKEN,
+    CEK_PUBLIC_KEY: publicKeyFile,
+    LOG_LEVEL: 'info',
+    ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
+    ...extra,
+  };
+}
+
+/** Our service (dist/main.js), pinned to CPU 0; its one JSON log line per request goes to /dev/null. */
+async function startService(store, name, { nodeArgs = [], extraEnv = {} } = {}) {
+  const port = await freePort();
+  const proc = startNode([...nodeArgs, path.join(root, 'dist', 'main.js')], { name, cpu: SERVICE_CPU, env: serviceEnv(store, port, extraEnv) });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`, 20_000, proc);
+  return { ...proc, url };
+}
+
+function seedVault(store, { expiresAt, refreshToken = 'bench-refresh-token', accessToken = TOKEN }) {
+  const r = spawnSync(process.execPath, [path.join(benchDir, 'seed-vault.mjs')], {
+    env: {
+      ...process.env,
+      ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
+      ENCRYPTION_KEY,
+      EXTENSION_ID: EXT_ID,
+      USER_ID,
+      ACCESS_TOKEN: accessToken,
+      REFRESH_TOKEN: refreshToken,
+      EXPIRES_AT: String(expiresAt),
+    },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`seed-vault failed: ${r.stderr}`);
+}
+
+/** The token record of floor/typical: AES-256-GCM sealed, bound to the user (AAD), JSON like ours. */
+function floorRecord() {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', SEAL_KEY, iv);
+  cipher.setAAD(Buffer.from(`token:${USER_ID}`));
+  const ct = Buffer.concat([cipher.update(JSON.stringify({ accessToken: TOKEN, refreshToken: 'bench-refresh-token' })), cipher.final()]);
+  const sealed = Buffer.concat([iv, ct, cipher.getAuthTag()]).toString('base64url');
+  return JSON.stringify({ v: 1, sealed, expiresAt: Date.now() + 86_400_000, scope: 'points', tokenType: 'Bearer', linkedAt: new Date().toISOString(), status: 'linked' });
+}
+
+async function seedFloorStore(store) {
+  if (store.kind === 'redis') {
+    await redis.set(`${store.floorPrefix}tok:${USER_ID}`, floorRecord());
+    return;
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(store.floorFile);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)').run(`tok:${USER_ID}`, floorRecord());
+  db.close();
+}
+
+async function startBaseline(script, name, store, secret) {
+  const port = await freePort();
+  const proc = startNode([path.join(benchDir, script)], {
+    name,
+    cpu: SERVICE_CPU,
+    env: {
+      PORT: String(port),
+      TARGET_URL: `${TARGET}/points`,
+      TOKEN,
+      CEK_PUBLIC_KEY_FILE: publicKeyFile,
+      CHATBOT_SECRET: secret ?? '',
+      SEAL_KEY: SEAL_KEY.toString('base64'),
+      STORE: store?.kind ?? '',
+      SQLITE_FILE: store?.floorFile ?? '',
+      REDIS_URL: redisUrl ?? '',
+      KEY_PREFIX: store?.floorPrefix ?? '',
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // Any answer (these servers have no health route) means it listens.
+  await waitForHttp(url, 20_000, proc);
+  return { ...proc, url };
+}
+
+const STORES = new Set((process.env.BENCH_STORES ?? 'sqlite,redis').split(',').map((s) => s.trim()));
+const stores = [
+  { kind: 'sqlite', dataDir: path.join(tmp, 'data-sqlite'), floorFile: path.join(tmp, 'floor.sqlite') },
+  { kind: 'redis', servicePrefix: `${PREFIX}svc:`, floorPrefix: `${PREFIX}floor:` },
+].filter((s) => STORES.has(s.kind));
+
+/** Starts our service on a store, registers the extension, the action and the linked user. */
+async function setUpService(store) {
+  const svc = await startService(store, `ours-${store.kind}`);
+  cleanups.push(() => svc.stop());
+  const created = await api(svc.url, 'POST', '/api/v1/extensions', { extensionId: EXT_ID, name: 'Bench', language: 'en' });
+  await api(svc.url, 'PUT', `/api/v1/extensions/${EXT_ID}/actions/points`, {
+    trigger: { type: 'IntentRequest', intent: 'CheckPoints' },
+    url: `${TARGET}/points`,
+    useOAuthToken: true,
+    tokenSource: 'linked',
+    timeoutMs: 3000,
+  });
+  seedVault(store, { expiresAt: Date.now() + 86_400_000 });
+  return { svc, secret: created.chatbotSecret };
+}
+
+const expectedReply = JSON.stringify({
+  version: '1.0',
+  sessionAttributes: {},
+  response: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: SPEECH } }, card: {}, directives: [], shouldEndSession: true },
+});
+
+async function checkOnce(config) {
+  const res = await fetch(config.url, { method: 'POST', headers: config.headers, body: BODY });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(SPEECH)) throw new Error(`${config.name}: sanity request → ${res.status} ${text.slice(0, 300)}`);
+  if (config.exact && text !== expectedReply) throw new Error(`${config.name}: reply differs from the expected CEK response: ${text}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+const verifyBody = (body) => body.includes(SPEECH);
+const problems = [];
+
+/**
+ * CPU used during a window by processes this bench did not start (other users of the machine):
+ * it makes every figure of that window slower, so the report states it.
+ */
+const foreignShares = [];
+function foreignMeter() {
+  const ours = () => [process.pid, ...ownedPids()].reduce((sum, pid) => sum + cpuMicrosOrZero(pid), 0);
+  const m0 = machineBusyMicros();
+  const o0 = ours();
+  const t0 = performance.now();
+  return () => {
+    const share = (machineBusyMicros() - m0 - (ours() - o0)) / ((performance.now() - t0) * 1e3 * os.cpus().length);
+    foreignShares.push(Math.max(0, share));
+  };
+}
+
+async function measure(config) {
+  await load({ url: config.url, connections: 32, duration: P.warmupS, headers: config.headers, body: BODY });
+  await resetTarget();
+  const foreign = foreignMeter();
+  const cpu0 = cpuMicros(config.pid);
+  const thr = await load({ url: config.url, connections: 32, duration: P.throughputS, headers: config.headers, body: BODY, verify: verifyBody });
+  const cpu1 = cpuMicros(config.pid);
+  foreign();
+  const r = thr.result;
+  const ok = r['2xx'];
+  const seen = await targetStats();
+  const bad = [];
+  if (r.non2xx > 0) bad.push(`${r.non2xx} non-2xx`);
+  if (r.errors > 0) bad.push(`${r.errors} errors`);
+  if (r.mismatches > 0) bad.push(`${r.mismatches} replies without the target's speech`);
+  if (seen.badBody > 0) bad.push(`target saw ${seen.badBody} bodies that differ from the signed bytes`);
+  const tokens = Object.keys(seen.tokens);
+  if (tokens.length !== 1 || tokens[0] !== `Bearer ${TOKEN}`) bad.push(`target saw tokens ${JSON.stringify(tokens.map((t) => t.slice(0, 24)))}`);
+  if (seen.calls < ok) bad.push(`target saw ${seen.calls} calls for ${ok} answers`);
+  if (bad.length > 0) problems.push(`${config.name}: ${bad.join(', ')}`);
+
+  const lat = await load({ url: config.url, connections: 1, duration: P.latencyS, headers: config.headers, body: BODY, latencies: true });
+  if (lat.result.non2xx > 0 || lat.result.errors > 0) problems.push(`${config.name} (latency run): ${lat.result.non2xx} non-2xx, ${lat.result.errors} errors`);
+  const times = lat.times.sort((a, b) => a - b);
+  return {
+    rps: ok / thr.seconds,
+    cpu: (cpu1 - cpu0) / ok,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    requests: ok,
+  };
+}
+
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} vCPU, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+const deps = Object.fromEntries(['undici', 'express', 'axios', 'better-sqlite3', 'ioredis', 'autocannon', 'pino', 'prom-client'].map((d) => [d, JSON.parse(readFileSync(path.join(root, 'node_modules', d, 'package.json'), 'utf8')).version]));
+print(`# cek-gateway benchmark — ${new Date().toISOString()}`);
+print();
+print(`- machine: ${machine}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+print(`- versions: ${Object.entries(deps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+print(`- pinning: ${hasTaskset ? `servers on CPU ${SERVICE_CPU}; autocannon, target and Redis on CPU ${LOAD_CPU} (taskset)` : 'taskset not found: NOT pinned'}; Redis: ${redisNote}`);
+print(`- method: ${P.reps} interleaved reps; per configuration and rep ${P.warmupS} s warm-up, ${P.throughputS} s at 32 connections (req/s, service CPU from /proc), ${P.latencyS} s at 1 connection (p50/p99 of every response); body ${BODY.length} B${QUICK ? '; BENCH_QUICK=1 (short run)' : ''}`);
+print();
+
+const started = Date.now();
+const services = {};
+
+if (ONLY.has('forward') || ONLY.has('memory') || ONLY.has('profile')) {
+  for (const store of stores) {
+    services[store.kind] = await setUpService(store);
+  }
+}
+
+if (ONLY.has('forward')) {
+  log('forward: starting the baselines');
+  const bare = await startBaseline('bare.mjs', 'bare');
+  cleanups.push(() => bare.stop());
+  const configs = [
+    { name: 'direct', store: '-', url: `${TARGET}/points`, pid: target.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } },
+    { name: 'bare', store: '-', url: `${bare.url}/cek/${EXT_ID}`, pid: bare.pid, headers: { 'content-type': 'application/json' } },
+  ];
+  for (const store of stores) {
+    await seedFloorStore(store);
+    const { svc, secret } = services[store.kind];
+    const headers = { 'content-type': 'application/json', signaturecek: SIGNATURE_CEK, 'x-ncp-chatbot_signature': chatbotSignature(secret) };
+    const floor = await startBaseline('floor.mjs', `floor-${store.kind}`, store, secret);
+    const typical = await startBaseline('typical.mjs', `typical-${store.kind}`, store, secret);
+    cleanups.push(() => floor.stop(), () => typical.stop());
+    configs.push(
+      { name: `floor`, store: store.kind, url: `${floor.url}/cek/${EXT_ID}`, pid: floor.pid, headers, exact: true },
+      { name: `typical`, store: store.kind, url: `${typical.url}/cek/${EXT_ID}`, pid: typical.pid, headers, exact: true },
+      { name: `ours`, store: store.kind, url: `${svc.url}/cek/${EXT_ID}`, pid: svc.pid, headers, exact: true },
+    );
+  }
+  for (const c of configs) {
+    c.label = c.store === '-' ? c.name : `${c.name} (${c.store})`;
+    await checkOnce({ ...c, name: c.label });
+  }
+
+  const results = Object.fromEntries(configs.map((c) => [c.label, []]));
+  for (let rep = 1; rep <= P.reps; rep++) {
+    for (const c of configs) {
+      log(`forward: rep ${rep}/${P.reps} ${c.label}`);
+      results[c.label].push(await measure({ ...c, name: `${c.label} rep ${rep}` }));
+    }
+  }
+
+  print('## forward');
+  print();
+  print('Median of the reps (min–max). req/s at 32 connections; CPU = the server process\'s CPU µs per request (for `direct`, the target\'s); latency at one connection.');
+  print();
+  print('| store | configuration | req/s @32 | CPU µs/req | p50 ms @1 | p99 ms @1 |');
+  print('|---|---|---|---|---|---|');
+  for (const c of configs) {
+    const r = results[c.label];
+    print(`| ${c.store} | ${c.name} | ${fmtStat(stat(r.map((x) => x.rps)))} | ${fmtStat(stat(r.map((x) => x.cpu)))} | ${fmtStat(stat(r.map((x) => x.p50)), 3)} | ${fmtStat(stat(r.map((x) => x.p99)), 3)} |`);
+  }
+  print();
+  print('| store | ours / floor req/s | ours / typical req/s | ours / floor CPU | added p50 over direct (ms) | added p99 over direct (ms) | targets met |');
+  print('|---|---|---|---|---|---|---|');
+  const direct = results['direct'];
+  for (const store of stores) {
+    const ours = results[`ours (${store.kind})`];
+    const floor = results[`floor (${store.kind})`];
+    const typical = results[`typical (${store.kind})`];
+    const vsFloor = stat(ours.map((o, i) => o.rps / floor[i].rps));
+    const vsTypical = stat(ours.map((o, i) => o.rps / typical[i].rps));
+    const cpuVsFloor = stat(ours.map((o, i) => o.cpu / floor[i].cpu));
+    const addP50 = stat(ours.map((o, i) => o.p50 - direct[i].p50));
+    const addP99 = stat(ours.map((o, i) => o.p99 - direct[i].p99));
+    const met = [
+      vsFloor.median >= 0.8 ? '≥0.8× floor ✓' : `≥0.8× floor ✗ (${fmt(vsFloor.median, 2)})`,
+      vsTypical.median >= 2.5 ? '≥2.5× typical ✓' : `≥2.5× typical ✗ (${fmt(vsTypical.median, 2)})`,
+      addP50.median <= 0.5 ? 'p50 +≤0.5 ms ✓' : `p50 +≤0.5 ms ✗`,
+      addP99.median <= 2 ? 'p99 +≤2 ms ✓' : `p99 +≤2 ms ✗`,
+    ].join(', ');
+    print(`| ${store.kind} | ${fmtStat(vsFloor, 2)} | ${fmtStat(vsTypical, 2)} | ${fmtStat(cpuVsFloor, 2)} | ${fmtStat(addP50, 3)} | ${fmtStat(addP99, 3)} | ${met} |`);
+  }
+  print();
+  if (foreignShares.length > 0) {
+    const f = stat(foreignShares.map((x) => x * 100));
+    print(`Other processes on the machine (not started by this bench${redisNote === 'REDIS_URL' ? ', including the Redis of REDIS_URL' : ''}) used ${fmt(f.median, 1)} % of its CPU during the median measured window (max ${fmt(f.max, 1)} %)${f.max > 5 ? ': the figures of those windows are disturbed; rerun on a quiet machine' : ''}.`);
+    print();
+  }
+  print(problems.length === 0 ? 'Correctness: every answer 2xx with the target\'s speech; the target saw the signed bytes unchanged and only the linked bearer token, in every run.' : `Correctness problems: ${problems.join('; ')}`);
+  print();
+}
+
+if (ONLY.has('memory')) {
+  print('## memory');
+  print();
+  print(`A fresh service process per store (CPU ${SERVICE_CPU}), ${fmt(P.memTotal)} forwarded requests at 32 connections; RSS from /proc after ${fmt(P.memFirst)} and after ${fmt(P.memTotal)}.`);
+  print();
+  print('| store | RSS after ' + fmt(P.memFirst) + ' | RSS after ' + fmt(P.memTotal) + ' | growth | within 10 % |');
+  print('|---|---|---|---|---|');
+  for (const store of stores) {
+    const secret = services[store.kind].secret;
+    const headers = { 'content-type': 'application/json', signaturecek: SIGNATURE_CEK, 'x-ncp-chatbot_signature': chatbotSignature(secret) };
+    const svc = await startService(store, `ours-memory-${store.kind}`);
+    const url = `${svc.url}/cek/${EXT_ID}`;
+    log(`memory: ${store.kind}`);
+    const first = await load({ url, connections: 32, amount: P.memFirst, headers, body: BODY, verify: verifyBody });
+    await sleep(1000);
+    const rssFirst = rssBytes(svc.pid);
+    const rest = await load({ url, connections: 32, amount: P.memTotal - P.memFirst, headers, body: BODY, verify: verifyBody });
+    await sleep(1000);
+    const rssTotal = rssBytes(svc.pid);
+    await svc.stop();
+    const failed = first.result.non2xx + rest.result.non2xx + first.result.errors + rest.result.errors + first.result.mismatches + rest.result.mismatches;
+    if (failed > 0) problems.push(`memory ${store.kind}: ${failed} failed requests`);
+    const growth = rssTotal / rssFirst - 1;
+    print(`| ${store.kind} | ${fmt(rssFirst / 2 ** 20, 1)} MiB | ${fmt(rssTotal / 2 ** 20, 1)} MiB | ${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)} % | ${growth <= 0.1 ? '✓' : '✗'}${failed > 0 ? ` (${failed} failed requests)` : ''} |`);
+  }
+  print();
+}
+
+if (ONLY.has('refresh-storm')) {
+  print('## refresh-storm');
+  print();
+  await refreshStorm();
+  print();
+}
+
+/**
+ * 200 concurrent requests for one user whose token has just expired, split over two instances
+ * sharing Redis. Account linking refreshes it: one call to the token endpoint, every request
+ * answered with the target's speech, every forward carrying the refreshed token.
+ */
+async function refreshStorm() {
+  const store = { kind: 'redis', servicePrefix: `${PREFIX}storm:` };
+  const a = await startService(store, 'storm-a');
+  const b = await startService(store, 'storm-b');
+  cleanups.push(() => a.stop(), () => b.stop());
+  try {
+    const created = await api(a.url, 'POST', '/api/v1/extensions', { extensionId: EXT_ID, language: 'en' });
+    await api(a.url, 'PUT', `/api/v1/extensions/${EXT_ID}/account-linking`, {
+      enabled: true,
+      loginUrl: `${TARGET}/authorize`,
+      tokenUrl: `${TARGET}/token`,
+      clientId: 'bench-client',
+      clientSecret: 'bench-client-secret',
+      clientAuth: 'body',
+    });
+    await api(a.url, 'PUT', `/api/v1/extensions/${EXT_ID}/actions/points`, {
+      trigger: { type: 'IntentRequest', intent: 'CheckPoints' },
+      url: `${TARGET}/points`,
+      useOAuthToken: true,
+      tokenSource: 'linked',
+    });
+    seedVault(store, { expiresAt: Date.now() - 1_000, accessToken: 'expired-access-token' });
+    await sleep(200); // the change notice reaches instance b through Redis pub/sub
+    await resetTarget();
+    const headers = { 'content-type': 'application/json', signaturecek: SIGNATURE_CEK, 'x-ncp-chatbot_signature': chatbotSignature(created.chatbotSecret) };
+    const dispatcher = new Agent({ connections: 200 });
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const base = i % 2 === 0 ? a.url : b.url;
+        const res = await request(`${base}/cek/${EXT_ID}`, { dispatcher, method: 'POST', headers, body: BODY });
+        return { status: res.statusCode, text: await res.body.text() };
+      }),
+    );
+    const ms = performance.now() - t0;
+    await dispatcher.close();
+    const seen = await targetStats();
+    const good = answers.filter((x) => x.status === 200 && x.text.includes(SPEECH)).length;
+    const tokens = Object.entries(seen.tokens).map(([t, n]) => `${t.replace(/^Bearer /, '')} ×${n}`);
+    const ok = seen.refreshes === 1 && good === 200 && seen.calls === 200 && Object.keys(seen.tokens).length === 1 && seen.badBody === 0;
+    if (!ok) problems.push('refresh-storm');
+    print(`200 concurrent requests (100 per instance, two instances on one Redis) for a user whose access token expired 1 s before: ${ms.toFixed(0)} ms in all.`);
+    print();
+    print(`| token-endpoint calls | answered with the target's speech | target calls | tokens the target saw | result |`);
+    print('|---|---|---|---|---|');
+    print(`| ${seen.refreshes} | ${good} / 200 | ${seen.calls} | ${tokens.join(', ')} | ${ok ? '✓' : '✗'} |`);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+}
+
+if (ONLY.has('profile')) {
+  print('## profile (`node --cpu-prof`)');
+  print();
+  print(`Our service under ${P.profileS} s at 32 connections (after a warm-up), self time grouped by package; \`(native)\` is C++ and V8 builtins (crypto, syscalls, JSON), attributed where they were called from.`);
+  print();
+  for (const store of stores) {
+    const dir = path.join(tmp, `prof-${store.kind}`);
+    const secret = services[store.kind].secret;
+    const headers = { 'content-type': 'application/json', signaturecek: SIGNATURE_CEK, 'x-ncp-chatbot_signature': chatbotSignature(secret) };
+    const svc = await startService(store, `ours-profile-${store.kind}`, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+    const url = `${svc.url}/cek/${EXT_ID}`;
+    log(`profile: ${store.kind}`);
+    const warm = await load({ url, connections: 32, duration: P.warmupS, headers, body: BODY });
+    const run = await load({ url, connections: 32, duration: P.profileS, headers, body: BODY });
+    await svc.stop();
+    const requests = warm.result['2xx'] + run.result['2xx'];
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) {
+      print(`${store.kind}: no profile was written.`);
+      continue;
+    }
+    const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    if (process.env.BENCH_PROFILE_DIR) writeFileSync(path.join(process.env.BENCH_PROFILE_DIR, `ours-${store.kind}.cpuprofile`), JSON.stringify(profile));
+    print(`### ${store.kind}: ${fmt(requests)} requests profiled (start-up included)`);
+    print();
+    for (const line of analyseProfile(profile, root, requests)) print(line);
+    print();
+  }
+}
+
+print(`Total bench time: ${((Date.now() - started) / 1000).toFixed(0)} s.${problems.length > 0 ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${out.join('\n')}\n`);
+await cleanup();
+process.exit(problems.length > 0 ? 1 : 0);

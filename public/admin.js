@@ -1,0 +1,136 @@
+// cek-gateway admin pages: small enhancements on top of pages that work without script.
+// Served from /static (the admin CSP allows scripts from our own origin only, nothing inline).
+(function () {
+  'use strict';
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  // ---- copy buttons: <button data-copy="#input-id"> ----
+  function selectAll(el) {
+    if (typeof el.select === 'function') { el.focus(); el.select(); return; }
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  function copyText(el) {
+    var text = typeof el.value === 'string' ? el.value : el.textContent.trim();
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    // http on another host than localhost: no clipboard API; select and use the legacy command.
+    selectAll(el);
+    var done = false;
+    try { done = document.execCommand("copy"); } catch { done = false; }
+    return done ? Promise.resolve() : Promise.reject(new Error('copy failed'));
+  }
+  $all('[data-copy]').forEach(function (button) {
+    button.addEventListener('click', function () {
+      var input = $(button.getAttribute('data-copy'));
+      if (!input) return;
+      var label = button.textContent;
+      copyText(input).then(function () {
+        button.textContent = 'Copied';
+        button.classList.add('copied');
+      }, function () {
+        selectAll(input);
+        button.textContent = 'Press Ctrl+C';
+      });
+      setTimeout(function () { button.textContent = label; button.classList.remove('copied'); }, 2000);
+    });
+  });
+
+  // ---- confirmation before destructive forms: <form data-confirm="..."> ----
+  $all('form[data-confirm]').forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      if (!window.confirm(form.getAttribute('data-confirm'))) event.preventDefault();
+    });
+  });
+
+  // ---- typed confirmation: the delete button waits for the exact ID ----
+  $all('[data-enable-on-match]').forEach(function (button) {
+    var input = $(button.getAttribute('data-enable-on-match'));
+    if (!input) return;
+    var expected = input.getAttribute('data-confirm-match');
+    function update() { button.disabled = input.value.trim() !== expected; }
+    input.addEventListener('input', update);
+    update();
+  });
+
+  // ---- live validation of an ID as it is typed (the server checks again) ----
+  function liveCheck(input, pattern, okText, badText) {
+    var re = new RegExp(pattern);
+    var note = document.createElement('p');
+    note.setAttribute('aria-live', 'polite');
+    note.id = input.id + '-live';
+    var field = input.closest('.field');
+    var serverError = field && $('.field-error', field);
+    input.insertAdjacentElement('afterend', note);
+    function update() {
+      var v = input.value.trim();
+      if (serverError && v !== input.defaultValue) { serverError.hidden = true; }
+      if (v === '') { note.textContent = ''; note.className = ''; input.removeAttribute('aria-invalid'); return; }
+      var ok = re.test(v);
+      note.textContent = ok ? okText : badText;
+      note.className = ok ? 'field-ok' : 'field-error';
+      if (ok) input.removeAttribute('aria-invalid'); else input.setAttribute('aria-invalid', 'true');
+    }
+    input.addEventListener('input', update);
+    if (!serverError) update();
+  }
+  $all('input[data-id-pattern]').forEach(function (input) {
+    liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.',
+      'Use lowercase letters, digits and hyphens in at least two dot-separated parts, e.g. com.example.points.');
+  });
+  $all('input[data-name-pattern]').forEach(function (input) {
+    liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.',
+      'Use letters, digits, "_", "." or "-", at most 64.');
+  });
+
+  // ---- show only the fields of the chosen trigger / request type ----
+  function switcher(select, attribute) {
+    function update() {
+      $all('[' + attribute + ']').forEach(function (el) {
+        var show = el.getAttribute(attribute) === select.value;
+        el.hidden = !show;
+        $all('input, select, textarea', el).forEach(function (f) { f.disabled = !show; });
+      });
+    }
+    select.addEventListener('change', update);
+    update();
+  }
+  var triggerType = $('#f-triggerType');
+  if (triggerType) switcher(triggerType, 'data-trigger-for');
+  var requestType = $('#console-form #f-type');
+  if (requestType) switcher(requestType, 'data-type-for');
+
+  // ---- the token source only matters when the token is sent ----
+  $all('[data-needs]').forEach(function (el) {
+    var box = $(el.getAttribute('data-needs'));
+    if (!box) return;
+    function update() {
+      el.classList.toggle('muted', !box.checked);
+      $all('select, input', el).forEach(function (f) { f.disabled = !box.checked; });
+    }
+    box.addEventListener('change', update);
+    update();
+  });
+
+  // ---- live preview of the login prompt ----
+  $all('textarea[data-preview]').forEach(function (textarea) {
+    var out = $(textarea.getAttribute('data-preview'));
+    if (!out) return;
+    function update() {
+      var template = textarea.value.trim() || out.getAttribute('data-default') || '';
+      out.textContent = template.split('{url}').join(out.getAttribute('data-url')).split('{code}').join(out.getAttribute('data-code'));
+    }
+    textarea.addEventListener('input', update);
+  });
+
+  // ---- after a refused form, bring its first problem into view ----
+  var firstError = $('.has-error input, .has-error select, .has-error textarea, .card .alert.error');
+  if (firstError && !location.hash) {
+    firstError.scrollIntoView({ block: 'center' });
+    if (firstError.focus) firstError.focus({ preventScroll: true });
+  }
+})();

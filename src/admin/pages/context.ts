@@ -1,0 +1,120 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { readCookie } from '../../http/cookies.js';
+import { LinkingService } from '../../linking/service.js';
+import type { Services } from '../../services.js';
+import type { ConsoleTap } from './consoleTap.js';
+import type { AdminViews } from './render.js';
+import { csrfMatches, type LoginLimiter } from './security.js';
+import type { AdminSession, AdminSessions, Flash } from './sessions.js';
+
+export const SESSION_COOKIE = 'cekgw_admin';
+/** The cookie is sent to the admin pages only: not to /api, /cek, /link or /static. */
+export const COOKIE_PATH = '/admin';
+
+/** What every admin page handler works with. */
+export interface PagesContext {
+  readonly s: Services;
+  readonly views: AdminViews;
+  readonly sessions: AdminSessions;
+  readonly limiter: LoginLimiter;
+  readonly tap: ConsoleTap;
+  /** Keyed hash of ADMIN_TOKEN stored in each session: a new token ends the old sessions. */
+  readonly tokenTag: string;
+  /** `secure` cookies when PUBLIC_URL is https. */
+  readonly secureCookies: boolean;
+}
+
+const sessions = new WeakMap<Request, AdminSession>();
+
+/** The signed-in session of a request (set by `requireSession`). */
+export function sessionOf(req: Request): AdminSession {
+  const session = sessions.get(req);
+  if (session === undefined) throw new Error('admin page handler reached without a session');
+  return session;
+}
+
+/** Account linking as the pages need it (links, unlink), when the feature is installed. */
+export function linkingOf(s: Services): LinkingService | undefined {
+  return s.linking instanceof LinkingService ? s.linking : undefined;
+}
+
+/** Only relative /admin paths, so `?next=` cannot send a signed-in admin to another site. */
+export function safeNext(value: unknown): string {
+  return typeof value === 'string' && /^\/admin(?:[/?][^\s\\]*)?$/.test(value) && !value.startsWith('//') ? value : '/admin/extensions';
+}
+
+/**
+ * Every page but sign-in: a valid session or a redirect to the sign-in page (pages are unreachable
+ * signed out), then, for every state-changing request, the CSRF field (403 page otherwise).
+ */
+export function requireSession(ctx: PagesContext): RequestHandler {
+  return async (req, res, next) => {
+    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const session = await ctx.sessions.load(cookie, ctx.tokenTag);
+    if (session === undefined) {
+      if (cookie !== undefined) res.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
+      const params = new URLSearchParams();
+      // After a POST, come back to the page the form was on, not to the POST URL.
+      if (req.method === 'GET') params.set('next', req.originalUrl);
+      if (cookie !== undefined) params.set('expired', '1');
+      const query = params.toString();
+      res.redirect(303, `/admin/login${query === '' ? '' : `?${query}`}`);
+      return;
+    }
+    sessions.set(req, session);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !csrfMatches(req.body, session.record.csrf)) {
+      req.failure = { code: 'csrf_failed' };
+      await page(ctx, req, res, 403, 'message.njk', {
+        title: 'This form was refused',
+        kind: 'error',
+        body: 'It did not carry the security token of your session: it may come from an old tab, from before you signed in again, or from another site.',
+        hint: 'Nothing was changed. Go back, reload the page and try again.',
+      });
+      return;
+    }
+    next();
+  };
+}
+
+/** The sealing context of a Chatbot Secret carried to the next page: bound to the session and the extension. */
+const flashSecretContext = (session: AdminSession, extensionId: string): string => `admin-flash-secret:${session.keyHash}:${extensionId}`;
+
+/**
+ * Renders an admin page with the session's CSRF secret and its one-shot flash message. A new Chatbot
+ * Secret in the flash is opened only on the page of its extension (`secretFor`) and given to the
+ * view as `newSecret`; it is gone from the session from then on.
+ */
+export async function page(
+  ctx: PagesContext,
+  req: Request,
+  res: Response,
+  status: number,
+  view: string,
+  data: Record<string, unknown>,
+  o: { secretFor?: string } = {},
+): Promise<void> {
+  const session = sessions.get(req);
+  const flash = session === undefined || status >= 400 ? undefined : await ctx.sessions.takeFlash(session);
+  let newSecret: string | undefined;
+  if (session !== undefined && flash?.secret !== undefined && flash.secret.extensionId === o.secretFor) {
+    newSecret = ctx.s.keyring.open(flash.secret.sealed, flashSecretContext(session, flash.secret.extensionId));
+  }
+  ctx.views.render(res, status, view, {
+    ...data,
+    ...(session === undefined ? {} : { csrf: session.record.csrf, signedIn: true }),
+    ...(flash === undefined ? {} : { flash: { kind: flash.kind, text: flash.text } }),
+    ...(newSecret === undefined ? {} : { newSecret }),
+  });
+}
+
+/** A flash that carries a new Chatbot Secret to the extension's page, sealed while it waits in the store. */
+export function secretFlash(ctx: PagesContext, req: Request, extensionId: string, secret: string, text: string): Flash {
+  const session = sessionOf(req);
+  return { kind: 'ok', text, secret: { extensionId, sealed: ctx.s.keyring.seal(secret, flashSecretContext(session, extensionId)) } };
+}
+
+/** Stores a message for the next page and redirects there (post/redirect/get). */
+export async function redirectWith(ctx: PagesContext, req: Request, res: Response, to: string, flash: Flash): Promise<void> {
+  await ctx.sessions.setFlash(sessionOf(req), flash);
+  res.redirect(303, to);
+}

@@ -1,0 +1,67 @@
+import type { Request } from 'express';
+import { AppError } from '../../http/errors.js';
+
+/**
+ * A form as the pages handle it: the values to show back, the messages next to the fields, and
+ * messages about the whole form (problems with fields that are not on it, conflicts).
+ */
+export interface FormState {
+  values: Record<string, string | boolean>;
+  errors: Record<string, string>;
+  problems: string[];
+}
+
+export const emptyForm = (values: FormState['values'] = {}): FormState => ({ values, errors: {}, problems: [] });
+
+/** A text field of a posted form ('' when absent); arrays (repeated fields) take the last value. */
+export function field(req: Request, name: string): string {
+  const v = (req.body as Record<string, unknown> | undefined)?.[name];
+  const last = Array.isArray(v) ? (v[v.length - 1] as unknown) : v;
+  return typeof last === 'string' ? last : '';
+}
+
+/** A checkbox: present and not "0"/"false". */
+export function checked(req: Request, name: string): boolean {
+  const v = field(req, name);
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+/** A trimmed text field, `null` when blank ("clear it" / "back to the default" in the API's merge semantics). */
+export function textOrNull(req: Request, name: string): string | null {
+  const v = field(req, name).trim();
+  return v === '' ? null : v;
+}
+
+/**
+ * Puts an error from the service or the API onto a form: each detail whose path names a field of the
+ * form (after `rename`, e.g. `messages.welcome` → `welcome`) goes next to that field, the rest
+ * become messages about the form with the field's label. Errors that are not an AppError are
+ * rethrown (the error page masks them).
+ */
+export function applyError(form: FormState, err: unknown, o: { fields: Record<string, string>; rename?: (path: string) => string; otherLabels?: Record<string, string> }): FormState {
+  if (!(err instanceof AppError) || err.status >= 500) throw err;
+  const details = err.details ?? [];
+  if (details.length === 0) {
+    form.problems.push(err.message);
+    return form;
+  }
+  for (const d of details) {
+    const name = o.rename?.(d.path) ?? d.path;
+    const message = sentence(d.message);
+    if (Object.hasOwn(o.fields, name)) {
+      form.errors[name] ??= message;
+    } else {
+      const label = o.otherLabels?.[name] ?? o.fields[name] ?? (name === '(body)' ? '' : name);
+      form.problems.push(label === '' ? message : `${label}: ${message}`);
+    }
+  }
+  return form;
+}
+
+/** "must be an absolute URL" → "Must be an absolute URL." */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (t === '') return t;
+  const first = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(first) ? first : `${first}.`;
+}

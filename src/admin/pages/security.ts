@@ -1,0 +1,79 @@
+import type { RequestHandler } from 'express';
+import { constantTimeEqual } from '../../security/constantTime.js';
+import { sha256Hex } from '../../security/hash.js';
+import type { Store } from '../../store/store.js';
+
+/**
+ * Headers of every `/admin` response, on top of helmet's defaults (set globally in app.ts):
+ * - `content-security-policy`: replaces helmet's default with a stricter one. Scripts and styles
+ *   only from our own origin (`/static/admin.js`, `/static/admin.css`): no inline script or style,
+ *   hashed or not, so an injected tag cannot run. Forms post only to us (`form-action`), the pages
+ *   cannot be framed (clickjacking on the delete and unlink buttons), `<base>` cannot re-point
+ *   relative URLs, no plugins. Images only for a data: favicon. `connect-src 'self'`: nothing fetches
+ *   today, but a same-origin enhancement may, and other origins stay closed.
+ * - `cache-control: no-store`: pages show secrets once and settings always; neither the browser's
+ *   back button nor a shared proxy may keep a copy (oidc-provider's `no_cache`).
+ * - `x-robots-tag`: an admin console has nothing to index.
+ */
+export const ADMIN_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "object-src 'none'",
+].join('; ');
+
+export const adminHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('content-security-policy', ADMIN_CSP);
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-robots-tag', 'noindex, nofollow');
+  next();
+};
+
+/** The CSRF field every state-changing form carries. */
+export const CSRF_FIELD = '_csrf';
+
+/** True when the posted form carries the session's CSRF secret (constant-time compare). */
+export function csrfMatches(body: unknown, expected: string): boolean {
+  const given = (body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
+  return typeof given === 'string' && given !== '' && constantTimeEqual(given, expected);
+}
+
+/** Wrong admin tokens from one client before it is locked out for the window. */
+export const MAX_LOGIN_FAILURES = 10;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Sign-in attempts per client address. ADMIN_TOKEN is long and random in production, so this is not
+ * what keeps it safe; it keeps a script from hammering the form and the logs.
+ */
+export class LoginLimiter {
+  readonly #store: Store;
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  #key(client: string): string {
+    return `adminlogin:fail:${sha256Hex(client)}`;
+  }
+
+  /** Milliseconds until the client may try again, or 0. */
+  async lockedFor(client: string): Promise<number> {
+    const key = this.#key(client);
+    const count = Number((await this.#store.get(key)) ?? 0);
+    if (count < MAX_LOGIN_FAILURES) return 0;
+    return (await this.#store.ttl(key)) ?? LOGIN_WINDOW_MS;
+  }
+
+  async recordFailure(client: string): Promise<void> {
+    await this.#store.increment(this.#key(client), 1, LOGIN_WINDOW_MS);
+  }
+
+  async reset(client: string): Promise<void> {
+    await this.#store.delete(this.#key(client));
+  }
+}

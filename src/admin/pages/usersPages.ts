@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import { settingsOf } from '../../linking/settings.js';
+import { formatExtension } from '../api/formatExtension.js';
+import { linkingOf, page, redirectWith, type PagesContext } from './context.js';
+import { field } from './forms.js';
+import { extensionTabs } from './tabs.js';
+
+/** `/admin/extensions/:id/users`: who is linked (never a token), and unlink. */
+export function usersPages(ctx: PagesContext): Router {
+  const { registry } = ctx.s;
+  const router = Router();
+
+  router.get('/extensions/:id/users', async (req, res) => {
+    const record = await registry.get(req.params['id'] as string);
+    const linking = linkingOf(ctx.s);
+    const now = Date.now();
+    // Only what the admin API's links list shows: status, dates, expiry, scope. The sealed tokens stay in the record.
+    const users = (linking === undefined ? [] : await linking.links(record.extensionId))
+      .map(({ userId, record: r }) => ({
+        userId,
+        status: r.status,
+        brokenReason: r.brokenReason ?? null,
+        linkedAt: r.linkedAt,
+        refreshedAt: r.refreshedAt,
+        expiresAt: r.expiresAt,
+        expired: r.expiresAt !== null && r.expiresAt <= now,
+        scope: r.scope,
+      }))
+      .sort((a, b) => (a.linkedAt < b.linkedAt ? 1 : -1));
+    await page(ctx, req, res, 200, 'users.njk', {
+      title: `Linked users · ${record.name}`,
+      ext: formatExtension(record, ctx.s.config.publicUrl),
+      tabs: extensionTabs(record.extensionId, 'users'),
+      users,
+      linkingAvailable: linking !== undefined,
+      linkingEnabled: settingsOf(record)?.enabled === true,
+    });
+  });
+
+  router.post('/extensions/:id/users/unlink', async (req, res) => {
+    const record = await registry.get(req.params['id'] as string);
+    const linking = linkingOf(ctx.s);
+    const userId = field(req, 'userId');
+    const to = `/admin/extensions/${record.extensionId}/users`;
+    if (linking === undefined || userId === '') {
+      await redirectWith(ctx, req, res, to, { kind: 'error', text: 'No user was given to unlink.' });
+      return;
+    }
+    const removed = await linking.unlink(record.extensionId, userId);
+    await redirectWith(ctx, req, res, to, removed
+      ? { kind: 'ok', text: `${userId} is unlinked: their tokens are deleted (and revoked at the provider when it has a revocation endpoint).` }
+      : { kind: 'info', text: `${userId} had no link any more.` });
+  });
+
+  return router;
+}

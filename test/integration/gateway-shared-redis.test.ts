@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { chatbotSignature, launchRequest } from '../helpers/cek.js';
+import { openTestStore, redisAvailable, type TestStore } from '../helpers/stores.js';
+
+/**
+ * Issue 6: counting is exact across instances that share Redis. Two app instances on one Redis
+ * store, each with its own registry cache, counters and usage recorder.
+ */
+const describeRedis = redisAvailable ? describe : describe.skip;
+const reason = redisAvailable ? '' : ' (skipped: no Redis in this run; set REDIS_URL or install redis-server)';
+
+describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
+  let shared: TestStore;
+  let a: TestApp;
+  let b: TestApp;
+  const admin = (app: TestApp) => ({
+    put: (path: string, body: object) => request(app.url).put(`/api/v1${path}`).set(app.adminHeaders).send(body),
+    post: (path: string, body: object) => request(app.url).post(`/api/v1${path}`).set(app.adminHeaders).send(body),
+    get: (path: string) => request(app.url).get(`/api/v1${path}`).set(app.adminHeaders),
+  });
+
+  beforeAll(async () => {
+    // One store, one encryption key (the sealed Chatbot Secrets), two instances.
+    shared = await openTestStore('redis', 'gw-shared');
+    const encryptionKey = randomBytes(32).toString('base64');
+    a = await startTestApp({ sharedStore: shared, encryptionKey });
+    b = await startTestApp({ sharedStore: shared, encryptionKey, signer: a.signer });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await shared.cleanup();
+  });
+
+  async function extension(id: string, plan: object): Promise<{ secret: string; key: string }> {
+    const created = await admin(a).post('/extensions', { extensionId: id, language: 'en' });
+    expect(created.status).toBe(201);
+    const key = await admin(a).post(`/extensions/${id}/keys`, { name: 'load' });
+    expect(key.status).toBe(201);
+    const settings = await admin(a).put(`/extensions/${id}/gateway`, { requireApiKey: true, usagePlan: plan });
+    expect(settings.status).toBe(200);
+    // Both instances see the new settings (pub/sub invalidation); wait until b refuses a keyless call.
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${b.url}/cek/${id}`, { method: 'POST', body: '{}' });
+      if (res.status === 401 && ((await res.json()) as { error: { code: string } }).error.code === 'missing_api_key') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { secret: created.body.chatbotSecret as string, key: key.body.primary.value as string };
+  }
+
+  function call(app: TestApp, id: string, secret: string, key: string): Promise<Response> {
+    const raw = JSON.stringify(launchRequest({ extensionId: id }));
+    return fetch(`${app.url}/cek/${id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ncp-chatbot_signature': chatbotSignature(secret, raw), 'x-ncp-apigw-api-key': key },
+      body: raw,
+    });
+  }
+
+  test('1,000 concurrent calls over both instances against a day quota of 500 admit exactly 500', async () => {
+    const id = 'com.example.quota';
+    const { secret, key } = await extension(id, { dayQuota: 500 });
+    const responses = await Promise.all(Array.from({ length: 1000 }, (_, i) => call(i % 2 === 0 ? a : b, id, secret, key)));
+    const statuses = responses.map((r) => r.status);
+    const refused = responses.filter((r) => r.status === 429);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(500);
+    expect(refused).toHaveLength(500);
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    const sample = refused[0]!;
+    expect(((await sample.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
+    expect(Number(sample.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(sample.headers.get('ratelimit-limit')).toBe('500');
+    expect(sample.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(sample.headers.get('ratelimit-reset'))).toBeLessThanOrEqual(86_400);
+    await Promise.all(responses.map((r) => (r.bodyUsed ? undefined : r.body?.cancel())));
+
+    // Both instances have flushed their usage within a second: the report adds them up exactly.
+    await new Promise((r) => setTimeout(r, 1_300));
+    const usage = await admin(b).get(`/extensions/${id}/usage`);
+    const today = usage.body.days[usage.body.days.length - 1];
+    expect(today.calls).toBe(500);
+    expect(today.refused.quota_exceeded).toBe(500);
+    expect(usage.body.usagePlan.counted).toEqual({ day: 500, month: 500 });
+    expect(Object.values(today.byKey)).toEqual([500]);
+  });
+
+  test('a rate of 20 rps is held within 10 % over 5 seconds of continuous load on both instances', async () => {
+    const id = 'com.example.rate';
+    const { secret, key } = await extension(id, { rateRps: 20 });
+    const admitted: number[] = [];
+    let refused = 0;
+    const started = Date.now();
+    // Start half-way into a second, run for 6.5 s; count the admitted calls of a 5-second span that
+    // starts 1 s in (past the first window's burst), half-way between window boundaries.
+    const until = started + 6_500;
+    const worker = async (app: TestApp) => {
+      while (Date.now() < until) {
+        const res = await call(app, id, secret, key);
+        await res.body?.cancel();
+        if (res.status === 200) admitted.push(Date.now());
+        else if (res.status === 429) refused++;
+        else throw new Error(`unexpected status ${res.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, i) => worker(i % 2 === 0 ? a : b)));
+    const spanStart = Math.floor(started / 1000) * 1000 + 1_500;
+    const inSpan = admitted.filter((t) => t >= spanStart && t < spanStart + 5_000).length;
+    expect(refused).toBeGreaterThan(100); // the load was well over the rate
+    expect(inSpan).toBeGreaterThanOrEqual(90);
+    expect(inSpan).toBeLessThanOrEqual(110);
+    // And never more than 20 in any one second window, over the whole run.
+    const perSecond = new Map<number, number>();
+    for (const t of admitted) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    // A response can arrive a few ms after its window closed: allow the neighbour's burst to bleed in.
+    for (const n of perSecond.values()) expect(n).toBeLessThanOrEqual(22);
+  }, 30_000);
+});
