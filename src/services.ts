@@ -4,7 +4,7 @@ import type { CekGate } from './cek/handler.js';
 import type { CekResponder } from './cek/dispatch.js';
 import { installFeatures } from './features.js';
 import { ExtensionRegistry } from './extensions/registry.js';
-import type { LinkedTokens } from './linking/linkedTokens.js';
+import type { LinkingService } from './linking/service.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { Keyring } from './security/keyring.js';
@@ -22,8 +22,11 @@ export interface Services {
   readonly responders: CekResponder[];
   /** Checks before a CEK request is verified (gateway keys and quotas). */
   readonly gates: CekGate[];
-  /** Account linking, once installed; action methods use it for tokens and the pairing prompt. */
-  linking: LinkedTokens | undefined;
+  /**
+   * Account linking, once installed. Action methods use it only through its `LinkedTokens` face
+   * (tokens and the pairing prompt); the admin API and pages use the rest (settings, links, unlink).
+   */
+  linking: LinkingService | undefined;
   /** Feature routers mounted under `/api/v1`, behind the admin token and the JSON body parser. */
   readonly adminRouters: Router[];
   /** Feature routers mounted at the root, without admin auth (account-linking pages, messenger routes). */

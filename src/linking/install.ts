@@ -26,7 +26,7 @@ export function installLinking(s: Services): LinkingService {
     return acknowledgement(cek.version);
   });
 
-  s.adminRouters.push(linkingAdminRoutes(s.registry, linking, s.keyring, { publicUrl: s.config.publicUrl, production: s.config.production }));
+  s.adminRouters.push(linkingAdminRoutes(s.registry, linking, { publicUrl: s.config.publicUrl }));
   s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:')));
 
   s.registry.onDelete(async (extensionId) => {

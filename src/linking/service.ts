@@ -7,17 +7,19 @@ import type { Config } from '../config/env.js';
 import { resolveMessages } from '../extensions/messages.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
+import { AppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
+import { parseInput } from '../http/validate.js';
 import type { Metrics } from '../http/metrics.js';
 import { SealError, type Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
-import { OAuthClients } from './oauthClient.js';
+import { clientSecretContext, OAuthClients } from './oauthClient.js';
 import { Pairing, spokenDigits } from './pairing.js';
 import { describe, Refresher } from './refresher.js';
-import { settingsOf, type LinkingSettings } from './settings.js';
+import { incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from './settings.js';
 import { Tickets } from './tickets.js';
 import { TokenVault, type TokenRecord } from './vault.js';
 
@@ -59,6 +61,7 @@ export class LinkingService implements LinkedTokens {
   readonly #refresher: Refresher;
   readonly #d: LinkingDeps;
   readonly #redirectUri: string;
+  readonly #settingsSchema: ReturnType<typeof settingsInput>;
 
   constructor(d: LinkingDeps) {
     this.#d = d;
@@ -71,6 +74,7 @@ export class LinkingService implements LinkedTokens {
     this.clients = new OAuthClients(d.keyring, d.config.production);
     this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, skewSeconds: d.config.refreshSkewSeconds });
     this.#redirectUri = `${d.config.publicUrl}/oauth/callback`;
+    this.#settingsSchema = settingsInput(d.config.production);
   }
 
   get linkUrl(): string {
@@ -150,6 +154,46 @@ export class LinkingService implements LinkedTokens {
       waitUntil: Date.now() + REFRESH_WAIT_MS,
       config: () => this.clients.configFor(ext, settings),
     });
+  }
+
+  // ---- Server settings (admin API and admin pages) ----
+
+  /**
+   * Validates and saves an extension's server settings with merge semantics: an omitted field keeps
+   * its value, `null` clears it; `clientSecret` is write-only and sealed. Throws 400 `invalid_body`
+   * naming each field (including settings that would be enabled but incomplete).
+   */
+  async saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
+    const ext = await this.#d.registry.get(extensionId);
+    const input = parseInput(this.#settingsSchema, body);
+    const prev = settingsOf(ext);
+    const next: LinkingSettings = {
+      enabled: input.enabled,
+      scope: input.scope ?? prev?.scope ?? '',
+      clientAuth: input.clientAuth ?? prev?.clientAuth ?? 'basic',
+      updatedAt: new Date().toISOString(),
+    };
+    for (const k of ['loginUrl', 'tokenUrl', 'revocationUrl', 'issuer', 'loginPromptMessage', 'loginSuccessMessage'] as const) {
+      const v = input[k];
+      const value = v === undefined ? prev?.[k] : (v ?? undefined);
+      if (value !== undefined) next[k] = value;
+    }
+    const clientId = input.clientId ?? prev?.clientId;
+    if (clientId !== undefined) next.clientId = clientId;
+    if (input.clientSecret === undefined) {
+      if (prev?.clientSecretSealed !== undefined) next.clientSecretSealed = prev.clientSecretSealed;
+    } else if (input.clientSecret !== null) {
+      next.clientSecretSealed = this.#d.keyring.seal(input.clientSecret, clientSecretContext(ext.extensionId));
+    }
+    const problems = incompleteSettings(next);
+    if (next.scope.split(' ').includes('openid') && next.issuer === undefined) {
+      problems.push({ path: 'issuer', message: 'is required when scope includes "openid", so the id_token can be validated' });
+    }
+    if (problems.length > 0) {
+      throw new AppError('invalid_body', `Invalid input: ${problems[0]?.path} ${problems[0]?.message}.`, { details: problems });
+    }
+    const extension = await this.#d.registry.setSection(ext.extensionId, SECTION, next);
+    return { extension, settings: next };
   }
 
   // ---- The flow (pages) ----

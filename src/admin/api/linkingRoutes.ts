@@ -3,11 +3,9 @@ import { z } from 'zod';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
 import { parseInput } from '../../http/validate.js';
-import type { Keyring } from '../../security/keyring.js';
 import { LinkFailure } from '../../linking/failures.js';
-import { clientSecretContext } from '../../linking/oauthClient.js';
 import type { LinkingService } from '../../linking/service.js';
-import { formatSettings, incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from '../../linking/settings.js';
+import { formatSettings, settingsOf } from '../../linking/settings.js';
 import type { TokenRecord } from '../../linking/vault.js';
 
 const ticketInput = z.object({ userId: z.string().trim().min(1, 'is required').max(256) }).strict();
@@ -25,9 +23,8 @@ function formatLink(userId: string, r: TokenRecord) {
 }
 
 /** Server settings, linked users and link tickets (DESIGN.md section 7). Tokens and the client secret never leave. */
-export function linkingAdminRoutes(registry: ExtensionRegistry, linking: LinkingService, keyring: Keyring, o: { publicUrl: string; production: boolean }): Router {
+export function linkingAdminRoutes(registry: ExtensionRegistry, linking: LinkingService, o: { publicUrl: string }): Router {
   const router = Router();
-  const schema = settingsInput(o.production);
 
   router.get('/extensions/:id/account-linking', async (req, res) => {
     const ext = await registry.get(req.params['id'] as string);
@@ -36,37 +33,8 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
 
   /** Merge semantics: an omitted field keeps its value, `null` clears it; `clientSecret` is write-only. */
   router.put('/extensions/:id/account-linking', async (req, res) => {
-    const ext = await registry.get(req.params['id'] as string);
-    const input = parseInput(schema, req.body);
-    const prev = settingsOf(ext);
-    const next: LinkingSettings = {
-      enabled: input.enabled,
-      scope: input.scope ?? prev?.scope ?? '',
-      clientAuth: input.clientAuth ?? prev?.clientAuth ?? 'basic',
-      updatedAt: new Date().toISOString(),
-    };
-    const keep = <K extends 'loginUrl' | 'tokenUrl' | 'revocationUrl' | 'issuer' | 'loginPromptMessage' | 'loginSuccessMessage'>(k: K): void => {
-      const v = input[k];
-      const value = v === undefined ? prev?.[k] : (v ?? undefined);
-      if (value !== undefined) next[k] = value;
-    };
-    for (const k of ['loginUrl', 'tokenUrl', 'revocationUrl', 'issuer', 'loginPromptMessage', 'loginSuccessMessage'] as const) keep(k);
-    const clientId = input.clientId ?? prev?.clientId;
-    if (clientId !== undefined) next.clientId = clientId;
-    if (input.clientSecret === undefined) {
-      if (prev?.clientSecretSealed !== undefined) next.clientSecretSealed = prev.clientSecretSealed;
-    } else if (input.clientSecret !== null) {
-      next.clientSecretSealed = keyring.seal(input.clientSecret, clientSecretContext(ext.extensionId));
-    }
-    const problems = incompleteSettings(next);
-    if (next.scope.split(' ').includes('openid') && next.issuer === undefined) {
-      problems.push({ path: 'issuer', message: 'is required when scope includes "openid", so the id_token can be validated' });
-    }
-    if (problems.length > 0) {
-      throw new AppError('invalid_body', `Invalid input: ${problems[0]?.path} ${problems[0]?.message}.`, { details: problems });
-    }
-    const saved = await registry.setSection(ext.extensionId, SECTION, next);
-    res.json(formatSettings(next, saved, o.publicUrl));
+    const { extension, settings } = await linking.saveSettings(req.params['id'] as string, req.body);
+    res.json(formatSettings(settings, extension, o.publicUrl));
   });
 
   router.get('/extensions/:id/links', async (req, res) => {

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { readCookie } from '../../http/cookies.js';
-import { LinkingService } from '../../linking/service.js';
+import { type LinkingService } from '../../linking/service.js';
 import type { Services } from '../../services.js';
 import type { ConsoleTap } from './consoleTap.js';
 import type { AdminViews } from './render.js';
@@ -33,9 +33,9 @@ export function sessionOf(req: Request): AdminSession {
   return session;
 }
 
-/** Account linking as the pages need it (links, unlink), when the feature is installed. */
+/** Account linking as the pages need it (settings, links, unlink), when the feature is installed. */
 export function linkingOf(s: Services): LinkingService | undefined {
-  return s.linking instanceof LinkingService ? s.linking : undefined;
+  return s.linking;
 }
 
 /** Only relative /admin paths, so `?next=` cannot send a signed-in admin to another site. */

@@ -9,8 +9,14 @@ import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
 import { LANGUAGE_LABELS } from './extensionsPages.js';
 import { applyError, checked, emptyForm, field, textOrNull, type FormState } from './forms.js';
-import { callAdminApi } from './selfApi.js';
+import type { LinkingService } from '../../linking/service.js';
 import { extensionTabs } from './tabs.js';
+
+function requireLinking(s: PagesContext['s']): LinkingService {
+  const linking = linkingOf(s);
+  if (linking === undefined) throw new Error('account linking is not installed');
+  return linking;
+}
 
 /** The code in the preview of the login prompt, read digit by digit as CLOVA will. */
 export const PREVIEW_CODE = '1 2 3 4 5 6';
@@ -50,7 +56,7 @@ type FormKey = 'secret' | 'server' | 'linking' | 'general' | 'verify';
 /** `/admin/extensions/:id`: the setup page, in the order of an integration (steps 1 to 4, then messages and verification). */
 export function setupPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
-  const { publicUrl, adminToken } = ctx.s.config;
+  const { publicUrl } = ctx.s.config;
   const router = Router();
 
   const current = (record: ExtensionRecord): Record<FormKey, FormState> => {
@@ -165,7 +171,7 @@ export function setupPages(ctx: PagesContext): Router {
     if (values.removeClientSecret) body['clientSecret'] = null;
     else if (secret.trim() !== '') body['clientSecret'] = secret;
     try {
-      await callAdminApi(req, adminToken, 'PUT', `/extensions/${id}/account-linking`, body);
+      await requireLinking(ctx.s).saveSettings(id, body);
       const secretNote = body['clientSecret'] === null ? ' The client secret was removed.' : typeof body['clientSecret'] === 'string' ? ' The new client secret is stored encrypted.' : '';
       await redirectWith(ctx, req, res, `/admin/extensions/${id}#step-3`, { kind: 'ok', text: `Server settings saved.${secretNote}` });
     } catch (err) {
@@ -180,7 +186,7 @@ export function setupPages(ctx: PagesContext): Router {
     const id = (await registry.get(req.params['id'] as string)).extensionId;
     const values = { enabled: checked(req, 'enabled'), loginPromptMessage: field(req, 'loginPromptMessage').trim(), loginSuccessMessage: field(req, 'loginSuccessMessage').trim() };
     try {
-      await callAdminApi(req, adminToken, 'PUT', `/extensions/${id}/account-linking`, {
+      await requireLinking(ctx.s).saveSettings(id, {
         enabled: values.enabled,
         loginPromptMessage: textOrNull(req, 'loginPromptMessage'),
         loginSuccessMessage: textOrNull(req, 'loginSuccessMessage'),
