@@ -1,4 +1,5 @@
 import { AppError } from '../http/errors.js';
+import { parseJsonObject } from '../http/jsonBody.js';
 import { REQUEST_TYPES, type CekRequest, type CekRequestBody, type RequestType } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -13,13 +14,7 @@ const invalid = (message: string): AppError => new AppError('invalid_request', m
  * the service relies on and tolerates everything else real traffic sends.
  */
 export function parseCekRequest(raw: Buffer): CekRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new AppError('invalid_json', 'The request body is not valid JSON.');
-  }
-  if (!isObject(body)) throw invalid('The request body must be a JSON object.');
+  const body = parseJsonObject(raw);
 
   const { version, session, context, request } = body;
   if (typeof version !== 'string' || version === '') throw invalid('"version" must be a non-empty string.');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CekRequest, CekRequestBody, CekResponseBody, OutputSpeech, SpeechInfo } from '../cek/types.js';
 import { AppError } from '../http/errors.js';
+import { parseJsonObject } from '../http/jsonBody.js';
 import { parseInput } from '../http/validate.js';
 
 /**
@@ -43,13 +44,7 @@ export interface ChatbotMessage {
 
 /** Parses a v2 message: 400 `invalid_json` or `invalid_request` naming the bad fields. */
 export function parseChatbotMessage(raw: Buffer): ChatbotMessage {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new AppError('invalid_json', 'The request body is not valid JSON.');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('invalid_request', 'The request body must be a JSON object.');
+  const body = parseJsonObject(raw);
   const m = parseInput(v2Message, body, 'invalid_request');
   // Several text components: the last one is used (NCP's rule).
   let text: string | undefined;
