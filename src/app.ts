@@ -23,6 +23,14 @@ export function createApp(s: Services): Express {
   const api = express.Router();
   api.use(requireAdminToken(s.config.adminToken));
   api.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
+  // A body in another format would otherwise read as "no fields": say what is expected instead.
+  api.use((req, _res, next) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+      throw new AppError('unsupported_media_type', 'Send the request body as JSON (content-type: application/json).');
+    }
+    next();
+  });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
   for (const router of s.adminRouters) api.use(router);
   for (const router of s.publicRouters) app.use(router);

@@ -120,6 +120,10 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
     expect(missing.status).toBe(400);
     expect(missing.body.error.details[0].path).toBe('extensionId');
 
+    const form = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).type('form').send('extensionId=com.example.form');
+    expect(form.status).toBe(415);
+    expect(form.body.error.code).toBe('unsupported_media_type');
+
     const json = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).set('content-type', 'application/json').send('{"extensionId":');
     expect(json.status).toBe(400);
     expect(json.body.error.code).toBe('invalid_json');
