@@ -4,6 +4,7 @@ import type { CekGate } from './cek/handler.js';
 import type { CekResponder } from './cek/dispatch.js';
 import { installFeatures } from './features.js';
 import { ExtensionRegistry } from './extensions/registry.js';
+import type { Gateway } from './gateway/gateway.js';
 import type { LinkingService } from './linking/service.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -27,6 +28,8 @@ export interface Services {
    * (tokens and the pairing prompt); the admin API and pages use the rest (settings, links, unlink).
    */
   linking: LinkingService | undefined;
+  /** The gateway (API keys, usage plans, usage), once installed; the admin API and pages manage it. */
+  gateway: Gateway | undefined;
   /** Feature routers mounted under `/api/v1`, behind the admin token and the JSON body parser. */
   readonly adminRouters: Router[];
   /** Feature routers mounted at the root, without admin auth (account-linking pages, messenger routes). */
@@ -58,6 +61,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     responders: [],
     gates: [],
     linking: undefined,
+    gateway: undefined,
     adminRouters: [],
     publicRouters: [],
     onStop: [],

@@ -9,6 +9,7 @@ import { messengerRoutes } from './messengerRoutes.js';
  */
 export function installGateway(s: Services): Gateway {
   const gateway = new Gateway({ store: s.store, log: s.log, metrics: s.metrics, freeMonthlyCalls: s.config.gatewayFreeMonthlyCalls });
+  s.gateway = gateway;
 
   // Admission before the body is read; the usage count (and `quotaCondition`) once the final status is known.
   s.gates.push(async (req, ext) => {

@@ -2,14 +2,17 @@ import request from 'supertest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
+import { launchRequest } from '../helpers/cek.js';
 import { DESKTOP, describeWithBrowser, launchChromium, saveScreenshots } from '../helpers/chromium.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
  * The admin pages in a real headless Chromium (issue 5): sign in, create an extension, rotate its
  * secret, server settings with a bad then a good URL, account linking with the spoken preview, an
- * action method, a signed test request through the real endpoint, unlink, CSRF refusal, delete,
- * sign out. Every page is saved at desktop and phone width: test-artifacts/screenshots/admin-*.png.
+ * action method, a signed test request through the real endpoint, unlink, the Gateway tab (an API key
+ * shown once, key enforcement, a usage plan, and signed voice calls in the usage chart), CSRF
+ * refusal, delete, sign out. Every page is saved at desktop and phone width:
+ * test-artifacts/screenshots/admin-*.png.
  */
 const EXT = 'com.example.points';
 const EVIL_EXT = 'com.example.evil';
@@ -24,6 +27,8 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** What the browser reported as errors (a CSP violation shows up here). */
+  const browserErrors: string[] = [];
   const shots = (name: string) => saveScreenshots(page, `admin-${name}`);
   const url = (path: string) => `${app.config.publicUrl}${path}`;
 
@@ -43,6 +48,10 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.config.publicUrl });
     page = await context.newPage();
     page.on('dialog', (d) => void d.accept());
+    page.on('console', (m) => {
+      if (m.type() === 'error') browserErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => browserErrors.push(e.message));
   }, 30_000);
 
   afterAll(async () => {
@@ -239,6 +248,109 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     await shots('17-users-empty');
   });
 
+  test('the Gateway tab: an API key shown once, key enforcement, a usage plan, and signed voice calls in the usage chart', async () => {
+    browserErrors.length = 0;
+    /** A LaunchRequest signed as CLOVA signs it, sent over HTTP like a caller would, with or without an API key. */
+    const voice = async (key?: string): Promise<number> => {
+      const raw = JSON.stringify(launchRequest({ extensionId: EXT, userId: USER }));
+      const r = request(app.url).post(`/cek/${EXT}`).set('SignatureCEK', app.signer.sign(raw)).set('content-type', 'application/json');
+      if (key !== undefined) void r.set('x-ncp-apigw-api-key', key);
+      return (await r.send(raw)).status;
+    };
+
+    await page.goto(url(`/admin/extensions/${EXT}`));
+    await page.click('nav.tabs >> text=Gateway');
+    await page.waitForURL(url(`/admin/extensions/${EXT}/gateway`));
+    await containsText(page.locator('#no-keys'), 'No API keys yet');
+    await hasText(page.locator('#enforcement-state'), 'not required');
+    await shots('18-gateway-empty');
+
+    // A key: a name is required; then both values are shown once, with copy buttons.
+    await submit('#create-key');
+    await containsText(page.locator('#e-name'), 'Give the key a name');
+    await page.fill('#f-name', 'Mobile app');
+    await submit('#create-key');
+    await containsText(page.locator('#flash'), 'API key Mobile app created');
+    const primary = (await page.textContent('#new-key-primary'))?.trim() ?? '';
+    const secondary = (await page.textContent('#new-key-secondary'))?.trim() ?? '';
+    expect(primary).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect(secondary).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    await page.click('[data-copy="#new-key-primary"]');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(primary);
+    await shots('19-gateway-key-shown-once');
+    await page.reload();
+    expect(await page.locator('#new-key-box').count()).toBe(0);
+    const html = await page.content();
+    expect(html).not.toContain(primary);
+    expect(html).not.toContain(secondary);
+    await containsText(page.locator('#key-list .key-item').first(), `********${primary.slice(-4)}`);
+
+    // Keys required; a plan with a mistake first, then 3 calls a day.
+    await page.check('#f-requireApiKey');
+    await submit('#save-enforcement');
+    await containsText(page.locator('#flash'), 'API keys are now required');
+    await hasText(page.locator('#enforcement-state'), 'required');
+    await page.fill('#f-rateRps', 'fast');
+    await page.fill('#f-dayQuota', '3');
+    await submit('#save-plan');
+    await containsText(page.locator('#e-rateRps'), 'Must be a whole number');
+    expect(await page.inputValue('#f-dayQuota')).toBe('3');
+    await shots('20-gateway-plan-error');
+    await page.fill('#f-rateRps', '20');
+    await submit('#save-plan');
+    await containsText(page.locator('#flash'), 'Usage plan saved');
+    await hasText(page.locator('#plan-text'), '20 requests a second · 3 calls a day');
+    const saved = await request(app.url).get(`/api/v1/extensions/${EXT}/gateway`).set(app.adminHeaders).expect(200);
+    expect(saved.body).toMatchObject({ requireApiKey: true, usagePlan: { rateRps: 20, dayQuota: 3 }, keyCount: 1 });
+
+    // Callers: no key, a wrong key, the key (three times, the day's quota), once more over the quota.
+    // The console's requests above count as well: the page must show these calls on top of them.
+    const before = (await request(app.url).get(`/api/v1/extensions/${EXT}/usage`).set(app.adminHeaders).expect(200)).body as { days: Array<{ calls: number; refused: Record<string, number> }> };
+    const callsBefore = before.days.at(-1)?.calls ?? 0;
+    expect([await voice(), await voice('wrong-key-0123456789'), await voice(primary), await voice(secondary), await voice(primary), await voice(primary)]).toEqual([401, 403, 200, 200, 200, 429]);
+
+    await page.reload();
+    const today = new Date().toISOString().slice(0, 10);
+    const bar = page.locator(`#chart-days g.col[data-key="${today}"]`);
+    expect(await bar.getAttribute('data-calls')).toBe(String(callsBefore + 3));
+    expect(await bar.getAttribute('data-refused')).toBe('3');
+    expect(await bar.locator('rect.calls').count()).toBe(1);
+    expect(await bar.locator('rect.refused').count()).toBe(1);
+    expect(await page.locator('#chart-days .chart-empty').count()).toBe(0);
+    expect(await page.locator(`#chart-months g.col.current`).getAttribute('data-calls')).toBe(String(callsBefore + 3));
+    await hasText(page.locator('#usage-today'), String(callsBefore + 3));
+    await containsText(page.locator('#allowance-used'), `${callsBefore + 3} of 1,000,000 used`);
+    await hasText(page.locator('#refused tr[data-code="missing_api_key"] td.num').first(), '1');
+    await hasText(page.locator('#refused tr[data-code="invalid_api_key"] td.num').first(), '1');
+    await hasText(page.locator('#refused tr[data-code="quota_exceeded"] td.num').first(), '1');
+    await hasText(page.locator('#by-key tr[data-key-id^="k_"] td.num').first(), '3');
+    await containsText(page.locator('#plan-counted'), 'today 3 of 3');
+    await shots('21-gateway-usage');
+
+    // A new secondary value, shown once; the primary keeps working.
+    await page.click('#key-list .key-item >> button.regenerate[data-which="secondary"]');
+    await page.waitForSelector('#new-key-secondary');
+    const rotated = (await page.textContent('#new-key-secondary'))?.trim() ?? '';
+    expect(rotated).not.toBe(secondary);
+    expect(await page.locator('#new-key-primary').count()).toBe(0);
+    await page.click('#key-list .key-item >> text=Edit');
+    await page.waitForURL((u) => u.pathname.startsWith(`/admin/extensions/${EXT}/gateway/keys/k_`));
+    expect(await page.inputValue('#f-name')).toBe('Mobile app');
+    await shots('22-gateway-key-edit');
+    await page.goBack();
+
+    // The messenger verify token: write-only.
+    await page.fill('#f-messengerVerifyToken', 'verify-me-0123');
+    await submit('#save-verify-token');
+    await containsText(page.locator('#flash'), 'Verify token saved');
+    await hasText(page.locator('#verify-token-state'), 'set');
+    expect(await page.content()).not.toContain('verify-me-0123');
+    await page.goto(url(`/admin/extensions/${EXT}/gateway#usage`));
+    await shots('23-gateway');
+    // No CSP violation and no script error (the 400 answers of the refused forms above are expected).
+    expect(browserErrors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+  });
+
   test('a form posted without the CSRF token is refused', async () => {
     const status = await page.evaluate(async () => {
       const res = await fetch('/admin/extensions', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'extensionId=com.example.csrf', redirect: 'manual' });
@@ -263,7 +375,7 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     await hasText(page.locator('#message-title'), 'This form was refused');
     expect(await app.services.registry.resolve('com.example.csrf')).toBeUndefined();
     expect(await app.services.registry.resolve(EXT)).toBeDefined();
-    await shots('18-csrf-refused');
+    await shots('24-csrf-refused');
   });
 
   test('delete an extension after typing its ID', async () => {
@@ -274,21 +386,21 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     expect(await page.isDisabled('#confirm-delete')).toBe(true);
     await page.fill('#f-confirmId', EVIL_EXT);
     expect(await page.isDisabled('#confirm-delete')).toBe(false);
-    await shots('19-delete-confirm');
+    await shots('25-delete-confirm');
     await submit('#confirm-delete');
     await containsText(page.locator('#flash'), `Extension ${EVIL_EXT} deleted`);
     expect(await page.locator(`tr[data-extension-id="${EVIL_EXT}"]`).count()).toBe(0);
 
     await page.goto(url('/admin/extensions/com.example.gone'));
     await hasText(page.locator('#message-title'), 'Not found');
-    await shots('20-not-found');
+    await shots('26-not-found');
   });
 
   test('sign out: the pages are unreachable again', async () => {
     await page.goto(url(`/admin/extensions/${EXT}`));
     await submit('#sign-out');
     await containsText(page.locator('#notice'), 'You are signed out');
-    await shots('21-signed-out');
+    await shots('27-signed-out');
     await page.goto(url(`/admin/extensions/${EXT}`));
     expect(new URL(page.url()).pathname).toBe('/admin/login');
     expect(new URL(page.url()).searchParams.get('next')).toBe(`/admin/extensions/${EXT}`);

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { intentRequest } from '../helpers/cek.js';
+import { describeWithBrowser, launchChromium, PHONE, saveScreenshot } from '../helpers/chromium.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
 
@@ -11,23 +11,17 @@ import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.j
  * typed on /link → provider login and consent → success page → next voice request carries the token.
  * Screenshots of each page go to test-artifacts/screenshots/linking-*.png.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env['CI_REQUIRE_BROWSER'] === '1') throw new Error(`${CHROMIUM} is required (CI_REQUIRE_BROWSER=1)`);
-if (!haveBrowser) process.stdout.write(`Chromium not found at ${CHROMIUM}: skipping the browser test of account linking (apt-get install chromium)\n`);
-const describeBrowser = haveBrowser ? describe : describe.skip;
-const SHOTS = 'test-artifacts/screenshots';
 const EXT = 'com.example.phone';
 
-describeBrowser('account linking in Chromium (phone-sized window)', () => {
+describeWithBrowser('the browser test of account linking')('account linking in Chromium (phone-sized window)', () => {
   let app: TestApp;
   let provider: TestProvider;
   let browser: Browser;
   let page: Page;
-  const shot = (name: string) => page.screenshot({ path: `${SHOTS}/linking-${name}.png`, fullPage: true });
+  // Phone width only (a touch device's context): saveScreenshots would switch the viewport to desktop and back.
+  const shot = (name: string) => saveScreenshot(page, `linking-${name}`);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     app = await startTestApp({ label: 'linking-e2e', realPublicUrl: true, configure: installTokenProbe });
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, name: 'Points', language: 'en' }).expect(201);
@@ -45,12 +39,8 @@ describeBrowser('account linking in Chromium (phone-sized window)', () => {
         loginSuccessMessage: 'Your Points account is linked. Ask me for your balance.',
       })
       .expect(200);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     page = await context.newPage();
   }, 60_000);
 

@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
+import { deleteAction, saveAction } from '../../actions/definitions.js';
 import { ACTION_NAME, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TOKEN_SOURCES, type ActionDefinition } from '../../actions/model.js';
 import { AppError } from '../../http/errors.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { page, redirectWith, type PagesContext } from './context.js';
 import { applyError, checked, emptyForm, field, type FormState } from './forms.js';
-import { callAdminApi } from './selfApi.js';
 import { extensionTabs } from './tabs.js';
 
 const TRIGGER_TYPES = [
@@ -85,10 +85,10 @@ function parseHeaders(text: string): { headers: Record<string, string>; problem?
   return { headers };
 }
 
-/** `/admin/extensions/:id/actions`: list, add, edit, delete action methods (through the admin API's checks). */
+/** `/admin/extensions/:id/actions`: list, add, edit, delete action methods (the admin API's rules, `actions/definitions.ts`). */
 export function actionsPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
-  const { publicUrl, adminToken } = ctx.s.config;
+  const { publicUrl, production } = ctx.s.config;
   const router = Router();
 
   const formPage = async (req: Request, res: Response, status: number, id: string, editing: string | undefined, form: FormState): Promise<void> => {
@@ -180,7 +180,7 @@ export function actionsPages(ctx: PagesContext): Router {
       headers: parsedHeaders.headers,
     };
     try {
-      await callAdminApi(req, adminToken, 'PUT', `/extensions/${id}/actions/${encodeURIComponent(name)}`, body);
+      await saveAction(registry, id, name, body, { production });
       await redirectWith(ctx, req, res, `/admin/extensions/${id}/actions`, { kind: 'ok', text: `Action method ${name} saved.` });
     } catch (err) {
       await formPage(req, res, 400, id, editing, applyError(emptyForm(values), withHeaderNames(err), { fields: FIELDS, rename: fieldOf }));
@@ -190,7 +190,7 @@ export function actionsPages(ctx: PagesContext): Router {
   router.post('/extensions/:id/actions/:name/delete', async (req, res) => {
     const id = (await registry.get(req.params['id'] as string)).extensionId;
     const name = req.params['name'] as string;
-    await callAdminApi(req, adminToken, 'DELETE', `/extensions/${id}/actions/${encodeURIComponent(name)}`);
+    await deleteAction(registry, id, name);
     await redirectWith(ctx, req, res, `/admin/extensions/${id}/actions`, { kind: 'ok', text: `Action method ${name} deleted.` });
   });
 

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { Gateway } from '../../gateway/gateway.js';
 import { readCookie } from '../../http/cookies.js';
 import { type LinkingService } from '../../linking/service.js';
 import type { Services } from '../../services.js';
@@ -78,11 +79,22 @@ export function requireSession(ctx: PagesContext): RequestHandler {
 
 /** The sealing context of a Chatbot Secret carried to the next page: bound to the session and the extension. */
 const flashSecretContext = (session: AdminSession, extensionId: string): string => `admin-flash-secret:${session.keyHash}:${extensionId}`;
+/** The same for the values of an API key, bound to the key as well. */
+const flashApiKeyContext = (session: AdminSession, extensionId: string, keyId: string): string => `admin-flash-apikey:${session.keyHash}:${extensionId}:${keyId}`;
+
+/** The values of an API key shown once on the Gateway tab (one side only after a regeneration). */
+export interface NewApiKey {
+  keyId: string;
+  name: string;
+  primary?: string;
+  secondary?: string;
+}
 
 /**
  * Renders an admin page with the session's CSRF secret and its one-shot flash message. A new Chatbot
  * Secret in the flash is opened only on the page of its extension (`secretFor`) and given to the
- * view as `newSecret`; it is gone from the session from then on.
+ * view as `newSecret`; new API key values only on the Gateway tab of theirs (`apiKeyFor`), as
+ * `newApiKey`. Either is gone from the session from then on.
  */
 export async function page(
   ctx: PagesContext,
@@ -91,7 +103,7 @@ export async function page(
   status: number,
   view: string,
   data: Record<string, unknown>,
-  o: { secretFor?: string } = {},
+  o: { secretFor?: string; apiKeyFor?: string } = {},
 ): Promise<void> {
   const session = sessions.get(req);
   const flash = session === undefined || status >= 400 ? undefined : await ctx.sessions.takeFlash(session);
@@ -99,11 +111,20 @@ export async function page(
   if (session !== undefined && flash?.secret !== undefined && flash.secret.extensionId === o.secretFor) {
     newSecret = ctx.s.keyring.open(flash.secret.sealed, flashSecretContext(session, flash.secret.extensionId));
   }
+  let newApiKey: NewApiKey | undefined;
+  const key = flash?.apiKey;
+  if (session !== undefined && key !== undefined && key.extensionId === o.apiKeyFor) {
+    const values = JSON.parse(ctx.s.keyring.open(key.sealed, flashApiKeyContext(session, key.extensionId, key.keyId))) as { primary?: unknown; secondary?: unknown };
+    newApiKey = { keyId: key.keyId, name: key.name };
+    if (typeof values.primary === 'string') newApiKey.primary = values.primary;
+    if (typeof values.secondary === 'string') newApiKey.secondary = values.secondary;
+  }
   ctx.views.render(res, status, view, {
     ...data,
     ...(session === undefined ? {} : { csrf: session.record.csrf, signedIn: true }),
     ...(flash === undefined ? {} : { flash: { kind: flash.kind, text: flash.text } }),
     ...(newSecret === undefined ? {} : { newSecret }),
+    ...(newApiKey === undefined ? {} : { newApiKey }),
   });
 }
 
@@ -111,6 +132,24 @@ export async function page(
 export function secretFlash(ctx: PagesContext, req: Request, extensionId: string, secret: string, text: string): Flash {
   const session = sessionOf(req);
   return { kind: 'ok', text, secret: { extensionId, sealed: ctx.s.keyring.seal(secret, flashSecretContext(session, extensionId)) } };
+}
+
+/** A flash that carries the values of an API key to its Gateway tab, sealed while they wait in the store. */
+export function apiKeyFlash(
+  ctx: PagesContext,
+  req: Request,
+  extensionId: string,
+  key: { id: string; name: string },
+  values: { primary?: string; secondary?: string },
+  text: string,
+): Flash {
+  const sealed = ctx.s.keyring.seal(JSON.stringify(values), flashApiKeyContext(sessionOf(req), extensionId, key.id));
+  return { kind: 'ok', text, apiKey: { extensionId, keyId: key.id, name: key.name, sealed } };
+}
+
+/** The gateway as the pages need it (settings, keys, usage), when the feature is installed. */
+export function gatewayOf(s: Services): Gateway | undefined {
+  return s.gateway;
 }
 
 /** Stores a message for the next page and redirects there (post/redirect/get). */

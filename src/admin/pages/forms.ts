@@ -20,6 +20,12 @@ export function field(req: Request, name: string): string {
   return typeof last === 'string' ? last : '';
 }
 
+/** Every value of a repeated field (a group of checkboxes with one name), in the order posted. */
+export function fieldValues(req: Request, name: string): string[] {
+  const v = (req.body as Record<string, unknown> | undefined)?.[name];
+  return (Array.isArray(v) ? (v as unknown[]) : [v]).filter((x): x is string => typeof x === 'string');
+}
+
 /** A checkbox: present and not "0"/"false". */
 export function checked(req: Request, name: string): boolean {
   const v = field(req, name);

@@ -8,6 +8,7 @@ import { consolePages } from './consolePages.js';
 import { ConsoleTap } from './consoleTap.js';
 import { page, requireSession, type PagesContext } from './context.js';
 import { extensionsPages } from './extensionsPages.js';
+import { gatewayPages } from './gatewayPages.js';
 import { createAdminViews } from './render.js';
 import { adminHeaders, LoginLimiter } from './security.js';
 import { AdminSessions } from './sessions.js';
@@ -16,7 +17,7 @@ import { usersPages } from './usersPages.js';
 
 /**
  * The admin pages under `/admin` (DESIGN.md section 7, issue 5): sign-in with ADMIN_TOKEN, then
- * extensions, their setup, action methods, linked users and a test console. Mounted as a public
+ * extensions, their setup, action methods, gateway (keys, plan, usage), linked users and a test console. Mounted as a public
  * router (the pages do their own sign-in; the bearer-token API stays under /api/v1).
  */
 export function installAdminPages(s: Services): void {
@@ -43,6 +44,7 @@ export function installAdminPages(s: Services): void {
   admin.use(extensionsPages(ctx));
   admin.use(setupPages(ctx));
   admin.use(actionsPages(ctx));
+  admin.use(gatewayPages(ctx));
   admin.use(usersPages(ctx));
   admin.use(consolePages(ctx));
   admin.use(async (req: Request, res: Response) => {

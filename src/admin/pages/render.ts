@@ -48,6 +48,11 @@ export function formatRelative(value: string | number | null | undefined, now = 
   return diff >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** "1,234,567" (counts on the usage pages; anything that is not a number is shown as it is). */
+export function formatCount(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toLocaleString('en-US') : String(value ?? '');
+}
+
 /** The view data every admin page gets. */
 export interface PageBase {
   /** The session's CSRF secret, for the hidden field of every form (and the sign-out button). */
@@ -64,6 +69,7 @@ export function createAdminViews(o: { publicUrl: string }): AdminViews {
   const env: nunjucks.Environment = createViews();
   env.addFilter('date', formatDate);
   env.addFilter('relative', (v: string | number | null | undefined) => formatRelative(v));
+  env.addFilter('num', formatCount);
   env.addGlobal('assets', { css: assetUrl('admin.css'), js: assetUrl('admin.js') });
   env.addGlobal('csrfField', CSRF_FIELD);
   env.addGlobal('publicUrl', o.publicUrl);

@@ -28,6 +28,11 @@ export interface Flash {
    * Bound to the extension it belongs to, so it is shown only on that extension's page.
    */
   secret?: { extensionId: string; sealed: string };
+  /**
+   * The values of a new or regenerated API key to show once: sealed like `secret` (the JSON of
+   * `{primary?, secondary?}`), bound to the extension and the key.
+   */
+  apiKey?: { extensionId: string; keyId: string; name: string; sealed: string };
 }
 
 export interface SessionRecord {

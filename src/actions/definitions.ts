@@ -1,0 +1,87 @@
+import type { ExtensionRegistry } from '../extensions/registry.js';
+import { AppError } from '../http/errors.js';
+import { parseInput } from '../http/validate.js';
+import { ACTION_NAME, ACTIONS_SECTION, MAX_ACTIONS, actionInput, actionsOf, describeTrigger, normaliseHeaders, triggerKey, type ActionDefinition } from './model.js';
+import { targetUrlProblem } from './targetPolicy.js';
+
+// Saving and deleting action methods: the rules of `PUT/DELETE /api/v1/extensions/:id/actions/:name`
+// and of the admin pages' action form, in one place (DESIGN.md sections 6 and 7).
+
+export interface ActionRules {
+  /** Production mode: https targets only, private addresses refused unless the extension allows them. */
+  production: boolean;
+}
+
+/** An action name as a path segment allows it; 400 `invalid_body` naming `name` otherwise. */
+export function actionName(value: string | undefined): string {
+  // `__proto__` passes the pattern but cannot be an own key of a plain object.
+  if (value === undefined || !ACTION_NAME.test(value) || value === '__proto__') {
+    throw new AppError('invalid_body', 'Action names are 1 to 64 letters, digits, "_", "." or "-".', {
+      details: [{ path: 'name', message: 'must match ^[A-Za-z0-9_.-]{1,64}$' }],
+    });
+  }
+  return value;
+}
+
+/**
+ * Validates and saves (creates or replaces) the action method `name` of an extension. In this order:
+ * the extension (404 before 400), the name, the body (400 `invalid_body` naming each field), the
+ * target URL policy, a trigger another action already answers (409 `conflict`), the per-extension
+ * limit for a new one (409). `created` tells a new action from a replaced one (201 or 200).
+ */
+export async function saveAction(
+  registry: ExtensionRegistry,
+  extensionId: string,
+  name: string | undefined,
+  body: unknown,
+  rules: ActionRules,
+): Promise<{ definition: ActionDefinition; created: boolean }> {
+  const record = await registry.get(extensionId);
+  const checkedName = actionName(name);
+  const input = parseInput(actionInput, body);
+  if (input.name !== undefined && input.name !== checkedName) {
+    throw new AppError('invalid_body', `Invalid input: name "${input.name}" differs from the name in the URL ("${checkedName}").`, {
+      details: [{ path: 'name', message: 'must equal the name in the URL (or be left out)' }],
+    });
+  }
+  const urlProblem = targetUrlProblem(new URL(input.url), { production: rules.production, allowPrivateTargets: record.allowPrivateTargets === true });
+  if (urlProblem !== undefined) {
+    throw new AppError('invalid_body', `Invalid input: url ${urlProblem}.`, { details: [{ path: 'url', message: urlProblem }] });
+  }
+
+  const actions = { ...actionsOf(record.sections) };
+  const previous = Object.hasOwn(actions, checkedName) ? actions[checkedName] : undefined;
+  const key = triggerKey(input.trigger);
+  for (const other of Object.values(actions)) {
+    if (other.name !== checkedName && triggerKey(other.trigger) === key) {
+      throw new AppError('conflict', `Action "${other.name}" already answers ${describeTrigger(input.trigger)}: change or delete it first.`);
+    }
+  }
+  if (previous === undefined && Object.keys(actions).length >= MAX_ACTIONS) {
+    throw new AppError('conflict', `An extension has at most ${MAX_ACTIONS} action methods: delete one first.`);
+  }
+  const now = new Date().toISOString();
+  const definition: ActionDefinition = {
+    name: checkedName,
+    trigger: input.trigger,
+    url: input.url,
+    useOAuthToken: input.useOAuthToken,
+    tokenSource: input.tokenSource,
+    timeoutMs: input.timeoutMs,
+    headers: normaliseHeaders(input.headers),
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+  };
+  actions[checkedName] = definition;
+  await registry.setSection(extensionId, ACTIONS_SECTION, actions);
+  return { definition, created: previous === undefined };
+}
+
+/** Deletes the action method `name`; 404 `unknown_extension` / `not_found`. */
+export async function deleteAction(registry: ExtensionRegistry, extensionId: string, name: string): Promise<void> {
+  const record = await registry.get(extensionId);
+  const actions = { ...actionsOf(record.sections) };
+  if (!Object.hasOwn(actions, name)) throw new AppError('not_found', `Extension "${extensionId}" has no action named "${name.slice(0, 64)}".`);
+  delete actions[name];
+  await registry.setSection(extensionId, ACTIONS_SECTION, Object.keys(actions).length === 0 ? undefined : actions);
+}
