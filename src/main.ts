@@ -51,7 +51,7 @@ async function main(): Promise<void> {
         await services.stop();
         await store.close();
         log.info('stopped');
-        process.exit(0);
+        log.flush(() => process.exit(0));
       });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

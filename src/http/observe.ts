@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import { accessLogger, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 export interface RequestOutcome {
@@ -9,7 +9,7 @@ export interface RequestOutcome {
   /** `ok`, or the error code that answered the request. */
   outcome: string;
   startedAt: bigint;
-  /** Extra, non-secret fields for the log line (extension id, request type, action, ...). */
+  /** Extra fields for the log line (extension id, request type, action, ...): never secrets, the access line is not redacted. */
   fields?: Record<string, unknown>;
   /** The cause of an `internal_error`, logged at error level (never sent to the client). */
   err?: unknown;
@@ -33,5 +33,5 @@ export function observeRequest(log: Logger, metrics: Metrics, o: RequestOutcome)
     ...o.fields,
   };
   if (o.status >= 500) log.error({ ...line, err: o.err }, 'request failed');
-  else log.info(line, 'request');
+  else accessLogger(log).info(line, 'request');
 }

@@ -25,3 +25,25 @@ describe('logger redaction', () => {
     expect(out).toContain('[redacted]');
   });
 });
+
+describe('access log', () => {
+  test('the per-request line keeps its fields; errors still go through redaction', async () => {
+    const { observeRequest } = await import('../../src/http/observe.js');
+    const { createMetrics } = await import('../../src/http/metrics.js');
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    const log = createLogger('info', sink);
+    const metrics = createMetrics({ defaultMetrics: false });
+    observeRequest(log, metrics, { requestId: 'r1', route: '/cek/:extensionId', method: 'POST', status: 200, outcome: 'action', startedAt: process.hrtime.bigint(), fields: { extensionId: 'com.a.b' } });
+    observeRequest(log, metrics, { requestId: 'r2', route: '/x', method: 'GET', status: 500, outcome: 'internal_error', startedAt: process.hrtime.bigint(), err: { message: 'boom', accessToken: 'AT-SECRET-9' } });
+    const [ok, failed] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ok).toMatchObject({ reqId: 'r1', status: 200, outcome: 'action', extensionId: 'com.a.b', msg: 'request' });
+    expect(failed).toMatchObject({ reqId: 'r2', status: 500, msg: 'request failed' });
+    expect(lines.join('')).not.toContain('AT-SECRET-9');
+  });
+});
