@@ -7,8 +7,11 @@ import { actionsOf, type ActionDefinition } from './model.js';
 export interface CompiledAction {
   readonly def: ActionDefinition;
   readonly target: Target;
-  /** Static headers plus `content-type`; the per-request ones are added to a copy. */
-  readonly baseHeaders: Readonly<Record<string, string>>;
+  /**
+   * Static headers plus `content-type`, as a flat `[name, value, ...]` list; each request copies it
+   * and appends its own (an object spread plus added keys costs V8 about 0.5 µs a key here).
+   */
+  readonly baseHeaders: readonly string[];
 }
 
 /** An extension's actions indexed by what they answer. */
@@ -49,7 +52,7 @@ function compile(actions: Record<string, ActionDefinition>): ActionIndex | null 
       action = {
         def,
         target: targetOf(def.url),
-        baseHeaders: { ...def.headers, 'content-type': 'application/json' },
+        baseHeaders: ['content-type', 'application/json', ...Object.entries(def.headers).flat()],
       };
     } catch {
       continue; // an unparseable URL cannot be stored through the API; skip rather than fail every request

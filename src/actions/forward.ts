@@ -42,7 +42,8 @@ export interface Target {
 
 export interface ForwardCall {
   target: Target;
-  headers: Record<string, string>;
+  /** Request headers as a flat `[name, value, name, value, ...]` list (cheapest for undici to take). */
+  headers: string[];
   body: Buffer;
   /** Milliseconds this call may take in all (connect, send, wait, read). */
   timeoutMs: number;

@@ -18,6 +18,12 @@ export interface ActionResponderDeps {
 
 type Failure = ForwardFailure | 'bad_reply';
 
+/** A forward's result and how long it took (for `cekgw_forward_duration_seconds`). */
+interface Forwarded {
+  result: ForwardResult;
+  seconds: number;
+}
+
 /** Where the token of one forward came from, and what to do on a 401. */
 type TokenChoice =
   | { kind: 'none' }
@@ -51,15 +57,18 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
   };
 
   /** One call to the target; failures are counted here, successes once their reply is mapped. */
-  async function forwardOnce(ctx: CekContext, action: CompiledAction, token: string | undefined): Promise<ForwardResult & { seconds: number }> {
+  async function forwardOnce(ctx: CekContext, action: CompiledAction, token: string | undefined): Promise<Forwarded> {
     const { cek, ext } = ctx;
-    const headers: Record<string, string> = {
-      ...action.baseHeaders,
-      'x-cek-extension-id': ext.record.extensionId,
-      'x-cek-user-id': SAFE_HEADER_VALUE.test(cek.userId) ? cek.userId : encodeURIComponent(cek.userId),
-      'x-request-id': ctx.requestId,
-    };
-    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    const headers = action.baseHeaders.slice();
+    headers.push(
+      'x-cek-extension-id',
+      ext.record.extensionId,
+      'x-cek-user-id',
+      SAFE_HEADER_VALUE.test(cek.userId) ? cek.userId : encodeURIComponent(cek.userId),
+      'x-request-id',
+      ctx.requestId,
+    );
+    if (token !== undefined) headers.push('authorization', `Bearer ${token}`);
     const started = performance.now();
     const result = await forwarder.forward({
       target: action.target,
@@ -70,7 +79,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     });
     const seconds = (performance.now() - started) / 1000;
     if (!result.ok) count(result.cause, seconds);
-    return { ...result, seconds };
+    return { result, seconds };
   }
 
   async function run(ctx: CekContext, action: CompiledAction): Promise<CekResponseBody> {
@@ -80,29 +89,30 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     if (choice.kind === 'unavailable') return failure(ctx, action, 'token_unavailable', undefined);
     const loginSuccess = choice.kind === 'vault' ? choice.loginSuccess : undefined;
 
-    let result = await forwardOnce(ctx, action, choice.kind === 'none' ? undefined : choice.token);
-    if (!result.ok && result.cause === 'unauthorized' && choice.kind !== 'none') {
+    let sent = await forwardOnce(ctx, action, choice.kind === 'none' ? undefined : choice.token);
+    if (!sent.result.ok && sent.result.cause === 'unauthorized' && choice.kind !== 'none') {
       // CLOVA's own token cannot be refreshed by us: the user has to link again.
       if (choice.kind === 'request' || linking === undefined) return prompt(ctx, linking);
       const refreshed = await beforeDeadline(ctx, linking.refreshAfterRejection(ctx.ext, ctx.cek.userId, choice.token));
       if (refreshed === undefined || refreshed.status === 'unavailable') return failure(ctx, action, 'refresh_unavailable', loginSuccess);
       // A failed refresh has marked the link broken already (LinkedTokens contract).
       if (refreshed.status !== 'ok') return prompt(ctx, linking);
-      result = await forwardOnce(ctx, action, refreshed.token);
-      if (!result.ok && result.cause === 'unauthorized') {
+      sent = await forwardOnce(ctx, action, refreshed.token);
+      if (!sent.result.ok && sent.result.cause === 'unauthorized') {
         await beforeDeadline(ctx, linking.markBroken(ctx.ext, ctx.cek.userId, 'target answered 401 to a refreshed token'));
         return prompt(ctx, linking);
       }
     }
+    const { result } = sent;
     if (!result.ok) return failure(ctx, action, result.cause, loginSuccess, result.status);
 
     const lang = ctx.ext.record.language;
     const mapped = mapReply(result.contentType, result.body, { version: ctx.cek.version, lang });
     if (mapped === undefined) {
-      count('bad_reply', result.seconds);
+      count('bad_reply', sent.seconds);
       return failure(ctx, action, 'bad_reply', loginSuccess, result.status);
     }
-    count('ok', result.seconds);
+    count('ok', sent.seconds);
     ctx.outcome = 'action';
     if (loginSuccess !== undefined) mapped.response.outputSpeech = prependSentence(mapped.response.outputSpeech, loginSuccess, lang);
     return mapped;

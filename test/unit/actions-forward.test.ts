@@ -8,7 +8,7 @@ describe('Forwarder', () => {
   let closedAfterMs: number | undefined;
   const forwarder = new Forwarder({ production: false, log: createLogger('silent') });
   const call = (path: string, timeoutMs = 300) =>
-    forwarder.forward({ target: targetOf(`${target.url}${path}`), headers: { 'content-type': 'application/json' }, body: Buffer.from('{}'), timeoutMs, allowPrivateTargets: false });
+    forwarder.forward({ target: targetOf(`${target.url}${path}`), headers: ['content-type', 'application/json'], body: Buffer.from('{}'), timeoutMs, allowPrivateTargets: false });
 
   beforeAll(async () => {
     target = await startTarget({
