@@ -27,12 +27,13 @@ export async function send(app: TestApp, path: string, o: { cookie?: string; for
 export const cookiePair = (setCookie: string | undefined): string => (setCookie ?? '').split(';')[0] ?? '';
 export const csrfOf = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
-/** Signs in through the form; returns the session cookie pair and the session's CSRF token. */
-export async function signIn(app: TestApp, token = ADMIN_TOKEN): Promise<{ cookie: string; csrf: string }> {
+/** Signs in through the form; returns the session cookie pair, the session's CSRF token and the raw Set-Cookie. */
+export async function signIn(app: TestApp, token = ADMIN_TOKEN): Promise<{ cookie: string; csrf: string; setCookie: string }> {
   const form = await send(app, '/admin/login');
   const loginCookie = cookiePair(form.setCookies.find((c) => c.startsWith('cekgw_admin_login=')));
   const posted = await send(app, '/admin/login', { cookie: loginCookie, form: { _csrf: csrfOf(form.text), token, next: '/admin/extensions' } });
-  const cookie = cookiePair(posted.setCookies.find((c) => c.startsWith('cekgw_admin=')));
+  const setCookie = posted.setCookies.find((c) => c.startsWith('cekgw_admin=')) ?? '';
+  const cookie = cookiePair(setCookie);
   const page = await send(app, '/admin/extensions', { cookie });
-  return { cookie, csrf: csrfOf(page.text) };
+  return { cookie, csrf: csrfOf(page.text), setCookie };
 }

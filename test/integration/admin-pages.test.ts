@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { sha256Hex } from '../../src/security/hash.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { cookiePair, csrfOf, send, signIn } from '../helpers/adminSession.js';
 import { storeKinds } from '../helpers/stores.js';
 
 /**
@@ -8,40 +9,6 @@ import { storeKinds } from '../helpers/stores.js';
  * in the store), then that the pages show errors as pages. The browser suite (test/e2e/admin.e2e.test.ts)
  * drives the same pages in Chromium.
  */
-
-interface Answer {
-  status: number;
-  location: string | undefined;
-  headers: Headers;
-  text: string;
-  setCookies: string[];
-}
-
-async function send(app: TestApp, path: string, o: { cookie?: string; form?: Record<string, string>; method?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (o.cookie !== undefined) headers['cookie'] = o.cookie;
-  let body: string | undefined;
-  if (o.form !== undefined) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(o.form).toString();
-  }
-  const res = await fetch(`${app.url}${path}`, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
-  return { status: res.status, location: res.headers.get('location') ?? undefined, headers: res.headers, text: await res.text(), setCookies: res.headers.getSetCookie() };
-}
-
-const cookiePair = (setCookie: string | undefined): string => (setCookie ?? '').split(';')[0] ?? '';
-const csrfOf = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-
-/** Signs in through the form; returns the session cookie pair and the session's CSRF token. */
-async function signIn(app: TestApp, token = ADMIN_TOKEN): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-  const form = await send(app, '/admin/login');
-  const loginCookie = cookiePair(form.setCookies.find((c) => c.startsWith('cekgw_admin_login=')));
-  const posted = await send(app, '/admin/login', { cookie: loginCookie, form: { _csrf: csrfOf(form.text), token, next: '/admin/extensions' } });
-  const setCookie = posted.setCookies.find((c) => c.startsWith('cekgw_admin=')) ?? '';
-  const cookie = cookiePair(setCookie);
-  const page = await send(app, '/admin/extensions', { cookie });
-  return { cookie, csrf: csrfOf(page.text), setCookie };
-}
 
 describe.each(storeKinds)('admin pages (%s store)', (kind) => {
   let app: TestApp;
