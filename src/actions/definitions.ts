@@ -1,3 +1,4 @@
+import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry } from '../extensions/registry.js';
 import { AppError } from '../http/errors.js';
 import { parseInput } from '../http/validate.js';
@@ -44,44 +45,57 @@ export async function saveAction(
       details: [{ path: 'name', message: 'must equal the name in the URL (or be left out)' }],
     });
   }
-  const urlProblem = targetUrlProblem(new URL(input.url), { production: rules.production, allowPrivateTargets: record.allowPrivateTargets === true });
+  checkTargetUrl(input.url, record, rules);
+
+  // Checked and changed on the current record: two actions saved at once both land, and two that
+  // claim one trigger at once cannot both win.
+  let result: { definition: ActionDefinition; created: boolean } | undefined;
+  await registry.updateSection(extensionId, ACTIONS_SECTION, (current) => {
+    checkTargetUrl(input.url, current, rules);
+    const actions = { ...actionsOf(current.sections) };
+    const previous = Object.hasOwn(actions, checkedName) ? actions[checkedName] : undefined;
+    const key = triggerKey(input.trigger);
+    for (const other of Object.values(actions)) {
+      if (other.name !== checkedName && triggerKey(other.trigger) === key) {
+        throw new AppError('conflict', `Action "${other.name}" already answers ${describeTrigger(input.trigger)}: change or delete it first.`);
+      }
+    }
+    if (previous === undefined && Object.keys(actions).length >= MAX_ACTIONS) {
+      throw new AppError('conflict', `An extension has at most ${MAX_ACTIONS} action methods: delete one first.`);
+    }
+    const now = new Date().toISOString();
+    const definition: ActionDefinition = {
+      name: checkedName,
+      trigger: input.trigger,
+      url: input.url,
+      useOAuthToken: input.useOAuthToken,
+      tokenSource: input.tokenSource,
+      timeoutMs: input.timeoutMs,
+      headers: normaliseHeaders(input.headers),
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
+    actions[checkedName] = definition;
+    result = { definition, created: previous === undefined };
+    return actions;
+  });
+  return result as { definition: ActionDefinition; created: boolean };
+}
+
+/** 400 for a target URL the extension may not call (production: https, no private addresses unless allowed). */
+function checkTargetUrl(url: string, record: ExtensionRecord, rules: ActionRules): void {
+  const urlProblem = targetUrlProblem(new URL(url), { production: rules.production, allowPrivateTargets: record.allowPrivateTargets === true });
   if (urlProblem !== undefined) {
     throw new AppError('invalid_body', `Invalid input: url ${urlProblem}.`, { details: [{ path: 'url', message: urlProblem }] });
   }
-
-  const actions = { ...actionsOf(record.sections) };
-  const previous = Object.hasOwn(actions, checkedName) ? actions[checkedName] : undefined;
-  const key = triggerKey(input.trigger);
-  for (const other of Object.values(actions)) {
-    if (other.name !== checkedName && triggerKey(other.trigger) === key) {
-      throw new AppError('conflict', `Action "${other.name}" already answers ${describeTrigger(input.trigger)}: change or delete it first.`);
-    }
-  }
-  if (previous === undefined && Object.keys(actions).length >= MAX_ACTIONS) {
-    throw new AppError('conflict', `An extension has at most ${MAX_ACTIONS} action methods: delete one first.`);
-  }
-  const now = new Date().toISOString();
-  const definition: ActionDefinition = {
-    name: checkedName,
-    trigger: input.trigger,
-    url: input.url,
-    useOAuthToken: input.useOAuthToken,
-    tokenSource: input.tokenSource,
-    timeoutMs: input.timeoutMs,
-    headers: normaliseHeaders(input.headers),
-    createdAt: previous?.createdAt ?? now,
-    updatedAt: now,
-  };
-  actions[checkedName] = definition;
-  await registry.setSection(extensionId, ACTIONS_SECTION, actions);
-  return { definition, created: previous === undefined };
 }
 
 /** Deletes the action method `name`; 404 `unknown_extension` / `not_found`. */
 export async function deleteAction(registry: ExtensionRegistry, extensionId: string, name: string): Promise<void> {
-  const record = await registry.get(extensionId);
-  const actions = { ...actionsOf(record.sections) };
-  if (!Object.hasOwn(actions, name)) throw new AppError('not_found', `Extension "${extensionId}" has no action named "${name.slice(0, 64)}".`);
-  delete actions[name];
-  await registry.setSection(extensionId, ACTIONS_SECTION, Object.keys(actions).length === 0 ? undefined : actions);
+  await registry.updateSection(extensionId, ACTIONS_SECTION, (record) => {
+    const actions = { ...actionsOf(record.sections) };
+    if (!Object.hasOwn(actions, name)) throw new AppError('not_found', `Extension "${extensionId}" has no action named "${name.slice(0, 64)}".`);
+    delete actions[name];
+    return Object.keys(actions).length === 0 ? undefined : actions;
+  });
 }

@@ -15,6 +15,8 @@ const keyFor = (id: string): string => `ext:${id}`;
 const secretContext = (id: string): string => `chatbot-secret:${id}`;
 const CHANGED_CHANNEL = 'extensions:changed';
 const DEFAULT_GRACE_SECONDS = 3600;
+/** Compare-and-set tries of one change before it gives up with 409 `conflict`. */
+const MAX_UPDATE_ATTEMPTS = 50;
 
 /** An extension as the request path needs it: resolved messages and opened secrets, from the in-process cache. */
 export interface ResolvedExtension {
@@ -140,9 +142,14 @@ export class ExtensionRegistry {
     return { record, chatbotSecret };
   }
 
-  /** Replaces one feature's section of an extension (account linking, actions, gateway settings). */
-  async setSection(id: string, section: string, value: unknown): Promise<ExtensionRecord> {
+  /**
+   * Changes one feature's section of an extension (account linking, actions, gateway settings):
+   * `change` gets the current record and returns the section's new value (`undefined` removes it).
+   * It may run more than once (see `#update`), and may throw an AppError to refuse the change.
+   */
+  async updateSection(id: string, section: string, change: (record: ExtensionRecord) => unknown): Promise<ExtensionRecord> {
     return this.#update(id, (r) => {
+      const value = change(r);
       if (value === undefined) delete r.sections[section];
       else r.sections[section] = value;
     });
@@ -212,13 +219,29 @@ export class ExtensionRegistry {
     };
   }
 
+  /**
+   * Read, change, compare-and-set: two admin edits of one extension at the same time (two API keys
+   * created at once, two action methods saved at once, from one instance or several) both land,
+   * instead of the later write silently dropping the earlier one. `change` runs again on the fresh
+   * record when another write came in between, so it must only depend on the record it is given.
+   */
   async #update(id: string, change: (r: ExtensionRecord) => void): Promise<ExtensionRecord> {
-    const record = await this.get(id);
-    change(record);
-    record.updatedAt = new Date().toISOString();
-    await this.#store.set(keyFor(id), JSON.stringify(record));
-    await this.#changed(id);
-    return record;
+    for (let attempt = 1; ; attempt++) {
+      const raw = isExtensionId(id) ? await this.#store.get(keyFor(id)) : null;
+      if (raw === null) throw unknown(id);
+      const record = JSON.parse(raw) as ExtensionRecord;
+      change(record);
+      record.updatedAt = new Date().toISOString();
+      if (await this.#store.compareAndSet(keyFor(id), raw, JSON.stringify(record))) {
+        await this.#changed(id);
+        return record;
+      }
+      if (attempt >= MAX_UPDATE_ATTEMPTS) {
+        throw new AppError('conflict', `Extension "${id}" is being changed by other requests right now; try again.`);
+      }
+      // Spread the retries of writers that collided, so they do not collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
   }
 
   async #changed(id: string): Promise<void> {

@@ -25,7 +25,19 @@ import { dayInfo } from './windows.js';
 // change and read of an extension's gateway: settings, API keys, the usage report. One
 // implementation for both; each throws the AppError the API answers with (404 before 400).
 
-const save = (registry: ExtensionRegistry, id: string, s: GatewaySection): Promise<ExtensionRecord> => registry.setSection(id, GATEWAY_SECTION, s);
+/**
+ * Changes the gateway section on the current record (compare-and-set in the registry, so concurrent
+ * changes, e.g. two keys created at once, all land). `change` may run more than once.
+ */
+async function change(registry: ExtensionRegistry, id: string, fn: (s: GatewaySection) => void): Promise<{ record: ExtensionRecord; section: GatewaySection }> {
+  let section: GatewaySection | undefined;
+  const record = await registry.updateSection(id, GATEWAY_SECTION, (r) => {
+    section = gatewaySectionOf(r);
+    fn(section);
+    return section;
+  });
+  return { record, section: section as GatewaySection };
+}
 
 function findKey(s: GatewaySection, keyId: string, extensionId: string): ApiKeyRecord {
   const key = s.keys.find((k) => k.id === keyId);
@@ -39,16 +51,16 @@ function findKey(s: GatewaySection, keyId: string, extensionId: string): ApiKeyR
  * stored as its SHA-256 only.
  */
 export async function saveGatewaySettings(registry: ExtensionRegistry, extensionId: string, body: unknown): Promise<{ record: ExtensionRecord; section: GatewaySection }> {
-  const record = await registry.get(extensionId);
+  await registry.get(extensionId);
   const input = parseInput(gatewaySettingsInput, body);
-  const s = gatewaySectionOf(record);
-  if (input.requireApiKey !== undefined) s.requireApiKey = input.requireApiKey;
-  if (input.usagePlan !== undefined) s.usagePlan = cleanPlan(input.usagePlan);
-  if (input.messengerVerifyToken === null) delete s.messengerVerifyTokenHash;
-  else if (input.messengerVerifyToken !== undefined) s.messengerVerifyTokenHash = sha256Hex(input.messengerVerifyToken);
-  if (input.freeMonthlyCalls === null) delete s.freeMonthlyCalls;
-  else if (input.freeMonthlyCalls !== undefined) s.freeMonthlyCalls = input.freeMonthlyCalls;
-  return { record: await save(registry, extensionId, s), section: s };
+  return change(registry, extensionId, (s) => {
+    if (input.requireApiKey !== undefined) s.requireApiKey = input.requireApiKey;
+    if (input.usagePlan !== undefined) s.usagePlan = cleanPlan(input.usagePlan);
+    if (input.messengerVerifyToken === null) delete s.messengerVerifyTokenHash;
+    else if (input.messengerVerifyToken !== undefined) s.messengerVerifyTokenHash = sha256Hex(input.messengerVerifyToken);
+    if (input.freeMonthlyCalls === null) delete s.freeMonthlyCalls;
+    else if (input.freeMonthlyCalls !== undefined) s.freeMonthlyCalls = input.freeMonthlyCalls;
+  });
 }
 
 /**
@@ -56,10 +68,8 @@ export async function saveGatewaySettings(registry: ExtensionRegistry, extension
  * here only: the record keeps their hashes (and last 4 characters). 409 `conflict` past MAX_KEYS.
  */
 export async function createApiKey(registry: ExtensionRegistry, extensionId: string, body: unknown): Promise<{ key: ApiKeyRecord; values: { primary: string; secondary: string } }> {
-  const record = await registry.get(extensionId);
+  await registry.get(extensionId);
   const input = parseInput(createKeyInput, body);
-  const s = gatewaySectionOf(record);
-  if (s.keys.length >= MAX_KEYS) throw new AppError('conflict', `An extension has at most ${MAX_KEYS} API keys: delete one first.`);
   const now = new Date().toISOString();
   const primary = newKeyValue(now);
   const secondary = newKeyValue(now);
@@ -73,23 +83,26 @@ export async function createApiKey(registry: ExtensionRegistry, extensionId: str
     createdAt: now,
     updatedAt: now,
   };
-  s.keys.push(key);
-  await save(registry, extensionId, s);
+  await change(registry, extensionId, (s) => {
+    if (s.keys.length >= MAX_KEYS) throw new AppError('conflict', `An extension has at most ${MAX_KEYS} API keys: delete one first.`);
+    s.keys.push(key);
+  });
   return { key, values: { primary: primary.value, secondary: secondary.value } };
 }
 
 /** Changes a key's `name`, `enabled` or own `usagePlan` (`null`: counted under the extension's plan). */
 export async function updateApiKey(registry: ExtensionRegistry, extensionId: string, keyId: string, body: unknown): Promise<ApiKeyRecord> {
-  const record = await registry.get(extensionId);
-  const s = gatewaySectionOf(record);
-  const key = findKey(s, keyId, extensionId);
+  findKey(gatewaySectionOf(await registry.get(extensionId)), keyId, extensionId);
   const input = parseInput(patchKeyInput, body);
-  if (input.name !== undefined) key.name = input.name;
-  if (input.enabled !== undefined) key.enabled = input.enabled;
-  if (input.usagePlan !== undefined) key.usagePlan = cleanPlan(input.usagePlan);
-  key.updatedAt = new Date().toISOString();
-  await save(registry, extensionId, s);
-  return key;
+  let key: ApiKeyRecord | undefined;
+  await change(registry, extensionId, (s) => {
+    key = findKey(s, keyId, extensionId);
+    if (input.name !== undefined) key.name = input.name;
+    if (input.enabled !== undefined) key.enabled = input.enabled;
+    if (input.usagePlan !== undefined) key.usagePlan = cleanPlan(input.usagePlan);
+    key.updatedAt = new Date().toISOString();
+  });
+  return key as ApiKeyRecord;
 }
 
 /**
@@ -103,26 +116,28 @@ export async function regenerateApiKey(
   keyId: string,
   body: unknown,
 ): Promise<{ key: ApiKeyRecord; which: 'primary' | 'secondary'; value: string }> {
-  const record = await registry.get(extensionId);
-  const s = gatewaySectionOf(record);
-  const key = findKey(s, keyId, extensionId);
+  findKey(gatewaySectionOf(await registry.get(extensionId)), keyId, extensionId);
   const { which } = parseInput(regenerateKeyInput, body);
   const now = new Date().toISOString();
   const fresh = newKeyValue(now);
-  key[which] = fresh.record;
-  key.updatedAt = now;
-  await save(registry, extensionId, s);
-  return { key, which, value: fresh.value };
+  let key: ApiKeyRecord | undefined;
+  await change(registry, extensionId, (s) => {
+    key = findKey(s, keyId, extensionId);
+    key[which] = fresh.record;
+    key.updatedAt = now;
+  });
+  return { key: key as ApiKeyRecord, which, value: fresh.value };
 }
 
 /** Deletes a key; calls presenting its values are refused from then on. Its usage stays in the report's totals. */
 export async function deleteApiKey(registry: ExtensionRegistry, extensionId: string, keyId: string): Promise<ApiKeyRecord> {
-  const record = await registry.get(extensionId);
-  const s = gatewaySectionOf(record);
-  const key = findKey(s, keyId, extensionId);
-  s.keys = s.keys.filter((k) => k !== key);
-  await save(registry, extensionId, s);
-  return key;
+  let key: ApiKeyRecord | undefined;
+  await change(registry, extensionId, (s) => {
+    const found = findKey(s, keyId, extensionId);
+    s.keys = s.keys.filter((k) => k !== found);
+    key = found;
+  });
+  return key as ApiKeyRecord;
 }
 
 /** A plan with what it has counted today and this month (its quota counters). */

@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
+import type { z } from 'zod';
 import type { CekContext } from '../cek/dispatch.js';
 import { cekResponse, simpleSpeech } from '../cek/response.js';
 import type { CekResponseBody } from '../cek/types.js';
@@ -38,6 +39,8 @@ interface PendingAuthorization {
   settingsVersion: string;
 }
 
+
+type SettingsInput = z.infer<ReturnType<typeof settingsInput>>;
 export interface LinkingDeps {
   config: Config;
   store: Store;
@@ -166,7 +169,17 @@ export class LinkingService implements LinkedTokens {
   async saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
     const ext = await this.#d.registry.get(extensionId);
     const input = parseInput(this.#settingsSchema, body);
-    const prev = settingsOf(ext);
+    const sealedSecret = typeof input.clientSecret === 'string' ? this.#d.keyring.seal(input.clientSecret, clientSecretContext(ext.extensionId)) : undefined;
+    // Merged with the current record (it may run again if another change came in between).
+    let next: LinkingSettings | undefined;
+    const extension = await this.#d.registry.updateSection(ext.extensionId, SECTION, (current) => {
+      next = this.#mergeSettings(settingsOf(current), input, sealedSecret);
+      return next;
+    });
+    return { extension, settings: next as LinkingSettings };
+  }
+
+  #mergeSettings(prev: LinkingSettings | undefined, input: SettingsInput, sealedSecret: string | undefined): LinkingSettings {
     const next: LinkingSettings = {
       enabled: input.enabled,
       scope: input.scope ?? prev?.scope ?? '',
@@ -182,8 +195,8 @@ export class LinkingService implements LinkedTokens {
     if (clientId !== undefined) next.clientId = clientId;
     if (input.clientSecret === undefined) {
       if (prev?.clientSecretSealed !== undefined) next.clientSecretSealed = prev.clientSecretSealed;
-    } else if (input.clientSecret !== null) {
-      next.clientSecretSealed = this.#d.keyring.seal(input.clientSecret, clientSecretContext(ext.extensionId));
+    } else if (sealedSecret !== undefined) {
+      next.clientSecretSealed = sealedSecret;
     }
     const problems = incompleteSettings(next);
     if (next.scope.split(' ').includes('openid') && next.issuer === undefined) {
@@ -192,8 +205,7 @@ export class LinkingService implements LinkedTokens {
     if (problems.length > 0) {
       throw new AppError('invalid_body', `Invalid input: ${problems[0]?.path} ${problems[0]?.message}.`, { details: problems });
     }
-    const extension = await this.#d.registry.setSection(ext.extensionId, SECTION, next);
-    return { extension, settings: next };
+    return next;
   }
 
   // ---- The flow (pages) ----

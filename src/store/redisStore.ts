@@ -33,6 +33,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/** Compare-and-set, keeping the TTL (KEEPTTL needs Redis 6.0). */
+const COMPARE_AND_SET_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0`;
+
 /** GET + DEL in one step (works on any Redis; GETDEL would need 6.2). */
 const TAKE_LUA = `
 local v = redis.call('GET', KEYS[1])
@@ -54,6 +62,7 @@ return v`;
 /** The Lua commands added with `defineCommand` (ioredis runs them with EVALSHA, falling back to EVAL). */
 interface ScriptCommands {
   cekDeleteIfEquals(key: string, expected: string): Promise<number>;
+  cekCompareAndSet(key: string, expected: string, value: string): Promise<number>;
   cekTake(key: string): Promise<string | null>;
   cekIncrement(key: string, by: number, ttlMs: number): Promise<number>;
 }
@@ -133,6 +142,7 @@ class RedisStoreImpl implements RedisStore {
       this.lastError = err;
     });
     this.client.defineCommand('cekDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_LUA });
+    this.client.defineCommand('cekCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA });
     this.client.defineCommand('cekTake', { numberOfKeys: 1, lua: TAKE_LUA });
     this.client.defineCommand('cekIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
     this.scripts = this.client as unknown as ScriptCommands;
@@ -175,6 +185,10 @@ class RedisStoreImpl implements RedisStore {
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
     return (await this.scripts.cekDeleteIfEquals(this.k(key), expected)) > 0;
+  }
+
+  async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
+    return (await this.scripts.cekCompareAndSet(this.k(key), expected, value)) > 0;
   }
 
   async take(key: string): Promise<string | null> {

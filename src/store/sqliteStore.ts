@@ -171,6 +171,10 @@ class SqliteStoreImpl implements SqliteStore {
     return this.stmt.deleteIfEquals.run({ key: this.prefix + key, value: expected, now: Date.now() }).changes > 0;
   }
 
+  async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
+    return this.stmt.compareAndSet.run({ key: this.prefix + key, expected, value, now: Date.now() }).changes > 0;
+  }
+
   async take(key: string): Promise<string | null> {
     return this.takeTx.immediate(this.prefix + key, Date.now());
   }
@@ -255,6 +259,9 @@ function prepareStatements(db: Database.Database) {
     delete: db.prepare<Key>(`DELETE FROM kv WHERE key = @key AND ${LIVE}`),
     deleteIfEquals: db.prepare<{ key: string; value: string; now: number }>(
       `DELETE FROM kv WHERE key = @key AND value = @value AND ${LIVE}`,
+    ),
+    compareAndSet: db.prepare<{ key: string; expected: string; value: string; now: number }>(
+      `UPDATE kv SET value = @value WHERE key = @key AND value = @expected AND ${LIVE}`,
     ),
     deleteKey: db.prepare<{ key: string }>(`DELETE FROM kv WHERE key = @key`),
     updateValue: db.prepare<{ key: string; value: string }>(`UPDATE kv SET value = @value WHERE key = @key`),

@@ -22,6 +22,11 @@ export interface Store {
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   /** True when a key was deleted. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Replaces the value only when the current one equals `expected` (optimistic concurrency for
+   * read-modify-write records); the key's TTL is kept. False when the key is missing or changed.
+   */
+  compareAndSet(key: string, expected: string, value: string): Promise<boolean>;
   /** Deletes only when the current value equals `expected` (lock release). True when deleted. */
   deleteIfEquals(key: string, expected: string): Promise<boolean>;
   /** Atomically reads and deletes: a single-use value can be taken by exactly one caller. */

@@ -214,6 +214,47 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
   });
 
+  describe('compareAndSet', () => {
+    test('replaces the value only when the current one is the expected one', async () => {
+      await store.set('rec', 'v1');
+      expect(await store.compareAndSet('rec', 'v0', 'v2')).toBe(false);
+      expect(await store.get('rec')).toBe('v1');
+      expect(await store.compareAndSet('rec', 'v1', 'v2')).toBe(true);
+      expect(await store.get('rec')).toBe('v2');
+      // The old value no longer matches: a second writer that read v1 is told so.
+      expect(await store.compareAndSet('rec', 'v1', 'v3')).toBe(false);
+      expect(await store.get('rec')).toBe('v2');
+    });
+
+    test('false for a missing or expired key, which stays missing', async () => {
+      expect(await store.compareAndSet('missing', '', 'v')).toBe(false);
+      expect(await store.get('missing')).toBeNull();
+      await store.set('short', 'v1', TTL);
+      await sleep(AFTER_EXPIRY);
+      expect(await store.compareAndSet('short', 'v1', 'v2')).toBe(false);
+      expect(await store.get('short')).toBeNull();
+    });
+
+    test('keeps the TTL of the key', async () => {
+      await store.set('ttl', 'v1', 10_000);
+      expect(await store.compareAndSet('ttl', 'v1', 'v2')).toBe(true);
+      const left = await store.ttl('ttl');
+      expect(left).not.toBeNull();
+      expect(left as number).toBeGreaterThan(8_000);
+      expect(left as number).toBeLessThanOrEqual(10_000);
+      await store.set('forever', 'v1');
+      expect(await store.compareAndSet('forever', 'v1', 'v2')).toBe(true);
+      expect(await store.ttl('forever')).toBeNull();
+    });
+
+    test('20 concurrent writers that read the same value: exactly one wins', async () => {
+      await store.set('race', 'start');
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => store.compareAndSet('race', 'start', `writer-${i}`)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect(await store.get('race')).toBe(`writer-${wins.indexOf(true)}`);
+    });
+  });
+
   describe('take', () => {
     test('returns the value once, then null', async () => {
       await store.set('code', 'secret', 10_000);
