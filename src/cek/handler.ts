@@ -49,6 +49,10 @@ export function createCekHandler(deps: CekHandlerDeps) {
     let failure: unknown;
     const finishers: Array<(status: number) => void> = [];
     try {
+      // Handle the requests of one event-loop turn together, after its I/O callbacks: at 32
+      // connections this measured 10-20 % less CPU per request (their forwards and replies are
+      // written in batches), at one connection no added latency (bench/RESULTS.md, "batching").
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const ext = await deps.registry.resolve(extensionId);
       if (ext === undefined) throw new AppError('unknown_extension', `No extension with ID "${extensionId.slice(0, 255)}".`);
       for (const gate of deps.gates ?? []) {

@@ -10,6 +10,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(tooLarge(limit));
   }
+  // The client may have gone while the request waited its turn: its 'aborted'/'close' events are past.
+  if (req.destroyed && !req.readableEnded) {
+    return Promise.reject(new AppError('invalid_request', 'The client aborted the request.'));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -167,6 +167,47 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
       expectError(res, 405, 'method_not_allowed');
       expect(res.headers['allow']).toBe('POST');
     });
+    test('clients that go away mid-request: each request is finished (counted as aborted), none hangs', async () => {
+      const { connect } = await import('node:net');
+      const port = Number(new URL(app.url).port);
+      const raw = JSON.stringify(launchRequest({ extensionId: ID }));
+      const metric = async () => {
+        const text = (await request(app.url).get('/metrics')).text;
+        const m = /cekgw_http_requests_total\{route="\/cek\/:extensionId",method="POST",status="400",outcome="invalid_request"\} (\d+)/.exec(text);
+        return m === null ? 0 : Number(m[1]);
+      };
+      const before = await metric();
+      const head = `POST /cek/${ID} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(raw)}\r\n\r\n`;
+      const send = (bytes: string) =>
+        new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.write(bytes, () => {
+              socket.destroy();
+              resolve();
+            });
+          });
+        });
+      // Bytes and the end of the client's side in one packet: the request and its end reach the
+      // service in the same turn, before the handler has attached its listeners.
+      const ended: Array<ReturnType<typeof connect>> = [];
+      const sendAndEnd = (bytes: string) =>
+        new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.end(bytes, () => resolve()));
+          socket.on('error', () => undefined);
+          ended.push(socket);
+        });
+      // Half a body, then gone; only the headers, then gone; five at once.
+      await Promise.all([send(head + raw.slice(0, 20)), send(head), ...Array.from({ length: 5 }, () => send(head + raw.slice(0, 50)))]);
+      await Promise.all([sendAndEnd(head + raw.slice(0, 20)), sendAndEnd(head)]);
+      let counted = 0;
+      for (let i = 0; i < 50 && counted < 9; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        counted = (await metric()) - before;
+      }
+      for (const socket of ended) socket.destroy();
+      expect(counted).toBe(9);
+      expect((await signed(launchRequest({ extensionId: ID }))).status).toBe(200);
+    });
     test('after all of that the service still answers', async () => {
       expect((await request(app.url).get('/healthz')).status).toBe(200);
       expect((await signed(launchRequest({ extensionId: ID }))).status).toBe(200);
