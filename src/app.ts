@@ -1,14 +1,22 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { actionsRoutes } from './admin/api/actionsRoutes.js';
 import { extensionsRoutes } from './admin/api/extensionsRoutes.js';
+import { gatewayRoutes } from './admin/api/gatewayRoutes.js';
+import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
 import { requireAdminToken } from './admin/adminAuth.js';
+import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
 import { jsonErrorHandler, notFound, requestObserver } from './http/expressGlue.js';
 import { healthRoutes } from './http/health.js';
 import { PUBLIC_DIR } from './http/views.js';
 import type { Services } from './services.js';
 
-/** The Express app for everything but the CEK voice route (DESIGN.md section 2). Does not listen. */
+/**
+ * The Express app for everything but the CEK voice route (DESIGN.md section 2): the admin API and
+ * pages of every installed feature, and the features' public routes. Does not listen. Call it once
+ * per services, before the CEK handler is made (the admin console adds its tap responder).
+ */
 export function createApp(s: Services): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -32,8 +40,11 @@ export function createApp(s: Services): Express {
     next();
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
-  for (const router of s.adminRouters) api.use(router);
+  api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
+  if (s.linking !== undefined) api.use(linkingAdminRoutes(s.registry, s.linking, { publicUrl: s.config.publicUrl }));
+  if (s.gateway !== undefined) api.use(gatewayRoutes({ registry: s.registry, gateway: s.gateway, publicUrl: s.config.publicUrl }));
   for (const router of s.publicRouters) app.use(router);
+  app.use(adminPages(s));
   app.use('/api/v1', api);
 
   // The voice route only takes POST, which createServer hands to the CEK handler before Express.

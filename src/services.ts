@@ -30,8 +30,6 @@ export interface Services {
   linking: LinkingService | undefined;
   /** The gateway (API keys, usage plans, usage), once installed; the admin API and pages manage it. */
   gateway: Gateway | undefined;
-  /** Feature routers mounted under `/api/v1`, behind the admin token and the JSON body parser. */
-  readonly adminRouters: Router[];
   /** Feature routers mounted at the root, without admin auth (account-linking pages, messenger routes). */
   readonly publicRouters: Router[];
   /** Cleanup run on stop, in reverse order of registration (feature modules add theirs). */
@@ -62,7 +60,6 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     gates: [],
     linking: undefined,
     gateway: undefined,
-    adminRouters: [],
     publicRouters: [],
     onStop: [],
     async stop() {

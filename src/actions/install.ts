@@ -1,11 +1,10 @@
-import { actionsRoutes } from '../admin/api/actionsRoutes.js';
 import type { Services } from '../services.js';
 import { Forwarder } from './forward.js';
 import { createActionResponder } from './responder.js';
 
 /**
- * Installs Action Method v1.0 on the services: the CEK responder, the admin routes under
- * `/api/v1/extensions/:id/actions`, and the forwarding pools (closed on stop).
+ * Installs Action Method v1.0 on the services: the CEK responder and the forwarding pools (closed
+ * on stop). Its admin routes (`/api/v1/extensions/:id/actions`) are mounted by `app.ts`.
  */
 export async function installActions(s: Services): Promise<void> {
   const forwarder = new Forwarder({ production: s.config.production, log: s.log });
@@ -17,7 +16,6 @@ export async function installActions(s: Services): Promise<void> {
       linking: () => s.linking,
     }),
   );
-  s.adminRouters.push(actionsRoutes({ registry: s.registry, production: s.config.production }));
   s.onStop.push(() => forwarder.close());
   return Promise.resolve();
 }

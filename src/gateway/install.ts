@@ -1,11 +1,11 @@
-import { gatewayRoutes } from '../admin/api/gatewayRoutes.js';
 import type { Services } from '../services.js';
 import { Gateway } from './gateway.js';
 import { messengerRoutes } from './messengerRoutes.js';
 
 /**
  * Installs the gateway (DESIGN.md section 8): the CEK gate (API key + usage plan, before the body
- * is read), the messenger routes, the admin routes, and the usage counters (flushed on stop).
+ * is read), the messenger routes and the usage counters (flushed on stop). Its admin routes are
+ * mounted by `app.ts`.
  */
 export function installGateway(s: Services): Gateway {
   const gateway = new Gateway({ store: s.store, log: s.log, metrics: s.metrics, freeMonthlyCalls: s.config.gatewayFreeMonthlyCalls });
@@ -18,7 +18,6 @@ export function installGateway(s: Services): Gateway {
   });
 
   s.publicRouters.push(messengerRoutes({ registry: s.registry, gateway, responders: s.responders, log: s.log }));
-  s.adminRouters.push(gatewayRoutes({ registry: s.registry, gateway, publicUrl: s.config.publicUrl }));
 
   // A re-created extension of the same ID starts with no usage. (Rate windows expire in seconds.)
   s.registry.onDelete(async (extensionId) => {

@@ -1,11 +1,10 @@
-import { linkingAdminRoutes } from '../admin/api/linkingRoutes.js';
 import { acknowledgement } from '../cek/response.js';
 import { createViews } from '../http/views.js';
 import type { Services } from '../services.js';
 import { linkingRoutes } from './routes.js';
 import { LinkingService } from './service.js';
 
-/** Account linking: the LinkedTokens of action methods, the pages, the admin routes, and SkillDisabled. */
+/** Account linking: the LinkedTokens of action methods, the pages and SkillDisabled (its admin routes: `app.ts`). */
 export function installLinking(s: Services): LinkingService {
   const linking = new LinkingService({
     config: s.config,
@@ -26,7 +25,6 @@ export function installLinking(s: Services): LinkingService {
     return acknowledgement(cek.version);
   });
 
-  s.adminRouters.push(linkingAdminRoutes(s.registry, linking, { publicUrl: s.config.publicUrl }));
   s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:')));
 
   s.registry.onDelete(async (extensionId) => {

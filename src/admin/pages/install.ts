@@ -18,9 +18,10 @@ import { usersPages } from './usersPages.js';
 /**
  * The admin pages under `/admin` (DESIGN.md section 7, issue 5): sign-in with ADMIN_TOKEN, then
  * extensions, their setup, action methods, gateway (keys, plan, usage), linked users and a test console. Mounted as a public
- * router (the pages do their own sign-in; the bearer-token API stays under /api/v1).
+ * by `app.ts` at the root (the pages do their own sign-in; the bearer-token API stays under /api/v1).
+ * Adds the test console's tap to the CEK responders, so it must run before the CEK handler is made.
  */
-export function installAdminPages(s: Services): void {
+export function adminPages(s: Services): Router {
   const tap = new ConsoleTap();
   // First, so that it sees the console's requests before a responder answers them; it never answers.
   s.responders.unshift(tap.responder);
@@ -55,7 +56,7 @@ export function installAdminPages(s: Services): void {
 
   const router = Router();
   router.use('/admin', admin);
-  s.publicRouters.push(router);
+  return router;
 }
 
 /** Errors end on a page that says what happened, never as JSON or a stack trace; internal ones only show the request id. */
