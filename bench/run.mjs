@@ -6,6 +6,7 @@
 //   memory         RSS after 100k forwarded requests against RSS after 10k
 //   refresh-storm  200 concurrent requests for a user whose token just expired, over two instances
 //                  sharing Redis: one token-endpoint call, no failed request
+//   scale          1k, 10k, 100k linked users: token lookup and voice-request latency, store size per user
 //   profile        a --cpu-prof run of the service, grouped by package
 //
 // Every server is its own process, pinned to CPU 0 (taskset); this process (autocannon), the
@@ -31,7 +32,7 @@ import { cpuMicros, cpuMicrosOrZero, fmt, machineBusyMicros, own, ownedPids, fmt
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const benchDir = path.join(root, 'bench');
 const QUICK = process.env.BENCH_QUICK === '1';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'forward,memory,refresh-storm,profile').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'forward,memory,refresh-storm,scale,profile').split(',').map((s) => s.trim()));
 const P = QUICK
   ? { reps: 3, warmupS: 0.5, throughputS: 2, latencyS: 1.5, memFirst: 5_000, memTotal: 30_000, profileS: 3 }
   : { reps: 3, warmupS: 1.5, throughputS: 6, latencyS: 4, memFirst: 10_000, memTotal: Number(process.env.BENCH_MEMORY_TOTAL ?? 100_000), profileS: 8 };
@@ -126,12 +127,13 @@ const BODY = cekBody();
 const bodyFile = path.join(tmp, 'body.json');
 writeFileSync(bodyFile, BODY);
 const SIGNATURE_CEK = createSign('RSA-SHA256').update(BODY).sign(privateKey, 'base64');
-const chatbotSignature = (secret) => createHmac('sha256', secret).update(BODY).digest('base64');
+const chatbotSignatureOf = (secret, body) => createHmac('sha256', secret).update(body).digest('base64');
+const chatbotSignature = (secret) => chatbotSignatureOf(secret, BODY);
 
 // Redis: REDIS_URL, or our own redis-server on CPU 1.
 let redisUrl = process.env.REDIS_URL;
 let redisNote = 'REDIS_URL';
-const needsRedis = ONLY.has('forward') || ONLY.has('memory') || ONLY.has('refresh-storm') || ONLY.has('profile');
+const needsRedis = ONLY.has('forward') || ONLY.has('memory') || ONLY.has('refresh-storm') || ONLY.has('scale') || ONLY.has('profile');
 if (needsRedis && (redisUrl === undefined || redisUrl === '')) {
   const port = await freePort();
   const server = own(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp], { stdio: 'ignore' }));
@@ -201,10 +203,14 @@ function serviceEnv(store, port, extra = {}) {
   };
 }
 
+/** Every server on CPU 0: while one is measured, the others must be idle (checked per window). */
+const servicePids = new Set();
+
 /** Our service (dist/main.js), pinned to CPU 0; its one JSON log line per request goes to /dev/null. */
 async function startService(store, name, { nodeArgs = [], extraEnv = {} } = {}) {
   const port = await freePort();
   const proc = startNode([...nodeArgs, path.join(root, 'dist', 'main.js')], { name, cpu: SERVICE_CPU, env: serviceEnv(store, port, extraEnv) });
+  servicePids.add(proc.pid);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, 20_000, proc);
   return { ...proc, url };
@@ -268,6 +274,7 @@ async function startBaseline(script, name, store, secret) {
       KEY_PREFIX: store?.floorPrefix ?? '',
     },
   });
+  servicePids.add(proc.pid);
   const url = `http://127.0.0.1:${port}`;
   // Any answer (these servers have no health route) means it listens.
   await waitForHttp(url, 20_000, proc);
@@ -280,11 +287,21 @@ const stores = [
   { kind: 'redis', servicePrefix: `${PREFIX}svc:`, floorPrefix: `${PREFIX}floor:` },
 ].filter((s) => STORES.has(s.kind));
 
-/** Starts our service on a store, registers the extension, the action and the linked user. */
+/**
+ * The gateway row (issue 6): every limit of a usage plan on, none of them reached during the run, so
+ * each call pays the key check and the rate, day and month counting and is still admitted.
+ */
+const GATEWAY_PLAN = { rateRps: 1_000_000, dayQuota: 2_000_000_000, monthQuota: 2_147_483_647 };
+
+/**
+ * Starts our service on a store, registers the extension, the action, the linked user and an API
+ * key (used only while the gateway row turns key checking on).
+ */
 async function setUpService(store) {
   const svc = await startService(store, `ours-${store.kind}`);
   cleanups.push(() => svc.stop());
   const created = await api(svc.url, 'POST', '/api/v1/extensions', { extensionId: EXT_ID, name: 'Bench', language: 'en' });
+  const apiKey = (await api(svc.url, 'POST', `/api/v1/extensions/${EXT_ID}/keys`, { name: 'bench' })).primary.value;
   await api(svc.url, 'PUT', `/api/v1/extensions/${EXT_ID}/actions/points`, {
     trigger: { type: 'IntentRequest', intent: 'CheckPoints' },
     url: `${TARGET}/points`,
@@ -293,8 +310,11 @@ async function setUpService(store) {
     timeoutMs: 3000,
   });
   seedVault(store, { expiresAt: Date.now() + 86_400_000 });
-  return { svc, secret: created.chatbotSecret };
+  return { svc, secret: created.chatbotSecret, apiKey };
 }
+
+/** Turns the gateway's key check and usage plan on or off (the same process serves both rows). */
+const setGateway = (svc, on) => api(svc.url, 'PUT', `/api/v1/extensions/${EXT_ID}/gateway`, on ? { requireApiKey: true, usagePlan: GATEWAY_PLAN } : { requireApiKey: false, usagePlan: null });
 
 const expectedReply = JSON.stringify({
   version: '1.0',
@@ -323,6 +343,8 @@ const problems = [];
 const DISTURBED = 0.05;
 const TRIES = 3;
 const windows = { total: 0, retried: 0, shares: [] };
+/** CPU the other (idle) servers on CPU 0 used during each throughput window, as a share of one CPU. */
+const neighbourShares = [];
 function foreignMeter() {
   const ours = () => [process.pid, ...ownedPids()].reduce((sum, pid) => sum + cpuMicrosOrZero(pid), 0);
   const m0 = machineBusyMicros();
@@ -351,12 +373,18 @@ async function quietWindow(label, run) {
 }
 
 async function measure(config) {
+  await config.before?.();
   await load({ url: config.url, connections: 32, duration: P.warmupS, headers: config.headers, body: BODY });
   const { thr, cpu, seen } = await quietWindow(`${config.name} @32`, async () => {
     await resetTarget();
+    const neighbours = [...servicePids].filter((pid) => pid !== config.pid);
+    const others = () => neighbours.reduce((sum, pid) => sum + cpuMicrosOrZero(pid), 0);
     const cpu0 = cpuMicros(config.pid);
+    const others0 = others();
+    const t0 = performance.now();
     const thr = await load({ url: config.url, connections: 32, duration: P.throughputS, headers: config.headers, body: BODY, verify: verifyBody });
     const cpu = cpuMicros(config.pid) - cpu0;
+    neighbourShares.push({ label: config.name, share: (others() - others0) / ((performance.now() - t0) * 1e3) });
     return { thr, cpu, seen: await targetStats() };
   });
   const r = thr.result;
@@ -422,9 +450,27 @@ if (ONLY.has('forward')) {
       { name: `typical`, store: store.kind, url: `${typical.url}/cek/${EXT_ID}`, pid: typical.pid, headers, exact: true },
       { name: `ours`, store: store.kind, url: `${svc.url}/cek/${EXT_ID}`, pid: svc.pid, headers, exact: true },
     );
+    // Same process, same request, plus the API key check and the usage plan (issue 6). A second
+    // process would not do: two processes of the same code differ by more than 10 % on this VM.
+    configs[configs.length - 1].before = () => setGateway(svc, false);
+    configs.push({
+      name: `ours + gateway`,
+      store: store.kind,
+      url: `${svc.url}/cek/${EXT_ID}`,
+      pid: svc.pid,
+      headers: { ...headers, 'x-ncp-apigw-api-key': services[store.kind].apiKey },
+      exact: true,
+      before: () => setGateway(svc, true),
+    });
+    // With the gateway on, a call without the key is refused: it really checks.
+    await setGateway(svc, true);
+    const res = await fetch(`${svc.url}/cek/${EXT_ID}`, { method: 'POST', headers, body: BODY });
+    await res.text();
+    if (res.status !== 401) problems.push(`ours + gateway (${store.kind}): a call without an API key was answered ${res.status}, not 401`);
   }
   for (const c of configs) {
     c.label = c.store === '-' ? c.name : `${c.name} (${c.store})`;
+    await c.before?.();
     await checkOnce({ ...c, name: c.label });
   }
 
@@ -468,9 +514,39 @@ if (ONLY.has('forward')) {
     print(`| ${store.kind} | ${fmtStat(vsFloor, 2)} | ${fmtStat(vsTypical, 2)} | ${fmtStat(cpuVsFloor, 2)} | ${fmtStat(addP50, 3)} | ${fmtStat(addP99, 3)} | ${met} |`);
   }
   print();
+  print('### gateway (issue 6): API key check and usage plan on');
+  print();
+  print(`\`ours + gateway\` is the same service process as \`ours\`, measured right after it in each rep, with \`requireApiKey: true\` (the key sent in \`x-ncp-apigw-api-key\`) and a usage plan with every limit set (\`${JSON.stringify(GATEWAY_PLAN)}\`, never reached) turned on through the admin API before its windows and off again before \`ours\`: each call checks the key and counts against the rate, day and month limits. (Usage by outcome is counted in both rows.)`);
+  print();
+  print('| store | ours + gateway / ours req/s | throughput cost | CPU µs/req added | added p50 (ms) | added p99 (ms) | cost < 10 % | counted by the plan this month |');
+  print('|---|---|---|---|---|---|---|---|');
+  for (const store of stores) {
+    const ours = results[`ours (${store.kind})`];
+    const gwRuns = results[`ours + gateway (${store.kind})`];
+    const ratio = stat(gwRuns.map((g, i) => g.rps / ours[i].rps));
+    const cost = stat(gwRuns.map((g, i) => (1 - g.rps / ours[i].rps) * 100));
+    const cpu = stat(gwRuns.map((g, i) => g.cpu - ours[i].cpu));
+    const p50 = stat(gwRuns.map((g, i) => g.p50 - ours[i].p50));
+    const p99 = stat(gwRuns.map((g, i) => g.p99 - ours[i].p99));
+    const svc = services[store.kind].svc;
+    await setGateway(svc, true); // the report shows the plan's counters while a plan is set
+    const usage = await api(svc.url, 'GET', `/api/v1/extensions/${EXT_ID}/usage`);
+    await setGateway(svc, false); // memory and profile start fresh processes on this store
+    const counted = usage.usagePlan?.counted.month ?? 0;
+    const measured = gwRuns.reduce((sum, r) => sum + r.requests, 0);
+    // Warm-ups and latency runs count too, so the plan holds at least the measured windows' calls
+    // (its counters are per UTC day, kept while the plan is off).
+    if (counted < measured) problems.push(`ours + gateway (${store.kind}): the plan counted ${counted} calls for ${measured} measured`);
+    print(`| ${store.kind} | ${fmtStat(ratio, 3)} | ${fmtStat(cost, 1)} % | ${fmtStat(cpu, 1)} | ${fmtStat(p50, 3)} | ${fmtStat(p99, 3)} | ${cost.median < 10 ? '✓' : '✗'} | ${fmt(counted)} (all calls: ${fmt(usage.freeAllowance.used + usage.freeAllowance.overage)}) |`);
+  }
+  print();
   {
     const f = stat(windows.shares.map((x) => x * 100));
     const left = windows.shares.filter((x) => x > DISTURBED).length;
+    const n = stat(neighbourShares.map((x) => x.share * 100));
+    const worst = neighbourShares.reduce((a, b) => (b.share > a.share ? b : a), { share: 0, label: '-' });
+    print(`Idle neighbours: the other servers on CPU ${SERVICE_CPU} used ${fmt(n.median, 1)} % of it in the median throughput window (max ${fmt(n.max, 1)} %, during ${worst.label}).`);
+    print();
     print(
       `Quiet machine check: other processes (not started by this bench${redisNote === 'REDIS_URL' ? ', including the Redis of REDIS_URL' : ''}) used ${fmt(f.median, 1)} % of the machine's CPU in the median measured window (max ${fmt(f.max, 1)} %); ${windows.retried} window(s) were measured again; ${left === 0 ? 'no kept window was disturbed (> 5 %).' : `${left} of ${windows.total} kept windows were still disturbed (> 5 %): rerun on a quiet machine.`}`,
     );
@@ -606,6 +682,83 @@ async function refreshStorm() {
     await a.stop();
     await b.stop();
   }
+}
+
+/**
+ * `scale` (DESIGN.md section 11): linked users in steps up to 100k on one extension; at each step the
+ * token lookup (store read + AES-GCM open, timed in a separate process against the service's store)
+ * and a voice request for a random linked user through the service, one at a time; and the store's
+ * size per user.
+ */
+async function scale() {
+  const levels = QUICK ? [1_000, 10_000, 30_000] : [1_000, 10_000, 100_000];
+  print(`Linked users on one extension in steps (${levels.map((n) => fmt(n)).join(', ')}), seeded the way account linking stores them (\`TokenVault.link\` from \`dist/\`, sealed with the service's key). At each step: 5,000 token lookups for random linked users (store read + AES-GCM open, one at a time, in a separate process: the work a voice request does for its token), and 1,000 voice requests for random linked users through the service at one connection (Chatbot Secret signed, forwarded to the target with that user's token).`);
+  print();
+  print('| store | linked users | token lookup p50 µs | p99 µs | voice request p50 ms | p99 ms | store size per user |');
+  print('|---|---|---|---|---|---|---|');
+  for (const base of stores) {
+    const store = base.kind === 'redis' ? { kind: 'redis', servicePrefix: `${PREFIX}scale:` } : { kind: 'sqlite', dataDir: path.join(tmp, 'data-scale') };
+    const { svc, secret } = await setUpService(store);
+    const dispatcher = new Agent({ connections: 1 });
+    const rows = [];
+    let from = 0;
+    let previousFile = 0;
+    try {
+      for (const level of levels) {
+        log(`scale: ${store.kind}: seeding users ${from}..${level - 1}`);
+        const r = spawnSync(process.execPath, [path.join(benchDir, 'seed-users.mjs')], {
+          env: {
+            ...process.env,
+            ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
+            ENCRYPTION_KEY,
+            EXTENSION_ID: EXT_ID,
+            FROM: String(from),
+            TO: String(level),
+            LOOKUPS: '5000',
+          },
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        });
+        if (r.status !== 0) throw new Error(`seed-users failed: ${r.stderr}`);
+        const seeded = JSON.parse(r.stdout.trim().split('\n').pop());
+        const times = [];
+        let failed = 0;
+        // 300 untimed requests first (the service's JIT and pools warm up), then 1,000 timed ones.
+        for (let i = -300; i < 1_000; i++) {
+          const user = `scale-user-${Math.floor(Math.random() * level)}`;
+          const body = Buffer.from(BODY.toString().replaceAll(USER_ID, user));
+          const headers = { 'content-type': 'application/json', 'x-ncp-chatbot_signature': chatbotSignatureOf(secret, body) };
+          const t0 = process.hrtime.bigint();
+          const res = await request(`${svc.url}/cek/${EXT_ID}`, { dispatcher, method: 'POST', headers, body });
+          const text = await res.body.text();
+          if (res.statusCode !== 200 || !text.includes(SPEECH)) failed++;
+          else if (i >= 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        if (failed > 0) problems.push(`scale ${store.kind} at ${level} users: ${failed} of 1,000 requests failed`);
+        times.sort((a, b) => a - b);
+        const perUser =
+          seeded.bytes.perUser !== undefined
+            ? `${fmt(seeded.bytes.perUser)} B (Redis MEMORY USAGE)`
+            : `${fmt(seeded.bytes.file / level)} B (file ${fmt(seeded.bytes.file / 2 ** 20, 1)} MiB${previousFile > 0 ? `; ${fmt((seeded.bytes.file - previousFile) / (level - from))} B per added user` : ''})`;
+        if (seeded.bytes.file !== undefined) previousFile = seeded.bytes.file;
+        rows.push({ level, lookupP50: seeded.lookup.p50 });
+        print(`| ${store.kind} | ${fmt(level)} | ${fmt(seeded.lookup.p50, 1)} | ${fmt(seeded.lookup.p99, 1)} | ${fmt(percentile(times, 50), 3)} | ${fmt(percentile(times, 99), 3)} | ${perUser} |`);
+        from = level;
+      }
+    } finally {
+      await dispatcher.close();
+      await svc.stop();
+    }
+    const growth = rows[rows.length - 1].lookupP50 / rows[0].lookupP50;
+    if (growth > 1.5) problems.push(`scale ${store.kind}: token lookup p50 grew ${growth.toFixed(2)}× from ${fmt(levels[0])} to ${fmt(levels[levels.length - 1])} users`);
+  }
+  print();
+}
+
+if (ONLY.has('scale')) {
+  print('## scale');
+  print();
+  await scale();
 }
 
 if (ONLY.has('profile')) {
