@@ -342,9 +342,10 @@ export class LinkingService implements LinkedTokens {
     return removed;
   }
 
-  async links(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
-    await this.#d.registry.get(extensionId);
-    return this.vault.list(extensionId);
+  /** One page of an extension's links (user id order); 404 for an unknown extension. */
+  async links(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
+    const ext = await this.#d.registry.get(extensionId);
+    return this.vault.listPage(ext.extensionId, page);
   }
 
   async #getExtension(extensionId: string): Promise<ExtensionRecord> {

@@ -113,6 +113,16 @@ export class TokenVault {
     return this.#store.delete(keyFor(extensionId, userId));
   }
 
+  /** One page of an extension's links in user id order, without tokens (admin use). `next`: the user id to continue after. */
+  async listPage(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
+    const prefix = `tok:${extensionId}:`;
+    const { items, next } = await this.#store.listPage(prefix, { after: page.after === undefined ? undefined : prefix + page.after, limit: page.limit });
+    return {
+      links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord })),
+      next: next?.slice(prefix.length),
+    };
+  }
+
   /** Every link of an extension, without tokens. Admin use only (it lists by prefix). */
   async list(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
     const prefix = `tok:${extensionId}:`;

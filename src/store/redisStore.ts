@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Store } from './store.js';
+import { pageLimit, type Store } from './store.js';
 
 /**
  * The shared store: Redis through ioredis. Several instances of the service (and several test
@@ -208,6 +208,39 @@ class RedisStoreImpl implements RedisStore {
   }
 
   async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    return this.values(await this.sortedKeys(prefix));
+  }
+
+  async listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }> {
+    const limit = pageLimit(page.limit);
+    const keys = await this.sortedKeys(prefix);
+    let start = 0;
+    if (page.after !== undefined) {
+      const after = Buffer.from(this.k(page.after), 'utf8');
+      // Binary search for the first key after `after` (keys are in byte order).
+      let hi = keys.length;
+      while (start < hi) {
+        const mid = (start + hi) >>> 1;
+        if (Buffer.compare(Buffer.from(keys[mid] as string, 'utf8'), after) <= 0) start = mid + 1;
+        else hi = mid;
+      }
+    }
+    // A key may expire between the SCAN and the MGET: read a few more than the page to fill it.
+    const items: Array<{ key: string; value: string }> = [];
+    let i = start;
+    while (items.length < limit && i < keys.length) {
+      const batch = keys.slice(i, i + limit - items.length + 8);
+      i += batch.length;
+      for (const item of await this.values(batch)) if (items.length < limit) items.push(item);
+    }
+    const last = items[items.length - 1];
+    // More keys after the last one returned: the page is not the last.
+    const more = last !== undefined && keys.length > 0 && Buffer.compare(Buffer.from(keys[keys.length - 1] as string, 'utf8'), Buffer.from(this.k(last.key), 'utf8')) > 0;
+    return { items, next: more ? last.key : undefined };
+  }
+
+  /** The full keys under a prefix, in code point order (= UTF-8 byte order, SQLite's BINARY order). */
+  private async sortedKeys(prefix: string): Promise<string[]> {
     const pattern = `${escapeRedisGlob(this.k(prefix))}*`;
     const found = new Set<string>(); // SCAN may return a key more than once.
     let cursor = '0';
@@ -216,12 +249,14 @@ class RedisStoreImpl implements RedisStore {
       cursor = next;
       for (const key of keys) found.add(key);
     } while (cursor !== '0');
-
-    // Code point order (= UTF-8 byte order), the order SQLite's BINARY collation gives too.
-    const keys = [...found]
+    return [...found]
       .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
       .map((e) => e.key);
+  }
+
+  /** The values of full keys (MGET in batches), with keys without the store prefix; gone keys are left out. */
+  private async values(keys: readonly string[]): Promise<Array<{ key: string; value: string }>> {
     const out: Array<{ key: string; value: string }> = [];
     const cut = this.prefix.length;
     for (let i = 0; i < keys.length; i += MGET_BATCH) {

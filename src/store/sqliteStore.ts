@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Store } from './store.js';
+import { pageLimit, type Store } from './store.js';
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL), one table
@@ -45,6 +45,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
 interface ValueRow {
   value: string;
 }
+interface PageParams {
+  lo: string;
+  hi: string;
+  open: number;
+  now: number;
+  limit: number;
+}
+
 interface KeyValueRow {
   key: string;
   value: string;
@@ -201,6 +209,20 @@ class SqliteStoreImpl implements SqliteStore {
     return rows.map((r) => ({ key: r.key.slice(cut), value: r.value }));
   }
 
+  async listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }> {
+    const limit = pageLimit(page.limit);
+    const lo = this.prefix + prefix;
+    const hi = prefixUpperBound(lo);
+    // Keys after `after` (exclusive), or from the prefix itself (inclusive) on the first page.
+    const after = page.after === undefined ? undefined : this.prefix + page.after;
+    const from = after !== undefined && after >= lo ? after : undefined;
+    const params = { lo: from ?? lo, hi: hi ?? '', open: hi === null ? 1 : 0, now: Date.now(), limit: limit + 1 };
+    const rows = from === undefined ? this.stmt.pageFrom.all(params) : this.stmt.pageAfter.all(params);
+    const cut = this.prefix.length;
+    const items = rows.slice(0, limit).map((r) => ({ key: r.key.slice(cut), value: r.value }));
+    return { items, next: rows.length > limit ? items[items.length - 1]?.key : undefined };
+  }
+
   async ping(): Promise<void> {
     this.stmt.ping.get();
   }
@@ -272,6 +294,12 @@ function prepareStatements(db: Database.Database) {
     ),
     listFrom: db.prepare<{ lo: string; now: number }, KeyValueRow>(
       `SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key`,
+    ),
+    pageFrom: db.prepare<PageParams, KeyValueRow>(
+      `SELECT key, value FROM kv WHERE key >= @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`,
+    ),
+    pageAfter: db.prepare<PageParams, KeyValueRow>(
+      `SELECT key, value FROM kv WHERE key > @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`,
     ),
     sweep: db.prepare<{ now: number }>(`DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= @now`),
     ping: db.prepare<[], { one: number }>(`SELECT 1 AS one`),

@@ -40,6 +40,13 @@ export interface Store {
   ttl(key: string): Promise<number | null>;
   /** Every live key that starts with `prefix`, with its value, sorted by key. Not for hot paths. */
   list(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  /**
+   * One page of `list`: at most `limit` entries with keys after `after` (exclusive; a key of an
+   * earlier page), in key order. `next` is the key to pass as `after` for the following page, or
+   * undefined on the last page. Not for hot paths (on Redis it still scans the prefix's keys, but
+   * reads only the page's values).
+   */
+  listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
 
@@ -53,3 +60,12 @@ export interface Store {
 }
 
 export type StoreKind = 'sqlite' | 'redis';
+
+/** The largest page `listPage` returns. */
+export const MAX_PAGE = 1_000;
+
+/** A page size for `listPage`: an integer from 1 to MAX_PAGE. */
+export function pageLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new RangeError(`listPage: limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
+  return limit;
+}

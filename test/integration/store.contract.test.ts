@@ -340,6 +340,52 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
   });
 
+  describe('listPage', () => {
+    test('pages through the prefix in key order, each key once, with next until the last page', async () => {
+      const keys = Array.from({ length: 23 }, (_, i) => `page:user-${String(i).padStart(2, '0')}`);
+      for (const k of [...keys].reverse()) await store.set(k, `v-${k}`);
+      await store.set('pagf:after-the-prefix', 'x');
+      await store.set('pag', 'before');
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listPage('page:', { after, limit: 10 });
+        pages++;
+        expect(page.items.length).toBeLessThanOrEqual(10);
+        for (const item of page.items) expect(item.value).toBe(`v-${item.key}`);
+        seen.push(...page.items.map((i) => i.key));
+        after = page.next;
+      } while (after !== undefined);
+      expect(pages).toBe(3);
+      expect(seen).toEqual(keys);
+    });
+
+    test('an exact page ends without a next; an empty prefix gives an empty page; after may name a deleted key', async () => {
+      for (const k of ['p:a', 'p:b', 'p:c', 'p:d']) await store.set(k, '1');
+      const first = await store.listPage('p:', { limit: 2 });
+      expect(first.items.map((i) => i.key)).toEqual(['p:a', 'p:b']);
+      expect(first.next).toBe('p:b');
+      await store.delete('p:b');
+      const second = await store.listPage('p:', { after: first.next, limit: 2 });
+      expect(second.items.map((i) => i.key)).toEqual(['p:c', 'p:d']);
+      expect(second.next).toBeUndefined();
+      expect(await store.listPage('none:', { limit: 5 })).toEqual({ items: [], next: undefined });
+      expect((await store.listPage('p:', { after: 'p:zzz', limit: 5 })).items).toEqual([]);
+    });
+
+    test('expired keys are not listed; the limit must be 1 to 1000', async () => {
+      await store.set('e:a', '1');
+      await store.set('e:b', '2', TTL);
+      await store.set('e:c', '3');
+      await sleep(AFTER_EXPIRY);
+      expect((await store.listPage('e:', { limit: 10 })).items.map((i) => i.key)).toEqual(['e:a', 'e:c']);
+      await expect(store.listPage('e:', { limit: 0 })).rejects.toThrow(RangeError);
+      await expect(store.listPage('e:', { limit: 1001 })).rejects.toThrow(RangeError);
+      await expect(store.listPage('e:', { limit: 1.5 })).rejects.toThrow(RangeError);
+    });
+  });
+
   describe('list', () => {
     test('only keys with the prefix, sorted by key, without expired keys', async () => {
       await store.set('list:b', '2');

@@ -7,8 +7,24 @@ import { LinkFailure } from '../../linking/failures.js';
 import type { LinkingService } from '../../linking/service.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import type { TokenRecord } from '../../linking/vault.js';
+import { MAX_PAGE } from '../../store/store.js';
 
 const ticketInput = z.object({ userId: z.string().trim().min(1, 'is required').max(256) }).strict();
+
+const linksQuery = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,4}$/, 'must be a whole number from 1 to 1000')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= MAX_PAGE, 'must be a whole number from 1 to 1000')
+      .optional()
+      .transform((n) => n ?? DEFAULT_LINKS_PAGE),
+    after: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters').optional(),
+  })
+  .strict();
+
+const DEFAULT_LINKS_PAGE = 100;
 
 function formatLink(userId: string, r: TokenRecord) {
   return {
@@ -37,9 +53,13 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
     res.json(formatSettings(settings, extension, o.publicUrl));
   });
 
+  /** A page of linked users in user id order: `?limit=` (1-1000, default 100) and `?after=<next of the previous page>`. */
   router.get('/extensions/:id/links', async (req, res) => {
-    const links = await linking.links(req.params['id'] as string);
-    res.json({ links: links.map((l) => formatLink(l.userId, l.record)) });
+    const id = req.params['id'] as string;
+    await registry.get(id); // 404 before 400
+    const query = parseInput(linksQuery, req.query, 'invalid_query');
+    const page = await linking.links(id, { after: query.after, limit: query.limit });
+    res.json({ links: page.links.map((l) => formatLink(l.userId, l.record)), next: page.next ?? null });
   });
 
   router.delete('/extensions/:id/links/:userId', async (req, res) => {

@@ -5,6 +5,9 @@ import { linkingOf, page, redirectWith, type PagesContext } from './context.js';
 import { field } from './forms.js';
 import { extensionTabs } from './tabs.js';
 
+/** Users shown per page, in user id order. */
+const USERS_PAGE = 100;
+
 /** `/admin/extensions/:id/users`: who is linked (never a token), and unlink. */
 export function usersPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
@@ -14,8 +17,10 @@ export function usersPages(ctx: PagesContext): Router {
     const record = await registry.get(req.params['id'] as string);
     const linking = linkingOf(ctx.s);
     const now = Date.now();
+    const after = typeof req.query['after'] === 'string' && req.query['after'] !== '' ? req.query['after'].slice(0, 1024) : undefined;
+    const listed = linking === undefined ? { links: [], next: undefined } : await linking.links(record.extensionId, { after, limit: USERS_PAGE });
     // Only what the admin API's links list shows: status, dates, expiry, scope. The sealed tokens stay in the record.
-    const users = (linking === undefined ? [] : await linking.links(record.extensionId))
+    const users = listed.links
       .map(({ userId, record: r }) => ({
         userId,
         status: r.status,
@@ -25,13 +30,13 @@ export function usersPages(ctx: PagesContext): Router {
         expiresAt: r.expiresAt,
         expired: r.expiresAt !== null && r.expiresAt <= now,
         scope: r.scope,
-      }))
-      .sort((a, b) => (a.linkedAt < b.linkedAt ? 1 : -1));
+      }));
     await page(ctx, req, res, 200, 'users.njk', {
       title: `Linked users · ${record.name}`,
       ext: formatExtension(record, ctx.s.config.publicUrl),
       tabs: extensionTabs(record.extensionId, 'users'),
       users,
+      paging: { after: after ?? null, next: listed.next ?? null, size: USERS_PAGE },
       linkingAvailable: linking !== undefined,
       linkingEnabled: settingsOf(record)?.enabled === true,
     });
