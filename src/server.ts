@@ -23,7 +23,9 @@ export function createServer(s: Services): Server {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(CEK_PREFIX)) {
       const q = url.indexOf('?');
-      const id = url.slice(CEK_PREFIX.length, q === -1 ? undefined : q);
+      let id = url.slice(CEK_PREFIX.length, q === -1 ? undefined : q);
+      // An invoke URL pasted with a trailing slash is the same URL.
+      if (id.endsWith('/')) id = id.slice(0, -1);
       if (id !== '' && !id.includes('/')) {
         void handleCek(req, res, id);
         return;

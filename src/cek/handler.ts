@@ -93,7 +93,7 @@ export function createCekHandler(deps: CekHandlerDeps) {
       status = appErr.status;
       outcome = appErr.code;
       if (appErr.code === 'internal_error') failure = err;
-      if (appErr.code === 'payload_too_large') res.setHeader('connection', 'close');
+      if (appErr.code === 'payload_too_large' || appErr.code === 'request_timeout') res.setHeader('connection', 'close');
       sendError(res, appErr, requestId);
     } finally {
       for (const finish of finishers) finish(status);

@@ -39,6 +39,7 @@ export class UsageRecorder {
   #pending = new Map<string, number>();
   /** Store counters whose last flush failed: added again with the next one. */
   #retry = new Map<string, { n: number; ttl: number }>();
+  #lastWarning = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
 
@@ -123,7 +124,14 @@ export class UsageRecorder {
         }
       }),
     );
-    if (failures > 0) this.#log.warn({ err: lastErr, failures }, 'usage counters could not be flushed; retrying with the next flush');
+    if (failures > 0) {
+      // Once a second while the store is down: one short line a minute, without the stack.
+      const now = Date.now();
+      if (now - this.#lastWarning >= 60_000) {
+        this.#lastWarning = now;
+        this.#log.warn({ error: lastErr instanceof Error ? lastErr.message : String(lastErr), failures }, 'usage counters could not be flushed; kept, retrying with the next flush');
+      }
+    }
   }
 
   /** The usage report of an extension: the last 31 days and 12 months, oldest first. */

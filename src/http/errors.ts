@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   unknown_extension: 404,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   extension_exists: 409,
   conflict: 409,
   payload_too_large: 413,
@@ -77,7 +78,15 @@ export function isAppError(err: unknown): err is AppError {
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed') return new AppError('invalid_json', 'The request body is not valid JSON.');
+  if (type === 'entity.parse.failed') {
+    // Strict JSON parsing refuses `null`, `123`, `"text"`: valid JSON, but not an object.
+    return isJsonScalar((err as { body?: unknown }).body)
+      ? new AppError('invalid_body', 'Invalid input: the request body must be a JSON object.', { details: [{ path: '(body)', message: 'expected an object' }] })
+      : new AppError('invalid_json', 'The request body is not valid JSON.');
+  }
+  // Express decoding a path parameter such as `%` or `%E0%A4`.
+  if (err instanceof URIError) return new AppError('invalid_request', 'The URL is not valid: it has malformed percent-encoding.');
+  if (isStoreUnavailable(err)) return new AppError('store_unavailable', 'The store does not answer right now; try again shortly.', { cause: err });
   if (type === 'entity.too.large') return new AppError('payload_too_large', 'The request body is too large.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'Unsupported content encoding or charset.');
@@ -85,6 +94,29 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when reporting it.', {
     cause: err,
   });
+}
+
+function isJsonScalar(body: unknown): boolean {
+  if (typeof body !== 'string' || body.length > 1024) return false;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value === null || typeof value !== 'object';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A store that cannot be reached (Redis down: ioredis gives up on the command, or the connection
+ * is closed; or the store was closed at shutdown). Recognised by name and message, because the
+ * errors come from the client library.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  // Duck-typed: errors made by native code (better-sqlite3) may come from another realm than `Error`.
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (name === 'MaxRetriesPerRequestError') return true;
+  return typeof message === 'string' && /^(Connection is closed\.|Stream isn't writeable|store is closed$|The database connection is not open$)/.test(message);
 }
 
 export function errorBody(err: AppError, requestId: string | undefined): ErrorBody {

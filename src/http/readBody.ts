@@ -3,9 +3,10 @@ import { AppError } from './errors.js';
 
 /**
  * Reads a request body into one Buffer, refusing more than `limit` bytes with 413
- * `payload_too_large` (early from content-length, or as soon as the stream passes the limit).
+ * `payload_too_large` (early from content-length, or as soon as the stream passes the limit), and
+ * a body that has not fully arrived within `timeoutMs` with 408 `request_timeout`.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, timeoutMs = 10_000): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(tooLarge(limit));
@@ -18,9 +19,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    // A client that stalls mid-body would otherwise hold its socket until node's requestTimeout.
+    const timer = setTimeout(() => {
+      req.pause();
+      finish(new AppError('request_timeout', `The request body did not arrive within ${timeoutMs / 1000} s.`));
+    }, timeoutMs);
     const finish = (err: Error | undefined): void => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

@@ -129,6 +129,14 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
     expect(json.body.error.code).toBe('invalid_json');
     expect(JSON.stringify(json.body)).not.toMatch(/at JSON\.parse|node_modules/);
 
+    // Valid JSON that is not an object: told so, not "not valid JSON".
+    for (const scalar of ['null', '123', '"com.example.x"']) {
+      const res = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).set('content-type', 'application/json').send(scalar);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_body');
+      expect(res.body.error.message).toMatch(/must be a JSON object/);
+    }
+
     const empty = await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { welcome: '' } });
     expect(empty.status).toBe(400);
     expect(empty.body.error.details[0].path).toBe('messages.welcome');

@@ -208,6 +208,17 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
       expect(counted).toBe(9);
       expect((await signed(launchRequest({ extensionId: ID }))).status).toBe(200);
     });
+    test('the invoke URL with a trailing slash is the same URL; malformed percent-encoding elsewhere is 400, not 500', async () => {
+      expect((await signed(launchRequest({ extensionId: ID }), `${ID}/`)).status).toBe(200);
+      for (const path of ['/chatbot/%', '/cek/%', '/chatbot/%E0%A4%A']) {
+        const res = await request(app.url).get(path);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('invalid_request');
+      }
+      const api = await request(app.url).get('/api/v1/extensions/%').set(app.adminHeaders);
+      expect(api.status).toBe(400);
+      expect(api.body.error.code).toBe('invalid_request');
+    });
     test('after all of that the service still answers', async () => {
       expect((await request(app.url).get('/healthz')).status).toBe(200);
       expect((await signed(launchRequest({ extensionId: ID }))).status).toBe(200);

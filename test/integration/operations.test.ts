@@ -14,6 +14,10 @@ describe('operations', () => {
       expect(down.status).toBe(503);
       expect(down.body.error.code).toBe('store_unavailable');
       expect((await request(app.url).get('/healthz')).status).toBe(200);
+      // The admin API says the same, not 500.
+      const api = await request(app.url).get('/api/v1/extensions').set(app.adminHeaders);
+      expect(api.status).toBe(503);
+      expect(api.body.error.code).toBe('store_unavailable');
     } finally {
       await app.close().catch(() => undefined);
     }

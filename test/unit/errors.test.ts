@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { AppError, ERROR_CODES, errorBody, toAppError } from '../../src/http/errors.js';
+import { AppError, ERROR_CODES, errorBody, isStoreUnavailable, toAppError } from '../../src/http/errors.js';
+import { createRedisStore } from '../../src/store/redisStore.js';
+import { createSqliteStore } from '../../src/store/sqliteStore.js';
 
 describe('error registry', () => {
   test('every code has a 4xx/5xx status and is documented in the README', () => {
@@ -22,5 +24,28 @@ describe('error registry', () => {
     const e = new AppError('invalid_body', 'bad', { details: [{ path: 'x', message: 'y' }] });
     expect(e.status).toBe(400);
     expect(errorBody(e, undefined)).toEqual({ error: { code: 'invalid_body', message: 'bad', details: [{ path: 'x', message: 'y' }] } });
+  });
+
+  test('a store that does not answer is 503 store_unavailable (Redis unreachable, SQLite closed), its cause not shown', async () => {
+    const redis = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: 'unit-errors:' });
+    const redisErr = await redis.get('k').catch((e: unknown) => e);
+    await redis.close().catch(() => undefined);
+    const sqlite = createSqliteStore({ file: ':memory:' });
+    await sqlite.close();
+    const sqliteErr = await sqlite.get('k').catch((e: unknown) => e);
+    for (const err of [redisErr, sqliteErr]) {
+      expect(isStoreUnavailable(err)).toBe(true);
+      const mapped = toAppError(err);
+      expect(mapped.code).toBe('store_unavailable');
+      expect(mapped.status).toBe(503);
+      expect(mapped.message).not.toMatch(/retries|database|127\.0\.0\.1/);
+    }
+  });
+
+  test('express errors: malformed percent-encoding is 400 invalid_request; a JSON scalar body is invalid_body, broken JSON invalid_json', () => {
+    expect(toAppError(new URIError("Failed to decode param '%'")).code).toBe('invalid_request');
+    const parseFailure = (body: string) => Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', body });
+    for (const scalar of ['null', '123', '"text"', 'true']) expect(toAppError(parseFailure(scalar)).code).toBe('invalid_body');
+    for (const broken of ['{', '{"a":}', 'nul']) expect(toAppError(parseFailure(broken)).code).toBe('invalid_json');
   });
 });
