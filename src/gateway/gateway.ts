@@ -11,6 +11,9 @@ import { compilePlan, Limiter, NO_RESERVATION, type CompiledPlan, type Reservati
 import { API_KEY_HEADER, DEFAULT_FREE_MONTHLY_CALLS, GATEWAY_SECTION, responseClassOf, type GatewaySection } from './model.js';
 import { UsageRecorder, type RefusalCode } from './usage.js';
 
+/** Refusals after admission that mean the caller was not CLOVA (or the chatbot) at all. */
+const AUTH_FAILURES = ['missing_signature', 'invalid_signature', 'application_id_mismatch'] as const;
+
 /** An extension's gateway settings, ready for the request path. */
 export interface CompiledGateway {
   readonly requireApiKey: boolean;
@@ -132,8 +135,18 @@ export class Gateway {
     return { extensionId: id, keyId: key?.id, plan, reservation };
   }
 
-  /** The call's final status: counted by outcome, its quota unit handed back if the status does not count. */
-  finish(a: Admission, status: number | undefined, now = Date.now()): void {
+  /**
+   * The call's final status: counted by outcome, its quota unit handed back if the status does not
+   * count. A call that failed authentication (bad or missing signature, another extension's
+   * applicationId) is counted as refused and gives its quota unit back: whoever knows only the
+   * public invoke URL cannot use up an extension's day or month quota or its free allowance.
+   */
+  finish(a: Admission, status: number | undefined, code?: string, now = Date.now()): void {
+    if (code !== undefined && (AUTH_FAILURES as readonly string[]).includes(code)) {
+      this.usage.refused(a.extensionId, code as (typeof AUTH_FAILURES)[number], now);
+      this.limiter.refund(a.reservation);
+      return;
+    }
     this.usage.call(a.extensionId, a.keyId, status === undefined ? 'unclassified' : (responseClassOf(status) ?? 'unclassified'), now);
     if (status !== undefined && a.plan !== undefined && !a.plan.countsEverything && !a.plan.counts(status)) this.limiter.refund(a.reservation);
   }

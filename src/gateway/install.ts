@@ -14,7 +14,7 @@ export function installGateway(s: Services): Gateway {
   // Admission before the body is read; the usage count (and `quotaCondition`) once the final status is known.
   s.gates.push(async (req, ext) => {
     const admission = await gateway.admit(req.headers, ext);
-    return (status) => gateway.finish(admission, status);
+    return (status, code) => gateway.finish(admission, status, code);
   });
 
   s.publicRouters.push(messengerRoutes({ registry: s.registry, gateway, responders: s.responders, log: s.log }));

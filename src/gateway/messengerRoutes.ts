@@ -47,7 +47,7 @@ export function messengerRoutes(deps: MessengerDeps): Router {
     const ext = await extension(req);
     const admission = await gateway.admit(req.headers, ext);
     res.locals['gateway'] = { ext, admission } satisfies Locals;
-    res.on('finish', () => gateway.finish(admission, res.statusCode));
+    res.on('finish', () => gateway.finish(admission, res.statusCode, req.failure?.code));
     next();
   };
   const raw = express.raw({ type: () => true, limit: CEK_BODY_LIMIT });

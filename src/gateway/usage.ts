@@ -8,7 +8,7 @@ export type Outcome = ResponseClass | 'unclassified';
 export const OUTCOMES: readonly Outcome[] = [...RESPONSE_CLASSES, 'unclassified'];
 
 /** Calls the gateway refused itself, by code. */
-export const REFUSAL_CODES = ['missing_api_key', 'invalid_api_key', 'rate_limited', 'quota_exceeded'] as const;
+export const REFUSAL_CODES = ['missing_api_key', 'invalid_api_key', 'rate_limited', 'quota_exceeded', 'missing_signature', 'invalid_signature', 'application_id_mismatch'] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 const FLUSH_MS = 1_000;

@@ -176,7 +176,7 @@ describe.each(storeKinds)('gateway admin API on %s', (kind) => {
       date: today,
       calls: 0,
       byOutcome: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, unclassified: 0 },
-      refused: { missing_api_key: 0, invalid_api_key: 0, rate_limited: 0, quota_exceeded: 0 },
+      refused: { missing_api_key: 0, invalid_api_key: 0, rate_limited: 0, quota_exceeded: 0, missing_signature: 0, invalid_signature: 0, application_id_mismatch: 0 },
       byKey: {},
     });
     expect(res.body.freeAllowance).toEqual({ monthlyCalls: 1_000_000, used: 0, remaining: 1_000_000, overage: 0 });

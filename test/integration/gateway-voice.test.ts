@@ -106,6 +106,35 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     expect((await voice(undefined, id)).status).toBe(429);
   });
 
+  test('calls that fail authentication do not use up the quota or the free allowance (whoever knows the URL cannot lock CLOVA out)', async () => {
+    const id = 'com.example.forged-voice';
+    secrets[id] = (await admin.post('/extensions', { extensionId: id, language: 'en' })).body.chatbotSecret as string;
+    await admin.put(`/extensions/${id}/gateway`, { usagePlan: { dayQuota: 3, monthQuota: 10 } });
+    const raw = JSON.stringify(launchRequest({ extensionId: id }));
+    const forged = [
+      () => request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').send(raw),
+      () => request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', 'AAAA').send(raw),
+      () => request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secrets[OTHER]!, raw)).send(raw),
+    ];
+    for (let i = 0; i < 3; i++) for (const call of forged) expect((await call()).status).toBe(401);
+    // Signed with this extension's secret but for another extension: 403, not counted either.
+    const foreign = JSON.stringify(launchRequest({ extensionId: OTHER }));
+    const mismatch = await request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secrets[id]!, foreign)).send(foreign);
+    expectError(mismatch, 403, 'application_id_mismatch');
+
+    // The genuine caller still has its whole quota.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await voice(undefined, id)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const usage = (await admin.get(`/extensions/${id}/usage`)).body;
+    expect(usage.usagePlan.counted).toEqual({ day: 3, month: 3 });
+    expect(usage.freeAllowance.used).toBe(3);
+    const today = usage.days[usage.days.length - 1];
+    expect(today.refused.missing_signature).toBe(3);
+    expect(today.refused.invalid_signature).toBe(6);
+    expect(today.refused.application_id_mismatch).toBe(1);
+  });
+
   test('a month quota counts the earlier days of the month too', async () => {
     const id = 'com.example.month-voice';
     secrets[id] = (await admin.post('/extensions', { extensionId: id, language: 'en' })).body.chatbotSecret as string;

@@ -16,6 +16,9 @@ const REFUSAL_LABELS: Record<RefusalCode, string> = {
   invalid_api_key: 'Wrong, disabled or foreign key',
   rate_limited: 'Over the rate limit',
   quota_exceeded: 'Over a quota',
+  missing_signature: 'Not signed (not counted)',
+  invalid_signature: 'Wrong signature (not counted)',
+  application_id_mismatch: "Another extension's request (not counted)",
 };
 
 const OUTCOME_LABELS: Record<Outcome, string> = {
