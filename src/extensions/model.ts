@@ -30,8 +30,10 @@ export interface ExtensionRecord {
   /** Only the messages the developer wrote; the rest come from the language's defaults. */
   messages: Partial<Messages>;
   secret: SealedSecret;
-  /** The secret before the last rotation, accepted until `expiresAt`. */
+  /** Records written before several previous secrets were kept; read, never written. */
   previousSecret?: SealedSecret & { expiresAt: string };
+  /** Earlier Chatbot Secrets still in their grace period, newest first (at most MAX_PREVIOUS_SECRETS). */
+  previousSecrets?: Array<SealedSecret & { expiresAt: string }>;
   createdAt: string;
   updatedAt: string;
   /**
@@ -85,3 +87,12 @@ export const rotateSecretInput = z
 
 export type CreateExtensionInput = z.infer<typeof createExtensionInput>;
 export type PatchExtensionInput = z.infer<typeof patchExtensionInput>;
+
+/** How many earlier Chatbot Secrets stay valid at once (each until its own grace period ends). */
+export const MAX_PREVIOUS_SECRETS = 5;
+
+/** The earlier secrets of a record whose grace period has not ended, newest first. */
+export function livePreviousSecrets(r: Pick<ExtensionRecord, 'previousSecret' | 'previousSecrets'>, now = Date.now()): Array<SealedSecret & { expiresAt: string }> {
+  const all = [...(r.previousSecrets ?? []), ...(r.previousSecret === undefined ? [] : [r.previousSecret])];
+  return all.filter((p) => Date.parse(p.expiresAt) > now);
+}

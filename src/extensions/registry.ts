@@ -5,7 +5,9 @@ import { randomSecret } from '../security/random.js';
 import type { Store } from '../store/store.js';
 import { resolveMessages, type Messages } from './messages.js';
 import {
+  MAX_PREVIOUS_SECRETS,
   isExtensionId,
+  livePreviousSecrets,
   type CreateExtensionInput,
   type ExtensionRecord,
   type PatchExtensionInput,
@@ -132,10 +134,14 @@ export class ExtensionRegistry {
     const chatbotSecret = randomSecret();
     const record = await this.#update(id, (r) => {
       const now = Date.now();
+      // Every earlier secret keeps its own grace period: rotating twice in a row (a double click)
+      // must not cut off the secret still configured in CLOVA. `graceSeconds: 0` ends them all.
+      const earlier = livePreviousSecrets(r, now);
+      delete r.previousSecret;
       if (graceSeconds > 0) {
-        r.previousSecret = { ...r.secret, expiresAt: new Date(now + graceSeconds * 1000).toISOString() };
+        r.previousSecrets = [{ ...r.secret, expiresAt: new Date(now + graceSeconds * 1000).toISOString() }, ...earlier].slice(0, MAX_PREVIOUS_SECRETS);
       } else {
-        delete r.previousSecret;
+        delete r.previousSecrets;
       }
       r.secret = { sealed: this.#keyring.seal(chatbotSecret, secretContext(id)), createdAt: new Date(now).toISOString() };
     });
@@ -205,15 +211,14 @@ export class ExtensionRegistry {
       }
     };
     const current = open(record.secret.sealed);
-    const prev = record.previousSecret;
-    const previous = prev === undefined ? undefined : { secret: open(prev.sealed), until: Date.parse(prev.expiresAt) };
+    const previous = livePreviousSecrets(record).map((p) => ({ secret: open(p.sealed), until: Date.parse(p.expiresAt) }));
     return {
       record,
       messages: resolveMessages(record.language, record.messages),
       liveSecrets: (now = Date.now()) => {
         const live: string[] = [];
         if (current !== undefined) live.push(current);
-        if (previous?.secret !== undefined && previous.until > now) live.push(previous.secret);
+        for (const p of previous) if (p.secret !== undefined && p.until > now) live.push(p.secret);
         return live;
       },
     };

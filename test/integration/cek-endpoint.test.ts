@@ -90,10 +90,18 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
     const raw = JSON.stringify(launchRequest({ extensionId: ID }));
     expect((await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, raw) })).status).toBe(200);
     expect((await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(rot.body.chatbotSecret, raw) })).status).toBe(200);
+    // A second rotation right after (a double click) keeps both earlier secrets in their grace period.
+    const again = await request(app.url).post(`/api/v1/extensions/${ID}/secret`).set(app.adminHeaders).send({ graceSeconds: 300 });
+    for (const s of [secret, rot.body.chatbotSecret as string, again.body.chatbotSecret as string]) {
+      expect((await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(s, raw) })).status).toBe(200);
+    }
+    // graceSeconds 0 ends every earlier secret at once.
     const rot2 = await request(app.url).post(`/api/v1/extensions/${ID}/secret`).set(app.adminHeaders).send({ graceSeconds: 0 });
-    const old = await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(rot.body.chatbotSecret, raw) });
-    expect(old.status).toBe(401);
-    expect(old.body.error.code).toBe('invalid_signature');
+    for (const s of [secret, rot.body.chatbotSecret as string, again.body.chatbotSecret as string]) {
+      const old = await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(s, raw) });
+      expect(old.status).toBe(401);
+      expect(old.body.error.code).toBe('invalid_signature');
+    }
     secret = rot2.body.chatbotSecret as string;
     expect((await post(raw, { 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, raw) })).status).toBe(200);
   });

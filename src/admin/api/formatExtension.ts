@@ -1,4 +1,4 @@
-import type { ExtensionRecord } from '../../extensions/model.js';
+import { livePreviousSecrets, type ExtensionRecord } from '../../extensions/model.js';
 import { resolveMessages } from '../../extensions/messages.js';
 
 /** The API shape of an extension: never the record as stored, never a secret. */
@@ -15,7 +15,8 @@ export function formatExtension(r: ExtensionRecord, publicUrl: string) {
     /** Metadata only; the value is shown once, in the create and rotate responses. */
     secret: {
       createdAt: r.secret.createdAt,
-      previousExpiresAt: r.previousSecret !== undefined && Date.parse(r.previousSecret.expiresAt) > Date.now() ? r.previousSecret.expiresAt : null,
+      // The last of the earlier secrets to stop working (each has its own end).
+      previousExpiresAt: livePreviousSecrets(r).reduce<string | null>((latest, p) => (latest === null || Date.parse(p.expiresAt) > Date.parse(latest) ? p.expiresAt : latest), null),
     },
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
