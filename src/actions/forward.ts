@@ -1,6 +1,6 @@
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../http/logger.js';
-import { checkConnectHost, policyLookup } from './targetPolicy.js';
+import { policyConnect } from './targetPolicy.js';
 
 /** Replies above this are refused (CEK responses are a few KB; this keeps a hostile target from filling memory). */
 export const REPLY_LIMIT = 256 * 1024;
@@ -81,8 +81,6 @@ export class Forwarder {
       const onPrivate = (host: string, address: string): void => {
         if (!this.#production) this.#warnOnce(`private:${host}`, { host, address }, 'action target resolves to a loopback/private address: allowed outside production mode only');
       };
-      // Connect timeout well under the per-call deadline; the deadline's abort covers the rest.
-      const base = buildConnector({ timeout: 5_000, lookup: policyLookup(enforce, onPrivate) } as buildConnector.BuildOptions);
       return {
         // 128 sockets per origin: far above the concurrency one instance reaches, bounded against a slow target.
         connections: o.connections ?? 128,
@@ -92,14 +90,8 @@ export class Forwarder {
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 30_000,
         maxResponseSize: REPLY_LIMIT,
-        connect: (opts, callback) => {
-          const refused = checkConnectHost(opts.hostname, enforce, onPrivate);
-          if (refused !== undefined) {
-            callback(refused, null);
-            return;
-          }
-          base(opts, callback);
-        },
+        // Connect timeout well under the per-call deadline; the deadline's abort covers the rest.
+        connect: policyConnect(enforce, onPrivate, 5_000),
       };
     };
     this.#strict = new Agent(agentOptions(true));

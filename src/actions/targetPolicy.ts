@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { buildConnector } from 'undici';
 
 /**
  * The outbound policy of action methods (STYLE.md rule 11): which targets the gateway may call.
@@ -163,4 +164,21 @@ export function checkConnectHost(hostname: string, enforce: boolean, onPrivate: 
   if (isIP(hostname) === 0 || !isPrivateAddress(hostname)) return undefined;
   onPrivate(hostname, hostname);
   return enforce ? new TargetRefusedError(hostname, hostname) : undefined;
+}
+
+/**
+ * An undici `connect` function that applies the policy to the address actually dialled: IP literals
+ * checked directly, names through `policyLookup`. Used by the action forwarder and by account
+ * linking's calls to the OAuth provider (token, revocation, discovery).
+ */
+export function policyConnect(enforce: boolean, onPrivate: (host: string, address: string) => void, timeoutMs: number): buildConnector.connector {
+  const base = buildConnector({ timeout: timeoutMs, lookup: policyLookup(enforce, onPrivate) } as buildConnector.BuildOptions);
+  return (opts, callback) => {
+    const refused = checkConnectHost(opts.hostname, enforce, onPrivate);
+    if (refused !== undefined) {
+      callback(refused, null);
+      return;
+    }
+    base(opts, callback);
+  };
 }

@@ -15,6 +15,7 @@ export function installLinking(s: Services): LinkingService {
     metrics: s.metrics,
   });
   s.linking = linking;
+  s.onStop.push(() => linking.clients.close());
 
   // CLOVA drops its own copy of the user's tokens when the skill is disabled; we drop ours (and revoke them).
   s.responders.push(async (ctx) => {

@@ -1,4 +1,6 @@
 import * as oidc from 'openid-client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { policyConnect } from '../actions/targetPolicy.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { Keyring } from '../security/keyring.js';
 import type { LinkingSettings } from './settings.js';
@@ -18,17 +20,39 @@ export class OAuthClients {
   readonly #keyring: Keyring;
   readonly #production: boolean;
   readonly #cache = new Map<string, { version: string; config: Promise<oidc.Configuration> }>();
+  /** Provider calls in production mode: refused on loopback/private addresses, like action targets. */
+  #strictAgent: Agent | undefined;
 
   constructor(keyring: Keyring, production: boolean) {
     this.#keyring = keyring;
     this.#production = production;
   }
 
+  /** Closes the provider connections of the strict agent. */
+  async close(): Promise<void> {
+    await this.#strictAgent?.close();
+  }
+
+  /**
+   * The fetch openid-client uses for this extension: in production mode (unless the extension
+   * allows private targets) through an agent that refuses loopback, link-local and private
+   * addresses on the address actually dialled, so the token, revocation and discovery URLs cannot
+   * be used to reach the gateway's own network.
+   */
+  #fetchFor(ext: ExtensionRecord): oidc.CustomFetch | undefined {
+    if (!this.#production || ext.allowPrivateTargets === true) return undefined;
+    this.#strictAgent ??= new Agent({ connect: policyConnect(true, () => undefined, PROVIDER_TIMEOUT_S * 1000) });
+    const dispatcher = this.#strictAgent;
+    return (url, options) => undiciFetch(url, { ...options, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+  }
+
   configFor(ext: ExtensionRecord, s: LinkingSettings): Promise<oidc.Configuration> {
+    // The settings' version, and the extension's allowPrivateTargets (it picks the fetch used).
+    const version = `${s.updatedAt}|${ext.allowPrivateTargets === true}`;
     const hit = this.#cache.get(ext.extensionId);
-    if (hit !== undefined && hit.version === s.updatedAt) return hit.config;
+    if (hit !== undefined && hit.version === version) return hit.config;
     const config = this.#build(ext, s);
-    this.#cache.set(ext.extensionId, { version: s.updatedAt, config });
+    this.#cache.set(ext.extensionId, { version, config });
     // A failed discovery is not cached: the next attempt tries again.
     config.catch(() => {
       if (this.#cache.get(ext.extensionId)?.config === config) this.#cache.delete(ext.extensionId);
@@ -52,9 +76,10 @@ export class OAuthClients {
 
     // Without an issuer we name the token endpoint's origin. Callbacks then have their `iss` removed
     // before the check (see LinkingService.complete), since it could not match a guessed issuer.
+    const customFetch = this.#fetchFor(ext);
     const base: oidc.ServerMetadata =
       s.issuer !== undefined
-        ? (await discover(new URL(s.issuer), clientId, auth, insecure)).serverMetadata()
+        ? (await discover(new URL(s.issuer), clientId, auth, insecure, customFetch)).serverMetadata()
         : { issuer: new URL(s.tokenUrl ?? s.loginUrl ?? 'https://invalid.example').origin };
     const server: oidc.ServerMetadata = {
       ...base,
@@ -65,12 +90,17 @@ export class OAuthClients {
     const config = new oidc.Configuration(server, clientId, undefined, auth);
     config.timeout = PROVIDER_TIMEOUT_S;
     if (insecure) oidc.allowInsecureRequests(config);
+    if (customFetch !== undefined) config[oidc.customFetch] = customFetch;
     return config;
   }
 }
 
-async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean): Promise<oidc.Configuration> {
-  const options = { timeout: PROVIDER_TIMEOUT_S, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) };
+async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean, customFetch: oidc.CustomFetch | undefined): Promise<oidc.Configuration> {
+  const options: oidc.DiscoveryRequestOptions = {
+    timeout: PROVIDER_TIMEOUT_S,
+    ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+    ...(customFetch === undefined ? {} : { [oidc.customFetch]: customFetch }),
+  };
   try {
     return await oidc.discovery(issuer, clientId, undefined, auth, options);
   } catch (first) {

@@ -14,6 +14,7 @@ import { parseInput } from '../http/validate.js';
 import type { Metrics } from '../http/metrics.js';
 import { SealError, type Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
+import { targetUrlProblem } from '../actions/targetPolicy.js';
 import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
@@ -173,13 +174,14 @@ export class LinkingService implements LinkedTokens {
     // Merged with the current record (it may run again if another change came in between).
     let next: LinkingSettings | undefined;
     const extension = await this.#d.registry.updateSection(ext.extensionId, SECTION, (current) => {
-      next = this.#mergeSettings(settingsOf(current), input, sealedSecret);
+      next = this.#mergeSettings(current, input, sealedSecret);
       return next;
     });
     return { extension, settings: next as LinkingSettings };
   }
 
-  #mergeSettings(prev: LinkingSettings | undefined, input: SettingsInput, sealedSecret: string | undefined): LinkingSettings {
+  #mergeSettings(ext: ExtensionRecord, input: SettingsInput, sealedSecret: string | undefined): LinkingSettings {
+    const prev = settingsOf(ext);
     const next: LinkingSettings = {
       enabled: input.enabled,
       scope: input.scope ?? prev?.scope ?? '',
@@ -199,6 +201,14 @@ export class LinkingService implements LinkedTokens {
       next.clientSecretSealed = sealedSecret;
     }
     const problems = incompleteSettings(next);
+    // The URLs the gateway itself calls follow the action targets' policy (the login URL is opened
+    // by the user's browser, not by us).
+    const mode = { production: this.#d.config.production, allowPrivateTargets: ext.allowPrivateTargets === true };
+    for (const k of ['tokenUrl', 'revocationUrl', 'issuer'] as const) {
+      const v = next[k];
+      const problem = v === undefined || !URL.canParse(v) ? undefined : targetUrlProblem(new URL(v), mode);
+      if (problem !== undefined) problems.push({ path: k, message: problem });
+    }
     if (next.scope.split(' ').includes('openid') && next.issuer === undefined) {
       problems.push({ path: 'issuer', message: 'is required when scope includes "openid", so the id_token can be validated' });
     }
