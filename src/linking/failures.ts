@@ -3,6 +3,12 @@
  * a page title, what happened and what to do; the technical cause goes to the log only.
  */
 export const FAILURES = {
+  malformed_code: {
+    status: 400,
+    title: 'Enter the 6-digit code',
+    body: 'A code is six digits, as CLOVA read it out (spaces are fine). This did not count as a try.',
+    retry: 'Type the digits you heard and press Continue.',
+  },
   invalid_code: {
     status: 400,
     title: 'That code did not work',

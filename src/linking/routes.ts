@@ -59,7 +59,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     try {
       res.redirect(303, (await linking.beginFromCode(code, req.ip ?? 'unknown')).href);
     } catch (err) {
-      if (err instanceof LinkFailure && (err.reason === 'invalid_code' || err.reason === 'locked')) {
+      if (err instanceof LinkFailure && (err.reason === 'invalid_code' || err.reason === 'malformed_code' || err.reason === 'locked')) {
         const f = FAILURES[err.reason];
         req.failure = { code: `link_${err.reason}` };
         render(res, f.status, 'link.njk', { csrf: csrfToken(req, res), code, error: `${f.title}. ${f.body} ${f.retry}`, locked: err.reason === 'locked' });

@@ -19,7 +19,7 @@ import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import { clientSecretContext, OAuthClients } from './oauthClient.js';
-import { Pairing, spokenDigits } from './pairing.js';
+import { normaliseCode, Pairing, spokenDigits } from './pairing.js';
 import { describe, Refresher } from './refresher.js';
 import { incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from './settings.js';
 import { Tickets } from './tickets.js';
@@ -232,6 +232,8 @@ export class LinkingService implements LinkedTokens {
   /** `POST /link`: redeems a pairing code (guessing-limited per client) and returns where to send the browser. */
   async beginFromCode(code: string, client: string): Promise<URL> {
     if (await this.attempts.isLocked(client)) throw new LinkFailure('locked');
+    // Empty or not six digits: a typing slip, not a guess; it costs no try.
+    if (normaliseCode(code) === undefined) throw new LinkFailure('malformed_code');
     const pair = await this.pairing.redeem(code);
     if (pair === undefined) {
       const locked = await this.attempts.recordFailure(client);

@@ -286,6 +286,12 @@ describe('account linking failures end on a clear page, nothing half-stored', ()
     const browser = new FetchBrowser();
     const prompt = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'u-locked' }));
     const code = spokenCode(speechOf(prompt.body));
+    // Typing slips (empty, letters, too short) are told so and cost no try.
+    for (const slip of ['', 'abcdef', '12345', '1234567']) {
+      const res = await codeForm(browser, slip);
+      expect(res.status).toBe(400);
+      expect(pageText(res.text)).toContain('Enter the 6-digit code');
+    }
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await codeForm(browser, `99999${i}`)).status);
     expect(statuses.slice(0, 4)).toEqual([400, 400, 400, 400]);
