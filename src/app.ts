@@ -4,7 +4,7 @@ import { actionsRoutes } from './admin/api/actionsRoutes.js';
 import { extensionsRoutes } from './admin/api/extensionsRoutes.js';
 import { gatewayRoutes } from './admin/api/gatewayRoutes.js';
 import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
-import { requireAdminToken } from './admin/adminAuth.js';
+import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
 import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
 import { jsonErrorHandler, notFound, requestObserver } from './http/expressGlue.js';
@@ -29,7 +29,8 @@ export function createApp(s: Services): Express {
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
 
   const api = express.Router();
-  api.use(requireAdminToken(s.config.adminToken));
+  // Shares its counts with the admin pages' sign-in (same store keys).
+  api.use(requireAdminToken(s.config.adminToken, new LoginLimiter(s.store)));
   api.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
   // A body in another format would otherwise read as "no fields": say what is expected instead.
   api.use((req, _res, next) => {

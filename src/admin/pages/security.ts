@@ -1,7 +1,5 @@
 import type { RequestHandler } from 'express';
 import { constantTimeEqual } from '../../security/constantTime.js';
-import { sha256Hex } from '../../security/hash.js';
-import type { Store } from '../../store/store.js';
 
 /**
  * Headers of every `/admin` response, on top of helmet's defaults (set globally in app.ts):
@@ -43,37 +41,4 @@ export function csrfMatches(body: unknown, expected: string): boolean {
   return typeof given === 'string' && given !== '' && constantTimeEqual(given, expected);
 }
 
-/** Wrong admin tokens from one client before it is locked out for the window. */
-export const MAX_LOGIN_FAILURES = 10;
-const LOGIN_WINDOW_MS = 15 * 60_000;
-
-/**
- * Sign-in attempts per client address. ADMIN_TOKEN is long and random in production, so this is not
- * what keeps it safe; it keeps a script from hammering the form and the logs.
- */
-export class LoginLimiter {
-  readonly #store: Store;
-  constructor(store: Store) {
-    this.#store = store;
-  }
-
-  #key(client: string): string {
-    return `adminlogin:fail:${sha256Hex(client)}`;
-  }
-
-  /** Milliseconds until the client may try again, or 0. */
-  async lockedFor(client: string): Promise<number> {
-    const key = this.#key(client);
-    const count = Number((await this.#store.get(key)) ?? 0);
-    if (count < MAX_LOGIN_FAILURES) return 0;
-    return (await this.#store.ttl(key)) ?? LOGIN_WINDOW_MS;
-  }
-
-  async recordFailure(client: string): Promise<void> {
-    await this.#store.increment(this.#key(client), 1, LOGIN_WINDOW_MS);
-  }
-
-  async reset(client: string): Promise<void> {
-    await this.#store.delete(this.#key(client));
-  }
-}
+export { LoginLimiter, MAX_LOGIN_FAILURES } from '../adminAuth.js';
