@@ -9,6 +9,12 @@ import { MESSAGE_KEYS, type Messages } from './messages.js';
  */
 export const EXTENSION_ID = /^(?=.{3,255}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/;
 
+/**
+ * For new extensions: DNS-like labels, so no label starts or ends with a hyphen. (Lookups use the
+ * looser EXTENSION_ID, so extensions created before this rule stay reachable.)
+ */
+export const NEW_EXTENSION_ID = /^(?=.{3,255}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+
 export function isExtensionId(value: string): boolean {
   return EXTENSION_ID.test(value);
 }

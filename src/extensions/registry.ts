@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { resolveMessages, type Messages } from './messages.js';
 import {
   MAX_PREVIOUS_SECRETS,
+  NEW_EXTENSION_ID,
   isExtensionId,
   livePreviousSecrets,
   type CreateExtensionInput,
@@ -261,10 +262,10 @@ export class ExtensionRegistry {
 }
 
 function assertId(id: string): void {
-  if (!isExtensionId(id)) {
+  if (!NEW_EXTENSION_ID.test(id)) {
     throw new AppError(
       'invalid_extension_id',
-      'Extension IDs are reverse-domain names: lowercase letters, digits and hyphens in at least two dot-separated labels (e.g. "com.example.points"), at most 255 characters.',
+      'Extension IDs are reverse-domain names: lowercase letters, digits and hyphens in at least two dot-separated labels, none starting or ending with a hyphen (e.g. "com.example.points"), at most 255 characters.',
     );
   }
 }

@@ -93,6 +93,10 @@ export const usagePlanInput = z
   .strict()
   .refine((p) => p.rateRps !== undefined || p.dayQuota !== undefined || p.monthQuota !== undefined, {
     message: 'must set at least one of rateRps, dayQuota, monthQuota (or be null for no plan)',
+  })
+  .refine((p) => p.dayQuota === undefined || p.monthQuota === undefined || p.monthQuota >= p.dayQuota, {
+    path: ['monthQuota'],
+    message: 'must be at least dayQuota (a month has every day in it)',
   });
 
 export const gatewaySettingsInput = z

@@ -115,6 +115,8 @@ describe.each(storeKinds)('action method admin API on %s', (kind) => {
       ['relative url', 'a1', { ...valid, url: '/points' }, 'url'],
       ['ftp url', 'a1', { ...valid, url: 'ftp://example.com/x' }, 'url'],
       ['url with credentials', 'a1', { ...valid, url: 'https://u:p@example.com/x' }, 'url'],
+      ['url without a host after //', 'a1', { ...valid, url: 'http:///x' }, 'url'],
+      ['url without //', 'a1', { ...valid, url: 'https:example.com/x' }, 'url'],
       ['timeout above 7000', 'a1', { ...valid, timeoutMs: 7001 }, 'timeoutMs'],
       ['timeout below 100', 'a1', { ...valid, timeoutMs: 50 }, 'timeoutMs'],
       ['fractional timeout', 'a1', { ...valid, timeoutMs: 1000.5 }, 'timeoutMs'],
@@ -129,6 +131,7 @@ describe.each(storeKinds)('action method admin API on %s', (kind) => {
       ['non-string header value', 'a1', { ...valid, headers: { 'x-n': 1 } }, 'headers.x-n'],
       ['header value with a line break', 'a1', { ...valid, headers: { 'x-n': 'a\r\nx-evil: 1' } }, 'headers.x-n'],
       ['bad header name', 'a1', { ...valid, headers: { 'bad name': 'v' } }, 'headers.bad name'],
+      ['__proto__ header', 'a1', JSON.parse(`{"trigger":{"type":"IntentRequest","intent":"CheckPoints"},"url":"https://example.com/x","headers":{"__proto__":"a"}}`) as unknown, 'headers.__proto__'],
       ['unknown field', 'a1', { ...valid, retries: 3 }, '(body)'],
     ];
     test.each(cases)('%s', async (_label, name, body, path) => {

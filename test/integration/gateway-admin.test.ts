@@ -100,6 +100,9 @@ describe.each(storeKinds)('gateway admin API on %s', (kind) => {
     expect(empty.body.error.message).toContain('at least one of rateRps, dayQuota, monthQuota');
     const repeated = await api().put(`/extensions/${ID}/gateway`, { usagePlan: { dayQuota: 5, quotaCondition: ['2xx', '2xx'] } });
     expect(repeated.status).toBe(400);
+    const smallMonth = await api().put(`/extensions/${ID}/gateway`, { usagePlan: { dayQuota: 5, monthQuota: 2 } });
+    expect(smallMonth.status).toBe(400);
+    expect(smallMonth.body.error.details).toEqual([{ path: 'usagePlan.monthQuota', message: 'must be at least dayQuota (a month has every day in it)' }]);
 
     for (const res of [
       await api().get('/extensions/com.example.nope/gateway'),
