@@ -16,12 +16,22 @@ export interface DevSecretsResult extends DevSecrets {
 export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
   const file = join(dataDir, 'dev-secrets.json');
   if (existsSync(file)) {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    let parsed: Partial<DevSecrets>;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+    } catch (err) {
+      // Not regenerated: data sealed with the key in it would become unreadable.
+      throw new Error(`${file} cannot be read (${(err as Error).message}); fix it, or delete it only if nothing sealed with its key must be kept`, { cause: err });
+    }
     if (typeof parsed.encryptionKey === 'string' && typeof parsed.adminToken === 'string') {
       return { encryptionKey: parsed.encryptionKey, adminToken: parsed.adminToken, created: false, file };
     }
   }
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new Error(`DATA_DIR ${dataDir} cannot be used as a directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
   const secrets: DevSecrets = {
     encryptionKey: randomBytes(32).toString('base64'),
     adminToken: randomBytes(24).toString('base64url'),

@@ -85,10 +85,12 @@ class SqliteStoreImpl implements SqliteStore {
   constructor(file: string, prefix: string) {
     this.file = file;
     this.prefix = prefix;
-    if (file !== ':memory:' && file !== '') {
-      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    try {
+      if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.db = new Database(file);
+    } catch (err) {
+      throw new Error(`the SQLite database ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
     }
-    this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -131,7 +133,8 @@ class SqliteStoreImpl implements SqliteStore {
       });
     } catch (err) {
       this.db.close();
-      throw err;
+      // E.g. "file is not a database": say which file.
+      throw new Error(`the SQLite database ${file} cannot be used (${(err as Error).message})`, { cause: err });
     }
 
     this.sweepTimer = setInterval(() => {

@@ -119,4 +119,14 @@ describe('parseConfig', () => {
     expect(warnings.join('\n')).toMatch(/ADMIN_TOKEN is not set/);
     expect(warnings.join('\n')).not.toContain(first.adminToken);
   });
+
+  test('a broken dev-secrets.json or a DATA_DIR that is a file: a message naming it, and nothing overwritten', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cekdev-'));
+    writeFileSync(join(dir, 'dev-secrets.json'), '{broken');
+    expect(() => loadOrCreateDevSecrets(dir)).toThrow(`${join(dir, 'dev-secrets.json')} cannot be read`);
+    expect(readFileSync(join(dir, 'dev-secrets.json'), 'utf8')).toBe('{broken');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => loadOrCreateDevSecrets(file)).toThrow(`DATA_DIR ${file} cannot be used as a directory`);
+  });
 });
