@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SpeechLang } from '../cek/types.js';
 import { VERIFICATION_MODES, type VerificationMode } from '../cek/verify.js';
+import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
 import { MESSAGE_KEYS, type Messages } from './messages.js';
 
 /**
@@ -51,7 +52,7 @@ export interface ExtensionRecord {
   sections: Record<string, unknown>;
 }
 
-const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').refine(noControlChars(true), CONTROL_CHARS_MESSAGE);
 
 export const messagesInput = z
   .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageText.nullable().optional()])) as Record<
@@ -60,7 +61,7 @@ export const messagesInput = z
   >)
   .strict();
 
-const nameText = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const nameText = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noControlChars(false), CONTROL_CHARS_MESSAGE);
 
 export const createExtensionInput = z
   .object({

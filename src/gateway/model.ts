@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ExtensionRecord } from '../extensions/model.js';
+import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
 
 /**
  * Gateway settings of an extension (DESIGN.md section 8). They live in the extension's `gateway`
@@ -110,7 +111,7 @@ export const gatewaySettingsInput = z
   })
   .strict();
 
-const keyName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const keyName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noControlChars(false), CONTROL_CHARS_MESSAGE);
 
 export const createKeyInput = z
   .object({

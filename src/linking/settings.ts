@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ResolvedExtension } from '../extensions/registry.js';
+import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
 
 /** The extension section that holds the account-linking server settings. */
 export const SECTION = 'accountLinking';
@@ -33,7 +34,7 @@ export function settingsInput(production: boolean) {
     .refine((v) => !URL.canParse(v) || ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL')
     .refine((v) => !production || !URL.canParse(v) || new URL(v).protocol === 'https:', 'must be https:// in production mode')
     .refine((v) => !URL.canParse(v) || new URL(v).hash === '', 'must not have a #fragment');
-  const message = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+  const message = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').refine(noControlChars(true), CONTROL_CHARS_MESSAGE);
   return z
     .object({
       enabled: z.boolean(),

@@ -137,6 +137,19 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
       expect(res.body.error.message).toMatch(/must be a JSON object/);
     }
 
+    // Control characters (NUL, ESC, BEL) would end up raw in pages, logs and speech.
+    for (const [body, path] of [
+      [{ name: 'Points\u0000' }, 'name'],
+      [{ name: 'two\nlines' }, 'name'],
+      [{ messages: { welcome: 'Hi \u001b[31mthere' } }, 'messages.welcome'],
+      [{ messages: { error: 'beep\u0007' } }, 'messages.error'],
+    ] as const) {
+      const res = await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path, message: 'must not contain control characters' }]);
+    }
+    expect((await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { fallback: 'Line one.\nLine two.' } })).status).toBe(200);
+
     const empty = await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { welcome: '' } });
     expect(empty.status).toBe(400);
     expect(empty.body.error.details[0].path).toBe('messages.welcome');
