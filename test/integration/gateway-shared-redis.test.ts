@@ -90,6 +90,8 @@ describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
     const id = 'com.example.rate';
     const { secret, key } = await extension(id, { rateRps: 20 });
     const admitted: number[] = [];
+    /** Admitted calls that were sent and answered within one second: their window is certain. */
+    const certain: number[] = [];
     let refused = 0;
     const started = Date.now();
     // Start half-way into a second, run for 6.5 s; count the admitted calls of a 5-second span that
@@ -97,9 +99,14 @@ describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
     const until = started + 6_500;
     const worker = async (app: TestApp) => {
       while (Date.now() < until) {
+        const sent = Date.now();
         const res = await call(app, id, secret, key);
         await res.body?.cancel();
-        if (res.status === 200) admitted.push(Date.now());
+        const answered = Date.now();
+        if (res.status === 200) {
+          admitted.push(answered);
+          if (Math.floor(sent / 1000) === Math.floor(answered / 1000)) certain.push(answered);
+        }
         else if (res.status === 429) refused++;
         else throw new Error(`unexpected status ${res.status}`);
       }
@@ -110,10 +117,12 @@ describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
     expect(refused).toBeGreaterThan(100); // the load was well over the rate
     expect(inSpan).toBeGreaterThanOrEqual(90);
     expect(inSpan).toBeLessThanOrEqual(110);
-    // And never more than 20 in any one second window, over the whole run.
+    // And never more than 20 in any one second window, over the whole run. A call sent in one second
+    // and answered in the next may have been admitted in either window (a busy machine delays
+    // answers by more than a window's tail), so only calls sent and answered within one second count here.
     const perSecond = new Map<number, number>();
-    for (const t of admitted) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
-    // A response can arrive a few ms after its window closed: allow the neighbour's burst to bleed in.
-    for (const n of perSecond.values()) expect(n).toBeLessThanOrEqual(22);
+    for (const t of certain) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    expect(certain.length).toBeGreaterThan(60);
+    for (const n of perSecond.values()) expect(n).toBeLessThanOrEqual(20);
   }, 30_000);
 });
