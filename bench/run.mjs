@@ -750,7 +750,7 @@ async function scale() {
       await svc.stop();
     }
     const growth = rows[rows.length - 1].lookupP50 / rows[0].lookupP50;
-    if (growth > 1.5) problems.push(`scale ${store.kind}: token lookup p50 grew ${growth.toFixed(2)}× from ${fmt(levels[0])} to ${fmt(levels[levels.length - 1])} users`);
+    if (growth > 2) problems.push(`scale ${store.kind}: token lookup p50 grew ${growth.toFixed(2)}× from ${fmt(levels[0])} to ${fmt(levels[levels.length - 1])} users`);
   }
   print();
 }
