@@ -12,7 +12,7 @@
 // Every server is its own process, pinned to CPU 0 (taskset); this process (autocannon), the
 // target and Redis run on CPU 1.
 //
-//   BENCH_QUICK=1                   a short run (about 2 minutes)
+//   BENCH_QUICK=1                   a short run (about 4 minutes)
 //   BENCH_ONLY=forward,memory,...   only these scenarios
 //   BENCH_STORES=sqlite             only this store (quick iterations; a full run measures both)
 //   BENCH_OUT=file                  also write the printed report to a file
