@@ -189,6 +189,9 @@ async function api(base, method, pathname, body) {
   return text === '' ? undefined : JSON.parse(text);
 }
 
+/** Where our service (and the seeding scripts that write into its store) keep their data. */
+const storeEnv = (store) => (store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' });
+
 function serviceEnv(store, port, extra = {}) {
   return {
     NODE_ENV: 'development',
@@ -198,7 +201,7 @@ function serviceEnv(store, port, extra = {}) {
     ADMIN_TOKEN,
     CEK_PUBLIC_KEY: publicKeyFile,
     LOG_LEVEL: 'info',
-    ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
+    ...storeEnv(store),
     ...extra,
   };
 }
@@ -217,20 +220,18 @@ async function startService(store, name, { nodeArgs = [], extraEnv = {} } = {}) 
 }
 
 function seedVault(store, { expiresAt, refreshToken = 'bench-refresh-token', accessToken = TOKEN }) {
-  const r = spawnSync(process.execPath, [path.join(benchDir, 'seed-vault.mjs')], {
-    env: {
-      ...process.env,
-      ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
-      ENCRYPTION_KEY,
-      EXTENSION_ID: EXT_ID,
-      USER_ID,
-      ACCESS_TOKEN: accessToken,
-      REFRESH_TOKEN: refreshToken,
-      EXPIRES_AT: String(expiresAt),
-    },
+  runSeeder('seed-vault.mjs', store, { USER_ID, ACCESS_TOKEN: accessToken, REFRESH_TOKEN: refreshToken, EXPIRES_AT: String(expiresAt) });
+}
+
+/** Runs a seeding script of bench/ against our service's store, with its key; returns its stdout. */
+function runSeeder(script, store, env) {
+  const r = spawnSync(process.execPath, [path.join(benchDir, script)], {
+    env: { ...process.env, ...storeEnv(store), ENCRYPTION_KEY, EXTENSION_ID: EXT_ID, ...env },
     encoding: 'utf8',
+    maxBuffer: 1 << 20,
   });
-  if (r.status !== 0) throw new Error(`seed-vault failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** The token record of floor/typical: AES-256-GCM sealed, bound to the user (AAD), JSON like ours. */
@@ -706,21 +707,8 @@ async function scale() {
     try {
       for (const level of levels) {
         log(`scale: ${store.kind}: seeding users ${from}..${level - 1}`);
-        const r = spawnSync(process.execPath, [path.join(benchDir, 'seed-users.mjs')], {
-          env: {
-            ...process.env,
-            ...(store.kind === 'redis' ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' }),
-            ENCRYPTION_KEY,
-            EXTENSION_ID: EXT_ID,
-            FROM: String(from),
-            TO: String(level),
-            LOOKUPS: '5000',
-          },
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        });
-        if (r.status !== 0) throw new Error(`seed-users failed: ${r.stderr}`);
-        const seeded = JSON.parse(r.stdout.trim().split('\n').pop());
+        const stdout = runSeeder('seed-users.mjs', store, { FROM: String(from), TO: String(level), LOOKUPS: '5000' });
+        const seeded = JSON.parse(stdout.trim().split('\n').pop());
         const times = [];
         let failed = 0;
         // 300 untimed requests first (the service's JIT and pools warm up), then 1,000 timed ones.

@@ -39,11 +39,6 @@ export async function saveAction(
 ): Promise<{ definition: ActionDefinition; created: boolean }> {
   const record = await registry.get(extensionId);
   const checkedName = actionName(name);
-  // JSON.parse keeps a "__proto__" key as an own property, but the schema would drop it silently.
-  const rawHeaders = (body as { headers?: unknown } | null)?.headers;
-  if (typeof rawHeaders === 'object' && rawHeaders !== null && Object.hasOwn(rawHeaders, '__proto__')) {
-    throw new AppError('invalid_body', 'Invalid input: headers.__proto__ is not a valid header name.', { details: [{ path: 'headers.__proto__', message: 'is not a valid header name' }] });
-  }
   const input = parseInput(actionInput, body);
   if (input.name !== undefined && input.name !== checkedName) {
     throw new AppError('invalid_body', `Invalid input: name "${input.name}" differs from the name in the URL ("${checkedName}").`, {

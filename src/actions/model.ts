@@ -70,6 +70,14 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 const MAX_HEADERS = 32;
 
+/** JSON.parse keeps a "__proto__" key as an own property, which a record schema would drop silently. */
+function refuseProtoKey(value: unknown, ctx: { addIssue: (issue: { code: 'custom'; message: string; path: string[] }) => void }): unknown {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid header name', path: ['__proto__'] });
+  }
+  return value;
+}
+
 function headerNameProblem(lower: string): string | undefined {
   if (!HEADER_NAME.test(lower)) return 'is not a valid header name';
   if (lower.startsWith('x-cek-')) return 'x-cek-* headers are set by the gateway';
@@ -123,7 +131,7 @@ export const actionInput = z
       .min(MIN_TIMEOUT_MS, `must be at least ${MIN_TIMEOUT_MS}`)
       .max(MAX_TIMEOUT_MS, `must be at most ${MAX_TIMEOUT_MS} (CEK drops answers after 8 s)`)
       .default(DEFAULT_TIMEOUT_MS),
-    headers: z
+    headers: z.preprocess(refuseProtoKey, z
       .record(z.string(), z.string('must be a string'))
       .superRefine((headers, ctx) => {
         const seen = new Set<string>();
@@ -140,7 +148,7 @@ export const actionInput = z
           seen.add(lower);
         }
       })
-      .default({}),
+      .default({})),
   })
   .strict();
 

@@ -28,6 +28,7 @@ export function requireAdminToken(adminToken: string, limiter: LoginLimiter): Re
     next();
   };
 }
+
 /** Wrong admin tokens from one client before it is locked out for the window. */
 export const MAX_LOGIN_FAILURES = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
@@ -62,4 +63,3 @@ export class LoginLimiter {
     await this.#store.delete(this.#key(client));
   }
 }
-

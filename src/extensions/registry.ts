@@ -113,9 +113,14 @@ export class ExtensionRegistry {
 
   /** The stored record, read from the store (not the cache); throws 404 `unknown_extension`. */
   async get(id: string): Promise<ExtensionRecord> {
+    return JSON.parse(await this.#readRaw(id)) as ExtensionRecord;
+  }
+
+  /** The stored JSON of an extension; throws 404 `unknown_extension` (400 for a malformed ID). */
+  async #readRaw(id: string): Promise<string> {
     const raw = isExtensionId(id) ? await this.#store.get(keyFor(id)) : null;
     if (raw === null) throw unknown(id);
-    return JSON.parse(raw) as ExtensionRecord;
+    return raw;
   }
 
   async patch(id: string, input: PatchExtensionInput): Promise<ExtensionRecord> {
@@ -233,8 +238,7 @@ export class ExtensionRegistry {
    */
   async #update(id: string, change: (r: ExtensionRecord) => void): Promise<ExtensionRecord> {
     for (let attempt = 1; ; attempt++) {
-      const raw = isExtensionId(id) ? await this.#store.get(keyFor(id)) : null;
-      if (raw === null) throw unknown(id);
+      const raw = await this.#readRaw(id);
       const record = JSON.parse(raw) as ExtensionRecord;
       change(record);
       record.updatedAt = new Date().toISOString();

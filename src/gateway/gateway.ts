@@ -9,10 +9,7 @@ import { CounterBatch } from './counterBatch.js';
 import { compileKey, findKey, type CompiledKey } from './keys.js';
 import { compilePlan, Limiter, NO_RESERVATION, type CompiledPlan, type Reservation } from './limiter.js';
 import { API_KEY_HEADER, DEFAULT_FREE_MONTHLY_CALLS, GATEWAY_SECTION, responseClassOf, type GatewaySection } from './model.js';
-import { UsageRecorder, type RefusalCode } from './usage.js';
-
-/** Refusals after admission that mean the caller was not CLOVA (or the chatbot) at all. */
-const AUTH_FAILURES = ['missing_signature', 'invalid_signature', 'application_id_mismatch'] as const;
+import { AUTH_REFUSALS, UsageRecorder, type RefusalCode } from './usage.js';
 
 /** An extension's gateway settings, ready for the request path. */
 export interface CompiledGateway {
@@ -142,8 +139,8 @@ export class Gateway {
    * public invoke URL cannot use up an extension's day or month quota or its free allowance.
    */
   finish(a: Admission, status: number | undefined, code?: string, now = Date.now()): void {
-    if (code !== undefined && (AUTH_FAILURES as readonly string[]).includes(code)) {
-      this.usage.refused(a.extensionId, code as (typeof AUTH_FAILURES)[number], now);
+    if (code !== undefined && (AUTH_REFUSALS as readonly string[]).includes(code)) {
+      this.usage.refused(a.extensionId, code as (typeof AUTH_REFUSALS)[number], now);
       this.limiter.refund(a.reservation);
       return;
     }

@@ -7,8 +7,10 @@ import { DAY_MS, dayInfo, lastDays, lastMonths } from './windows.js';
 export type Outcome = ResponseClass | 'unclassified';
 export const OUTCOMES: readonly Outcome[] = [...RESPONSE_CLASSES, 'unclassified'];
 
-/** Calls the gateway refused itself, by code. */
-export const REFUSAL_CODES = ['missing_api_key', 'invalid_api_key', 'rate_limited', 'quota_exceeded', 'missing_signature', 'invalid_signature', 'application_id_mismatch'] as const;
+/** Refusals after admission that mean the caller was not CLOVA (or the chatbot) at all. */
+export const AUTH_REFUSALS = ['missing_signature', 'invalid_signature', 'application_id_mismatch'] as const;
+/** Calls the gateway refused, by code: its own refusals, then the failed authentications. */
+export const REFUSAL_CODES = ['missing_api_key', 'invalid_api_key', 'rate_limited', 'quota_exceeded', ...AUTH_REFUSALS] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 const FLUSH_MS = 1_000;

@@ -1,3 +1,5 @@
+import { isStoreUnavailable } from '../store/unavailable.js';
+
 /**
  * The one error type of cek-gateway and the registry of its stable codes. Every code has a fixed
  * HTTP status; the message is what the client reads. Errors that are not an `AppError` (bugs,
@@ -104,19 +106,6 @@ function isJsonScalar(body: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * A store that cannot be reached (Redis down: ioredis gives up on the command, or the connection
- * is closed; or the store was closed at shutdown). Recognised by name and message, because the
- * errors come from the client library.
- */
-export function isStoreUnavailable(err: unknown): boolean {
-  // Duck-typed: errors made by native code (better-sqlite3) may come from another realm than `Error`.
-  if (typeof err !== 'object' || err === null) return false;
-  const { name, message } = err as { name?: unknown; message?: unknown };
-  if (name === 'MaxRetriesPerRequestError') return true;
-  return typeof message === 'string' && /^(Connection is closed\.|Stream isn't writeable|store is closed$|The database connection is not open$)/.test(message);
 }
 
 export function errorBody(err: AppError, requestId: string | undefined): ErrorBody {

@@ -19,11 +19,14 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 10_000
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    // A client that stalls mid-body would otherwise hold its socket until node's requestTimeout.
-    const timer = setTimeout(() => {
-      req.pause();
-      finish(new AppError('request_timeout', `The request body did not arrive within ${timeoutMs / 1000} s.`));
-    }, timeoutMs);
+    // A client that stalls mid-body would otherwise hold its socket until node's requestTimeout. A
+    // body that has fully arrived (the usual CEK request: one packet) needs no timer.
+    const timer = req.complete
+      ? undefined
+      : setTimeout(() => {
+          req.pause();
+          finish(new AppError('request_timeout', `The request body did not arrive within ${timeoutMs / 1000} s.`));
+        }, timeoutMs);
     const finish = (err: Error | undefined): void => {
       if (done) return;
       done = true;

@@ -354,10 +354,9 @@ export class LinkingService implements LinkedTokens {
     return removed;
   }
 
-  /** One page of an extension's links (user id order); 404 for an unknown extension. */
+  /** One page of an extension's links (user id order). Callers have already looked the extension up (404). */
   async links(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
-    const ext = await this.#d.registry.get(extensionId);
-    return this.vault.listPage(ext.extensionId, page);
+    return this.vault.listPage(extensionId, page);
   }
 
   async #getExtension(extensionId: string): Promise<ExtensionRecord> {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 
 /**
  * Action-method targets for tests: real node:http servers on loopback that record every call (the
@@ -177,4 +177,34 @@ export async function startTokenEndpoint(prefix = 'refreshed'): Promise<TestToke
   state.url = `${target.url}/token`;
   state.close = () => target.close();
   return state;
+}
+
+/** A plain TCP listener on loopback that only counts connection attempts (any TLS handshake with it fails). */
+export interface ConnectionCounter {
+  port: number;
+  /** The connections made so far. */
+  readonly connections: readonly Socket[];
+  close(): Promise<void>;
+}
+
+/**
+ * For the production target policy tests: what matters is whether the gateway dialled an address
+ * at all, so the listener answers nothing and closes each connection.
+ */
+export async function startConnectionCounter(): Promise<ConnectionCounter> {
+  const connections: Socket[] = [];
+  const server = createNetServer((s) => {
+    connections.push(s);
+    s.on('error', () => undefined);
+    s.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections,
+    async close() {
+      for (const s of connections) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -1,7 +1,6 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startConnectionCounter, type ConnectionCounter } from '../helpers/targets.js';
 import { intentRequest } from '../helpers/cek.js';
 
 const ID = 'com.example.prod';
@@ -14,9 +13,7 @@ const ERROR_TEXT = 'Sorry, something went wrong. Please try again in a moment.';
  */
 describe('action targets in production mode', () => {
   let app: TestApp;
-  let tcp: Server;
-  let tcpPort: number;
-  const connections: Socket[] = [];
+  let tcp: ConnectionCounter;
 
   const put = (name: string, url: string) =>
     request(app.url).put(`/api/v1/extensions/${ID}/actions/${name}`).set(app.adminHeaders).send({ trigger: { type: 'IntentRequest', intent: name }, url });
@@ -36,21 +33,12 @@ describe('action targets in production mode', () => {
   beforeAll(async () => {
     app = await startTestApp({ label: 'actions-prod', env: { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' } });
     expect(app.config.production).toBe(true);
-    // A plain TCP listener on loopback: it counts connection attempts (a TLS handshake with it fails,
-    // which is fine: what matters is whether the gateway dialled it at all).
-    tcp = createServer((s) => {
-      connections.push(s);
-      s.on('error', () => undefined);
-      s.end();
-    });
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    tcpPort = (tcp.address() as AddressInfo).port;
+    tcp = await startConnectionCounter();
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: ID, language: 'en' }).expect(201);
   });
   afterAll(async () => {
     await app.close();
-    for (const s of connections) s.destroy();
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await tcp.close();
   });
 
   test('an http target is refused at definition time', async () => {
@@ -73,17 +61,17 @@ describe('action targets in production mode', () => {
   test('a loopback https target is refused at connect time unless the extension allows private targets', async () => {
     // Defined while allowed, then the permission is withdrawn: the definition stays, the connection is refused.
     await setAllow(true);
-    expect((await put('Loopback', `https://127.0.0.1:${tcpPort}/x`)).status).toBe(201);
+    expect((await put('Loopback', `https://127.0.0.1:${tcp.port}/x`)).status).toBe(201);
     await setAllow(false);
     const before = await forwards();
     expect(await speak('Loopback')).toBe(ERROR_TEXT);
     expect((await forwards())['blocked']).toBe((before['blocked'] ?? 0) + 1);
-    expect(connections).toHaveLength(0);
+    expect(tcp.connections).toHaveLength(0);
 
     // Allowed again: the gateway dials it (the TLS handshake with a plain TCP listener then fails).
     await setAllow(true);
     expect(await speak('Loopback')).toBe(ERROR_TEXT);
-    expect(connections.length).toBeGreaterThanOrEqual(1);
+    expect(tcp.connections.length).toBeGreaterThanOrEqual(1);
     const after = await forwards();
     expect(after['blocked']).toBe((before['blocked'] ?? 0) + 1);
   });
@@ -92,12 +80,12 @@ describe('action targets in production mode', () => {
     await setAllow(true);
     // Defined while allowed (the text check would refuse `localhost`), so only the connect-time
     // lookup stands between the name and 127.0.0.1: the DNS-rebinding case.
-    expect((await put('ByName', `https://localhost:${tcpPort}/x`)).status).toBe(201);
+    expect((await put('ByName', `https://localhost:${tcp.port}/x`)).status).toBe(201);
     await setAllow(false);
-    const seen = connections.length;
+    const seen = tcp.connections.length;
     const before = await forwards();
     expect(await speak('ByName')).toBe(ERROR_TEXT);
     expect((await forwards())['blocked']).toBe((before['blocked'] ?? 0) + 1);
-    expect(connections).toHaveLength(seen);
+    expect(tcp.connections).toHaveLength(seen);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
 import { openTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
@@ -13,13 +14,7 @@ describe.each(storeKinds)('concurrent admin changes of one extension on %s', (ki
   let shared: TestStore;
   let a: TestApp;
   let b: TestApp;
-  const admin = (app: TestApp) => ({
-    put: (p: string, body: object) => request(app.url).put(`/api/v1${p}`).set(app.adminHeaders).send(body),
-    post: (p: string, body: object) => request(app.url).post(`/api/v1${p}`).set(app.adminHeaders).send(body),
-    get: (p: string) => request(app.url).get(`/api/v1${p}`).set(app.adminHeaders),
-    patch: (p: string, body: object) => request(app.url).patch(`/api/v1${p}`).set(app.adminHeaders).send(body),
-    delete: (p: string) => request(app.url).delete(`/api/v1${p}`).set(app.adminHeaders),
-  });
+  const admin = adminApi;
   let secret: string;
   /** Every second request goes to the other instance. */
   const either = (i: number) => admin(i % 2 === 0 ? a : b);

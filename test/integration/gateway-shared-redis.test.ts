@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import request from 'supertest';
+import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
 import { openTestStore, redisAvailable, type TestStore } from '../helpers/stores.js';
@@ -15,11 +15,7 @@ describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
   let shared: TestStore;
   let a: TestApp;
   let b: TestApp;
-  const admin = (app: TestApp) => ({
-    put: (path: string, body: object) => request(app.url).put(`/api/v1${path}`).set(app.adminHeaders).send(body),
-    post: (path: string, body: object) => request(app.url).post(`/api/v1${path}`).set(app.adminHeaders).send(body),
-    get: (path: string) => request(app.url).get(`/api/v1${path}`).set(app.adminHeaders),
-  });
+  const admin = adminApi;
 
   beforeAll(async () => {
     // One store, one encryption key (the sealed Chatbot Secrets), two instances.

@@ -1,9 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import request from 'supertest';
 import { settingsOf } from '../../src/linking/settings.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startConnectionCounter, type ConnectionCounter } from '../helpers/targets.js';
 
 const ID = 'com.example.prod-linking';
 
@@ -14,28 +13,19 @@ const ID = 'com.example.prod-linking';
  */
 describe('account-linking provider URLs in production mode', () => {
   let app: TestApp;
-  let tcp: Server;
-  let tcpPort: number;
-  const connections: Socket[] = [];
+  let tcp: ConnectionCounter;
   const put = (body: object) => request(app.url).put(`/api/v1/extensions/${ID}/account-linking`).set(app.adminHeaders).send(body);
   const setAllow = (allow: boolean) => request(app.url).patch(`/api/v1/extensions/${ID}`).set(app.adminHeaders).send({ allowPrivateTargets: allow }).expect(200);
   const base = { enabled: true, loginUrl: 'https://127.0.0.1/authorize', clientId: 'client', clientSecret: 'secret' };
 
   beforeAll(async () => {
     app = await startTestApp({ label: 'linking-prod', env: { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' } });
-    tcp = createServer((s) => {
-      connections.push(s);
-      s.on('error', () => undefined);
-      s.end();
-    });
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    tcpPort = (tcp.address() as AddressInfo).port;
+    tcp = await startConnectionCounter();
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: ID, language: 'en' }).expect(201);
   });
   afterAll(async () => {
     await app.close();
-    for (const s of connections) s.destroy();
-    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await tcp.close();
   });
 
   test.each([
@@ -56,21 +46,21 @@ describe('account-linking provider URLs in production mode', () => {
 
   test('a name that resolves to loopback is refused when the gateway dials it, unless the extension allows private targets', async () => {
     await setAllow(true);
-    expect((await put({ ...base, tokenUrl: `https://localhost:${tcpPort}/token` })).status).toBe(200);
+    expect((await put({ ...base, tokenUrl: `https://localhost:${tcp.port}/token` })).status).toBe(200);
     await setAllow(false);
     const record = (await request(app.url).get(`/api/v1/extensions/${ID}`).set(app.adminHeaders)).body as { allowPrivateTargets: boolean };
     expect(record.allowPrivateTargets).toBe(false);
     const stored = await app.services.registry.get(ID);
     const config = await app.services.linking!.clients.configFor(stored, settingsOf(stored)!);
-    const before = connections.length;
+    const before = tcp.connections.length;
     await expect(oidc.refreshTokenGrant(config, 'a-refresh-token')).rejects.toThrow();
-    expect(connections.length).toBe(before);
+    expect(tcp.connections.length).toBe(before);
 
     // Allowed: the same call reaches the listener (and fails there: it is not TLS).
     await setAllow(true);
     const allowed = await app.services.registry.get(ID);
     const open = await app.services.linking!.clients.configFor(allowed, settingsOf(allowed)!);
     await expect(oidc.refreshTokenGrant(open, 'a-refresh-token')).rejects.toThrow();
-    expect(connections.length).toBeGreaterThan(before);
+    expect(tcp.connections.length).toBeGreaterThan(before);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { AppError, ERROR_CODES, errorBody, isStoreUnavailable, toAppError } from '../../src/http/errors.js';
+import { AppError, ERROR_CODES, errorBody, toAppError } from '../../src/http/errors.js';
 import { createRedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
+import { isStoreUnavailable } from '../../src/store/unavailable.js';
 
 describe('error registry', () => {
   test('every code has a 4xx/5xx status and is documented in the README', () => {

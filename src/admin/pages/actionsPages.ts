@@ -4,7 +4,7 @@ import { ACTION_NAME, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOU
 import { AppError } from '../../http/errors.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { page, redirectWith, type PagesContext } from './context.js';
-import { applyError, checked, emptyForm, field, type FormState } from './forms.js';
+import { applyError, checked, emptyForm, field, parseNameValueLines, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
 
 const TRIGGER_TYPES = [
@@ -66,23 +66,6 @@ function valuesOf(d: ActionDefinition | undefined): FormState['values'] {
       .map(([k, v]) => `${k}: ${v}`)
       .join('\n'),
   };
-}
-
-/** `Name: value` lines → headers; the API checks the names and values. */
-function parseHeaders(text: string): { headers: Record<string, string>; problem?: string } {
-  const headers: Record<string, string> = {};
-  const lines = text.split(/\r?\n/);
-  for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] ?? '').trim();
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { headers, problem: `Line ${n + 1} must look like Name: value.` };
-    const name = line.slice(0, colon).trim();
-    if (name === '__proto__') return { headers, problem: `Line ${n + 1}: "__proto__" is not a header name.` };
-    if (Object.hasOwn(headers, name)) return { headers, problem: `${name} is given twice.` };
-    headers[name] = line.slice(colon + 1).trim();
-  }
-  return { headers };
 }
 
 /** `/admin/extensions/:id/actions`: list, add, edit, delete action methods (the admin API's rules, `actions/definitions.ts`). */
@@ -157,7 +140,8 @@ export function actionsPages(ctx: PagesContext): Router {
     else if (editing === undefined && Object.hasOwn(existing, name)) form.errors['name'] = `An action method named ${name} exists already: edit it, or choose another name.`;
     const timeout = String(values['timeoutMs']);
     if (timeout !== '' && !/^\d{1,7}$/.test(timeout)) form.errors['timeoutMs'] = 'Must be a whole number of milliseconds.';
-    const parsedHeaders = parseHeaders(String(values['headers']));
+    // `Name: value` lines; the API checks the names and values.
+    const parsedHeaders = parseNameValueLines(String(values['headers']), { separator: ':', shape: 'Name: value', noun: 'header', unique: true });
     if (parsedHeaders.problem !== undefined) form.errors['headers'] = parsedHeaders.problem;
     if (Object.keys(form.errors).length > 0) {
       await formPage(req, res, 400, id, editing, form);
@@ -177,7 +161,7 @@ export function actionsPages(ctx: PagesContext): Router {
       useOAuthToken: values['useOAuthToken'],
       tokenSource: values['tokenSource'],
       ...(timeout === '' ? {} : { timeoutMs: Number(timeout) }),
-      headers: parsedHeaders.headers,
+      headers: parsedHeaders.values,
     };
     try {
       await saveAction(registry, id, name, body, { production });

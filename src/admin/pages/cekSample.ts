@@ -55,24 +55,6 @@ export function buildSampleRequest(i: SampleInput): Record<string, unknown> {
   };
 }
 
-/**
- * `name=value` lines → slots. Blank lines are skipped; a line without `=` is reported by its number.
- */
-export function parseSlots(text: string): { slots: Record<string, string>; problem?: string } {
-  const slots: Record<string, string> = {};
-  const lines = text.split(/\r?\n/);
-  for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] ?? '').trim();
-    if (line === '') continue;
-    const eq = line.indexOf('=');
-    const name = eq === -1 ? '' : line.slice(0, eq).trim();
-    if (name === '') return { slots, problem: `Line ${n + 1} must look like name=value.` };
-    if (name === '__proto__') return { slots, problem: `Line ${n + 1}: "__proto__" cannot be a slot name.` };
-    slots[name] = line.slice(eq + 1).trim();
-  }
-  return { slots };
-}
-
 /** What a CEK response would make the speaker say, and whether it ends the session. */
 export function spokenText(body: unknown): { speech: string; endsSession: boolean | undefined } | undefined {
   const response = (body as { response?: { outputSpeech?: unknown; shouldEndSession?: unknown } } | null)?.response;

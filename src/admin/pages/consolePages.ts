@@ -7,9 +7,9 @@ import { compiledGatewayOf } from '../../gateway/gateway.js';
 import { hmacSha256Base64 } from '../../security/hash.js';
 import { randomToken } from '../../security/random.js';
 import { formatExtension } from '../api/formatExtension.js';
-import { buildSampleRequest, parseSlots, SAMPLE_TYPES, spokenText, type SampleType } from './cekSample.js';
+import { buildSampleRequest, SAMPLE_TYPES, spokenText, type SampleType } from './cekSample.js';
 import { linkingOf, page, type PagesContext } from './context.js';
-import { emptyForm, checked, field, type FormState } from './forms.js';
+import { emptyForm, checked, field, parseNameValueLines, type FormState } from './forms.js';
 import { selfBaseUrl } from './selfApi.js';
 import { extensionTabs } from './tabs.js';
 
@@ -130,7 +130,7 @@ export function consolePages(ctx: PagesContext): Router {
     if (type === 'IntentRequest' && values.intent === '') form.errors['intent'] = 'Give the intent name, as in the CLOVA console.';
     if (type === 'EventRequest' && values.eventNamespace === '') form.errors['eventNamespace'] = 'Give the event namespace.';
     if (type === 'EventRequest' && values.eventName === '') form.errors['eventName'] = 'Give the event name.';
-    const slots = parseSlots(values.slots);
+    const slots = parseNameValueLines(values.slots, { separator: '=', shape: 'name=value', noun: 'slot', unique: false });
     if (type === 'IntentRequest' && slots.problem !== undefined) form.errors['slots'] = slots.problem;
     const resolved = await registry.resolve(id);
     const secret = resolved?.liveSecrets()[0];
@@ -145,7 +145,7 @@ export function consolePages(ctx: PagesContext): Router {
       extensionId: id,
       userId: values.userId,
       language: record.language,
-      ...(type === 'IntentRequest' ? { intent: values.intent, slots: slots.slots } : {}),
+      ...(type === 'IntentRequest' ? { intent: values.intent, slots: slots.values } : {}),
       ...(type === 'EventRequest' ? { eventNamespace: values.eventNamespace, eventName: values.eventName } : {}),
       newSession: values.newSession,
     });

@@ -3,9 +3,10 @@ import type { Gateway } from '../../gateway/gateway.js';
 import { readCookie } from '../../http/cookies.js';
 import { type LinkingService } from '../../linking/service.js';
 import type { Services } from '../../services.js';
+import type { LoginLimiter } from '../adminAuth.js';
 import type { ConsoleTap } from './consoleTap.js';
 import type { AdminViews } from './render.js';
-import { csrfMatches, type LoginLimiter } from './security.js';
+import { csrfMatches } from './security.js';
 import type { AdminSession, AdminSessions, Flash } from './sessions.js';
 
 export const SESSION_COOKIE = 'cekgw_admin';

@@ -71,3 +71,28 @@ function sentence(text: string): string {
   const first = t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?)]$/.test(first) ? first : `${first}.`;
 }
+
+/**
+ * `name<separator>value` lines of a textarea (headers `Name: value`, slots `name=value`) → an object.
+ * Blank lines are skipped; a line without a name is reported by its number, as is `__proto__`
+ * (it cannot be an own key of a plain object). With `unique`, a name given twice is reported;
+ * otherwise the last one wins.
+ */
+export function parseNameValueLines(
+  text: string,
+  o: { separator: ':' | '='; shape: string; noun: string; unique: boolean },
+): { values: Record<string, string>; problem?: string } {
+  const values: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    const line = (lines[n] ?? '').trim();
+    if (line === '') continue;
+    const at = line.indexOf(o.separator);
+    const name = at === -1 ? '' : line.slice(0, at).trim();
+    if (name === '') return { values, problem: `Line ${n + 1} must look like ${o.shape}.` };
+    if (name === '__proto__') return { values, problem: `Line ${n + 1}: "__proto__" cannot be a ${o.noun} name.` };
+    if (o.unique && Object.hasOwn(values, name)) return { values, problem: `${name} is given twice.` };
+    values[name] = line.slice(at + 1).trim();
+  }
+  return { values };
+}

@@ -40,5 +40,3 @@ export function csrfMatches(body: unknown, expected: string): boolean {
   const given = (body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
   return typeof given === 'string' && given !== '' && constantTimeEqual(given, expected);
 }
-
-export { LoginLimiter, MAX_LOGIN_FAILURES } from '../adminAuth.js';

@@ -1,0 +1,14 @@
+// Kept with the stores: which failures of their client libraries mean "the store cannot be reached".
+
+/**
+ * A store that cannot be reached (Redis down: ioredis gives up on the command, or the connection
+ * is closed; or the store was closed at shutdown). Recognised by name and message, because the
+ * errors come from the client library.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  // Duck-typed: errors made by native code (better-sqlite3) may come from another realm than `Error`.
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (name === 'MaxRetriesPerRequestError') return true;
+  return typeof message === 'string' && /^(Connection is closed\.|Stream isn't writeable|store is closed$|The database connection is not open$)/.test(message);
+}
