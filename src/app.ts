@@ -14,8 +14,7 @@ import type { Services } from './services.js';
 
 /**
  * The Express app for everything but the CEK voice route (DESIGN.md section 2): the admin API and
- * pages of every installed feature, and the features' public routes. Does not listen. Call it once
- * per services, before the CEK handler is made (the admin console adds its tap responder).
+ * pages of every installed feature, and the features' public routes. Does not listen.
  */
 export function createApp(s: Services): Express {
   const app = express();
@@ -42,9 +41,9 @@ export function createApp(s: Services): Express {
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
-  if (s.linking !== undefined) api.use(linkingAdminRoutes(s.registry, s.linking, { publicUrl: s.config.publicUrl }));
-  if (s.gateway !== undefined) api.use(gatewayRoutes({ registry: s.registry, gateway: s.gateway, publicUrl: s.config.publicUrl }));
-  for (const router of s.publicRouters) app.use(router);
+  api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));
+  api.use(gatewayRoutes({ registry: s.registry, gateway: s.features.gateway.service, publicUrl: s.config.publicUrl }));
+  for (const f of s.features.all) if (f.publicRouter !== undefined) app.use(f.publicRouter(s.pipeline));
   app.use(adminPages(s));
   app.use('/api/v1', api);
 

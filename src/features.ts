@@ -1,16 +1,25 @@
 import { installActions } from './actions/install.js';
-import { installGateway } from './gateway/install.js';
-import { installLinking } from './linking/install.js';
-import type { Services } from './services.js';
+import type { Core } from './core.js';
+import type { Feature } from './feature.js';
+import { installGateway, type GatewayFeature } from './gateway/install.js';
+import { installLinking, type LinkingFeature } from './linking/install.js';
+
+/** The installed features, typed for the parts that manage them (admin API and pages), and in order. */
+export interface Features {
+  readonly linking: LinkingFeature;
+  readonly actions: Feature;
+  readonly gateway: GatewayFeature;
+  /** In installation order: the order of their CEK responders and gates. */
+  readonly all: readonly Feature[];
+}
 
 /**
- * Installs the feature modules on the shared services: each adds its CEK responders, gates and
- * public routers. The order of responders is the order of installation. Their admin API routes
- * and the admin pages are mounted by `app.ts` (DESIGN.md section 2: only it imports `admin/`).
+ * Installs the feature modules on the core, in one visible order. A new feature plugs in here: one
+ * `install…(core, deps)` line, and its entry in `all`.
  */
-export async function installFeatures(s: Services): Promise<void> {
-  // Features register here, one line each.
-  installLinking(s);
-  await installActions(s);
-  installGateway(s);
+export function installFeatures(core: Core): Features {
+  const linking = installLinking(core);
+  const actions = installActions(core, { tokens: linking.service });
+  const gateway = installGateway(core);
+  return { linking, actions, gateway, all: [linking, actions, gateway] };
 }

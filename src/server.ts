@@ -1,24 +1,17 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createApp } from './app.js';
-import { createCekHandler } from './cek/handler.js';
+import { createVoiceHandler } from './cek/voiceDoor.js';
 import type { Services } from './services.js';
 
 const CEK_PREFIX = '/cek/';
 
 /**
- * The node:http server: `POST /cek/:extensionId` goes straight to the CEK handler (Express costs more
+ * The node:http server: `POST /cek/:extensionId` goes straight to the voice door (Express costs more
  * CPU per request than all of a voice request's own work, PERFORMANCE.md), everything else to Express.
  */
 export function createServer(s: Services): Server {
   const app = createApp(s);
-  const handleCek = createCekHandler({
-    registry: s.registry,
-    publicKey: s.config.cekPublicKey,
-    log: s.log,
-    metrics: s.metrics,
-    responders: s.responders,
-    gates: s.gates,
-  });
+  const handleVoice = createVoiceHandler({ pipeline: s.pipeline, publicKey: s.config.cekPublicKey, log: s.log, metrics: s.metrics });
   const server = createHttpServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(CEK_PREFIX)) {
@@ -27,7 +20,7 @@ export function createServer(s: Services): Server {
       // An invoke URL pasted with a trailing slash is the same URL.
       if (id.endsWith('/')) id = id.slice(0, -1);
       if (id !== '' && !id.includes('/')) {
-        void handleCek(req, res, id);
+        void handleVoice(req, res, id);
         return;
       }
     }

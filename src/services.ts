@@ -1,72 +1,54 @@
-import type { Router } from 'express';
-import type { Config } from './config/env.js';
-import type { CekGate } from './cek/handler.js';
 import type { CekResponder } from './cek/dispatch.js';
-import { installFeatures } from './features.js';
-import { ExtensionRegistry } from './extensions/registry.js';
+import { createCekPipeline, type CekPipeline } from './cek/pipeline.js';
+import { CekTap } from './cek/tap.js';
+import { createCore, type Core, type CoreOptions } from './core.js';
+import { installFeatures, type Features } from './features.js';
 import type { Gateway } from './gateway/gateway.js';
 import type { LinkingService } from './linking/service.js';
-import type { Logger } from './http/logger.js';
-import { createMetrics, type Metrics } from './http/metrics.js';
-import { Keyring } from './security/keyring.js';
-import type { Store } from './store/store.js';
 
-/** Everything the two doors (the CEK handler and the Express app) share: built once per instance. */
-export interface Services {
-  readonly config: Config;
-  readonly store: Store;
-  readonly keyring: Keyring;
-  readonly log: Logger;
-  readonly metrics: Metrics;
-  readonly registry: ExtensionRegistry;
-  /** CEK responders in order (features add theirs); the defaults answer when none does. */
-  readonly responders: CekResponder[];
-  /** Checks before a CEK request is verified (gateway keys and quotas). */
-  readonly gates: CekGate[];
-  /**
-   * Account linking, once installed. Action methods use it only through its `LinkedTokens` face
-   * (tokens and the pairing prompt); the admin API and pages use the rest (settings, links, unlink).
-   */
-  linking: LinkingService | undefined;
-  /** The gateway (API keys, usage plans, usage), once installed; the admin API and pages manage it. */
-  gateway: Gateway | undefined;
-  /** Feature routers mounted at the root, without admin auth (account-linking pages, messenger routes). */
-  readonly publicRouters: Router[];
-  /** Cleanup run on stop, in reverse order of registration (feature modules add theirs). */
-  readonly onStop: Array<() => Promise<void>>;
+/**
+ * One instance, composed: the core, the features on it, and the CEK pipeline they answer through.
+ * Built once and never written to afterwards; `createServer`/`createApp` only read it.
+ */
+export interface Services extends Core {
+  readonly features: Features;
+  /** Shortcuts to the features' services. */
+  readonly linking: LinkingService;
+  readonly gateway: Gateway;
+  /** The one CEK pipeline behind the voice door and the messenger door. */
+  readonly pipeline: CekPipeline;
+  /** Sees the test console's own requests inside the pipeline (the first responder; it never answers). */
+  readonly tap: CekTap;
   stop(): Promise<void>;
 }
 
-export interface ServiceOptions {
-  config: Config;
-  store: Store;
-  log: Logger;
-  metrics?: Metrics;
+export interface ServiceOptions extends CoreOptions {
+  /** Responders placed after the tap and before the features' (tests add probes here), given the features. */
+  extraResponders?: (features: Features) => readonly CekResponder[];
 }
 
 export async function createServices(o: ServiceOptions): Promise<Services> {
-  const keyring = new Keyring(o.config.encryptionKeys);
-  const metrics = o.metrics ?? createMetrics();
-  const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log });
-  await registry.start();
-  const services: Services = {
-    config: o.config,
-    store: o.store,
-    keyring,
-    log: o.log,
-    metrics,
-    registry,
-    responders: [],
-    gates: [],
-    linking: undefined,
-    gateway: undefined,
-    publicRouters: [],
-    onStop: [],
+  const core = await createCore(o);
+  const features = installFeatures(core);
+  for (const f of features.all) if (f.onExtensionDeleted !== undefined) core.registry.onDelete(f.onExtensionDeleted);
+  const tap = new CekTap();
+  const pipeline = createCekPipeline({
+    registry: core.registry,
+    log: core.log,
+    metrics: core.metrics,
+    responders: [tap.responder, ...(o.extraResponders?.(features) ?? []), ...features.all.flatMap((f) => f.responders ?? [])],
+    gates: features.all.flatMap((f) => f.gates ?? []),
+  });
+  return Object.freeze({
+    ...core,
+    features,
+    linking: features.linking.service,
+    gateway: features.gateway.service,
+    pipeline,
+    tap,
     async stop() {
-      for (const fn of [...this.onStop].reverse()) await fn();
-      await registry.stop();
+      for (const f of [...features.all].reverse()) await f.stop?.();
+      await core.registry.stop();
     },
-  };
-  await installFeatures(services);
-  return services;
+  });
 }

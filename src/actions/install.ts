@@ -1,21 +1,23 @@
-import type { Services } from '../services.js';
+import type { Core } from '../core.js';
+import type { Feature } from '../feature.js';
+import type { LinkedTokens } from '../linking/linkedTokens.js';
 import { Forwarder } from './forward.js';
 import { createActionResponder } from './responder.js';
 
+export interface ActionsDeps {
+  /** Account linking's face for action methods: a user's token, or the pairing prompt. */
+  tokens: LinkedTokens;
+}
+
 /**
- * Installs Action Method v1.0 on the services: the CEK responder and the forwarding pools (closed
- * on stop). Its admin routes (`/api/v1/extensions/:id/actions`) are mounted by `app.ts`.
+ * Action Method v1.0: the CEK responder and the forwarding pools (closed on stop). Its admin
+ * routes (`/api/v1/extensions/:id/actions`) are mounted by `app.ts`.
  */
-export async function installActions(s: Services): Promise<void> {
-  const forwarder = new Forwarder({ production: s.config.production, log: s.log });
-  s.responders.push(
-    createActionResponder({
-      config: s.config,
-      metrics: s.metrics,
-      forwarder,
-      linking: () => s.linking,
-    }),
-  );
-  s.onStop.push(() => forwarder.close());
-  return Promise.resolve();
+export function installActions(core: Core, deps: ActionsDeps): Feature {
+  const forwarder = new Forwarder({ production: core.config.production, log: core.log });
+  return {
+    name: 'actions',
+    responders: [createActionResponder({ config: core.config, metrics: core.metrics, forwarder, linking: deps.tokens })],
+    stop: () => forwarder.close(),
+  };
 }

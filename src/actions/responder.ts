@@ -12,8 +12,8 @@ export interface ActionResponderDeps {
   config: Pick<Config, 'publicUrl'>;
   metrics: Metrics;
   forwarder: Forwarder;
-  /** Read on every request: account linking may be installed after action methods. */
-  linking: () => LinkedTokens | undefined;
+  /** Account linking's face for action methods, when the instance has it. */
+  linking: LinkedTokens | undefined;
 }
 
 type Failure = ForwardFailure | 'bad_reply';
@@ -83,7 +83,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
   }
 
   async function run(ctx: CekContext, action: CompiledAction): Promise<CekResponseBody> {
-    const linking = deps.linking();
+    const linking = deps.linking;
     const choice = action.def.useOAuthToken ? await chooseToken(ctx, action, linking) : ({ kind: 'none' } as const);
     if (choice.kind === 'prompt') return prompt(ctx, linking);
     if (choice.kind === 'unavailable') return failure(ctx, action, 'token_unavailable', undefined);

@@ -1,32 +1,38 @@
-import type { Services } from '../services.js';
+import type { Core } from '../core.js';
+import type { Feature } from '../feature.js';
 import { Gateway } from './gateway.js';
+import { prefixOf } from '../store/keys.js';
 import { messengerRoutes } from './messengerRoutes.js';
 
+/** The gateway as installed: the service the admin API and pages manage. */
+export interface GatewayFeature extends Feature {
+  readonly service: Gateway;
+}
+
 /**
- * Installs the gateway (DESIGN.md section 8): the CEK gate (API key + usage plan, before the body
- * is read), the messenger routes and the usage counters (flushed on stop). Its admin routes are
- * mounted by `app.ts`.
+ * The gateway (DESIGN.md section 8): the CEK gate (API key + usage plan, before the body is read),
+ * the messenger routes and the usage counters (flushed on stop). Its admin routes are mounted by `app.ts`.
  */
-export function installGateway(s: Services): Gateway {
-  const gateway = new Gateway({ store: s.store, log: s.log, metrics: s.metrics, freeMonthlyCalls: s.config.gatewayFreeMonthlyCalls });
-  s.gateway = gateway;
-
-  // Admission before the body is read; the usage count (and `quotaCondition`) once the final status is known.
-  s.gates.push(async (req, ext) => {
-    const admission = await gateway.admit(req.headers, ext);
-    return (status, code) => gateway.finish(admission, status, code);
-  });
-
-  s.publicRouters.push(messengerRoutes({ registry: s.registry, gateway, responders: s.responders, log: s.log }));
-
-  // A re-created extension of the same ID starts with no usage. (Rate windows expire in seconds.)
-  s.registry.onDelete(async (extensionId) => {
-    for (const prefix of [`gw:usage:${extensionId}:`, `gw:quota:${extensionId}:`]) {
-      for (const { key } of await s.store.list(prefix)) await s.store.delete(key);
-    }
-  });
-
+export function installGateway(core: Core): GatewayFeature {
+  const gateway = new Gateway({ store: core.store, log: core.log, metrics: core.metrics, freeMonthlyCalls: core.config.gatewayFreeMonthlyCalls });
   gateway.start();
-  s.onStop.push(() => gateway.stop());
-  return gateway;
+  return {
+    name: 'gateway',
+    service: gateway,
+    // Admission before the body is read; the usage count (and `quotaCondition`) once the final status is known.
+    gates: [
+      async (headers, ext) => {
+        const admission = await gateway.admit(headers, ext);
+        return (status, code) => gateway.finish(admission, status, code);
+      },
+    ],
+    publicRouter: (pipeline) => messengerRoutes({ pipeline, log: core.log }),
+    // A re-created extension of the same ID starts with no usage. (Rate windows expire in seconds.)
+    onExtensionDeleted: async (extensionId) => {
+      for (const prefix of [prefixOf('usage', extensionId), prefixOf('quotaDay', extensionId)]) {
+        for (const { key } of await core.store.list(prefix)) await core.store.delete(key);
+      }
+    },
+    stop: () => gateway.stop(),
+  };
 }

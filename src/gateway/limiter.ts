@@ -1,5 +1,6 @@
 import { AppError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
+import { keyOf } from '../store/keys.js';
 import type { CounterBatch } from './counterBatch.js';
 import { responseClassOf, RESPONSE_CLASSES, type UsagePlan } from './model.js';
 import { DAY_MS, dayInfo, secondsUntil } from './windows.js';
@@ -46,8 +47,8 @@ const QUOTA_DAY_TTL_MS = 35 * DAY_MS;
 /** The sum of the earlier days of the month is re-read this often (late refunds may still change it). */
 const PAST_SUM_TTL_MS = 60_000;
 
-export const rateKey = (ext: string, scope: string, second: number): string => `gw:rate:${ext}:${scope}:${second}`;
-export const quotaKey = (ext: string, scope: string, day: string): string => `gw:quota:${ext}:${scope}:${day}`;
+export const rateKey = (ext: string, scope: string, second: number): string => keyOf('rateWindow', ext, scope, second);
+export const quotaKey = (ext: string, scope: string, day: string): string => keyOf('quotaDay', ext, scope, day);
 
 interface PastSum {
   value: number;

@@ -1,5 +1,6 @@
 import type { Logger } from '../http/logger.js';
 import type { Store } from '../store/store.js';
+import { keyOf } from '../store/keys.js';
 import { RESPONSE_CLASSES, type ResponseClass } from './model.js';
 import { DAY_MS, dayInfo, lastDays, lastMonths } from './windows.js';
 
@@ -19,7 +20,7 @@ const MONTH_TTL_MS = 400 * DAY_MS;
 export const USAGE_DAYS = 31;
 export const USAGE_MONTHS = 12;
 
-const usageKey = (ext: string, window: 'd' | 'm', name: string, field: string): string => `gw:usage:${ext}:${window}:${name}:${field}`;
+const usageKey = (ext: string, window: 'd' | 'm', name: string, field: string): string => keyOf('usage', ext, window, name, field);
 
 export interface UsageRow {
   calls: number;

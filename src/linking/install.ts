@@ -1,35 +1,45 @@
 import { acknowledgement } from '../cek/response.js';
+import type { CekResponder } from '../cek/dispatch.js';
+import type { Core } from '../core.js';
+import type { Feature } from '../feature.js';
 import { createViews } from '../http/views.js';
-import type { Services } from '../services.js';
 import { linkingRoutes } from './routes.js';
 import { LinkingService } from './service.js';
 
-/** Account linking: the LinkedTokens of action methods, the pages and SkillDisabled (its admin routes: `app.ts`). */
-export function installLinking(s: Services): LinkingService {
+/** Account linking as installed: the service the admin API and pages manage, and what action methods use. */
+export interface LinkingFeature extends Feature {
+  readonly service: LinkingService;
+}
+
+/** Account linking: the LinkedTokens of action methods, the link pages and SkillDisabled (its admin routes: `app.ts`). */
+export function installLinking(core: Core): LinkingFeature {
   const linking = new LinkingService({
-    config: s.config,
-    store: s.store,
-    keyring: s.keyring,
-    registry: s.registry,
-    log: s.log,
-    metrics: s.metrics,
+    config: core.config,
+    store: core.store,
+    keyring: core.keyring,
+    registry: core.registry,
+    log: core.log,
+    metrics: core.metrics,
   });
-  s.linking = linking;
-  s.onStop.push(() => linking.clients.close());
 
   // CLOVA drops its own copy of the user's tokens when the skill is disabled; we drop ours (and revoke them).
-  s.responders.push(async (ctx) => {
+  const skillDisabled: CekResponder = async (ctx) => {
     const { cek } = ctx;
     if (cek.type !== 'EventRequest' || cek.eventNamespace !== 'ClovaSkill' || cek.eventName !== 'SkillDisabled') return undefined;
     if (cek.userId !== '') await linking.unlink(ctx.ext.record.extensionId, cek.userId);
     ctx.outcome = 'skill_disabled';
     return acknowledgement(cek.version);
-  });
+  };
 
-  s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:')));
-
-  s.registry.onDelete(async (extensionId) => {
-    for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
-  });
-  return linking;
+  const views = createViews();
+  return {
+    name: 'linking',
+    service: linking,
+    responders: [skillDisabled],
+    publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:')),
+    onExtensionDeleted: async (extensionId) => {
+      for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
+    },
+    stop: () => linking.clients.close(),
+  };
 }

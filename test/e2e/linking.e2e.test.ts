@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { intentRequest } from '../helpers/cek.js';
 import { describeWithBrowser, launchChromium, PHONE, saveScreenshot } from '../helpers/chromium.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
-import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
+import { tokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
 
 /**
  * Account linking in a real headless Chromium at phone size: voice request → code spoken → code
@@ -22,7 +22,7 @@ describeWithBrowser('the browser test of account linking')('account linking in C
   const shot = (name: string) => saveScreenshot(page, `linking-${name}`);
 
   beforeAll(async () => {
-    app = await startTestApp({ label: 'linking-e2e', realPublicUrl: true, configure: installTokenProbe });
+    app = await startTestApp({ label: 'linking-e2e', realPublicUrl: true, responders: tokenProbe });
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, name: 'Points', language: 'en' }).expect(201);
     await request(app.url)

@@ -5,6 +5,8 @@ import { parseConfig, type Config } from '../../src/config/env.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { createServer } from '../../src/server.js';
+import type { CekResponder } from '../../src/cek/dispatch.js';
+import type { Features } from '../../src/features.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { Store } from '../../src/store/store.js';
 import { makeClovaSigner, type ClovaSigner } from './cek.js';
@@ -34,8 +36,8 @@ export interface TestAppOptions {
   encryptionKey?: string;
   /** Listen on a port chosen up front and use it in PUBLIC_URL, so browsers can follow our own links. */
   realPublicUrl?: boolean;
-  /** Run extra wiring (feature modules) on the services before the server is created. */
-  configure?: (s: Services) => Promise<void> | void;
+  /** Extra CEK responders (probes), placed before the features' own; given the installed features. */
+  responders?: (features: Features) => readonly CekResponder[];
 }
 
 /** The real server (CEK fast path + Express) on a loopback port, on a fresh store. */
@@ -53,8 +55,13 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     ...o.env,
   });
   const log = createLogger(config.logLevel);
-  const services = await createServices({ config, store: opened.store, log, metrics: createMetrics({ defaultMetrics: false }) });
-  await o.configure?.(services);
+  const services = await createServices({
+    config,
+    store: opened.store,
+    log,
+    metrics: createMetrics({ defaultMetrics: false }),
+    ...(o.responders === undefined ? {} : { extraResponders: o.responders }),
+  });
   const server = createServer(services);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const bound = (server.address() as AddressInfo).port;

@@ -1,16 +1,16 @@
 import { cekResponse, simpleSpeech } from '../../src/cek/response.js';
-import type { Services } from '../../src/services.js';
+import type { CekResponder } from '../../src/cek/dispatch.js';
+import type { Features } from '../../src/features.js';
 
 /**
  * A responder for tests of account linking on its own: the intent `WhoAmI` needs the user's token
  * and speaks which one it got (`token <value>`), or the pairing prompt when there is none. Action
  * methods do the same for real; this keeps the linking tests independent of them.
  */
-export function installTokenProbe(s: Services): void {
-  s.responders.push(async (ctx) => {
+export function tokenProbe(features: Features): CekResponder[] {
+  const linking = features.linking.service;
+  const probe: CekResponder = async (ctx) => {
     if (ctx.cek.intentName !== 'WhoAmI') return undefined;
-    const linking = s.linking;
-    if (linking === undefined) throw new Error('linking not installed');
     const r = await linking.accessToken(ctx.ext, ctx.cek.userId);
     if (r.status === 'ok') {
       const text = `${r.loginSuccess === undefined ? '' : `${r.loginSuccess} `}token ${r.token}`;
@@ -18,7 +18,8 @@ export function installTokenProbe(s: Services): void {
     }
     if (r.status === 'unavailable') return cekResponse({ version: ctx.cek.version, speech: simpleSpeech(ctx.ext.messages.error, 'en'), shouldEndSession: true });
     return linking.loginPrompt(ctx);
-  });
+  };
+  return [probe];
 }
 
 /** The speech text of a CEK response body. */

@@ -10,7 +10,7 @@ import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { openTestStore, redisAvailable, redisUrl, type TestStore } from '../helpers/stores.js';
-import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
+import { tokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
 
 const EXT = 'com.example.refresh';
 
@@ -50,8 +50,8 @@ describeRedis('refresh under contention: two instances sharing one Redis', () =>
 
   beforeAll(async () => {
     shared = await openTestStore('redis', 'refresh-storm');
-    a = await startTestApp({ sharedStore: shared, encryptionKey: key, configure: installTokenProbe });
-    b = await startTestApp({ sharedStore: shared, encryptionKey: key, signer: a.signer, configure: installTokenProbe });
+    a = await startTestApp({ sharedStore: shared, encryptionKey: key, responders: tokenProbe });
+    b = await startTestApp({ sharedStore: shared, encryptionKey: key, signer: a.signer, responders: tokenProbe });
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${a.config.publicUrl}/oauth/callback` });
     await configure(a, provider);
   });
@@ -103,7 +103,7 @@ describe('the vault at rest', () => {
   test('the raw SQLite row holds neither token as text, and a record sealed under a previous key still opens after rotation', async () => {
     const store = await openTestStore('sqlite', 'vault-rest');
     const oldKey = randomBytes(32).toString('base64');
-    const app = await startTestApp({ sharedStore: store, encryptionKey: oldKey, configure: installTokenProbe });
+    const app = await startTestApp({ sharedStore: store, encryptionKey: oldKey, responders: tokenProbe });
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });
     await configure(app, provider);
     await link(app, 'rest-user');
@@ -126,14 +126,14 @@ describe('the vault at rest', () => {
       encryptionKey: randomBytes(32).toString('base64'),
       env: { ENCRYPTION_KEYS_PREVIOUS: oldKey },
       signer: app.signer,
-      configure: installTokenProbe,
+      responders: tokenProbe,
     });
     const spoken = speechOf((await voice(rotated, 'rest-user')).body);
     expect(spoken).toContain(`token ${tokens.accessToken}`);
     await rotated.close();
 
     // Without the old key the record does not open: fail closed, the user is asked to link again.
-    const lost = await startTestApp({ sharedStore: store, encryptionKey: randomBytes(32).toString('base64'), signer: app.signer, configure: installTokenProbe });
+    const lost = await startTestApp({ sharedStore: store, encryptionKey: randomBytes(32).toString('base64'), signer: app.signer, responders: tokenProbe });
     const res = await voice(lost, 'rest-user');
     expect(res.status).toBe(200);
     expect(speechOf(res.body)).toMatch(/code \d \d \d \d \d \d/);

@@ -6,7 +6,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
-import { installTokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
+import { tokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
 
 const EXT = 'com.example.linked';
 
@@ -24,7 +24,7 @@ const shapes: Shape[] = [
 ];
 
 async function setUp(shape: Shape) {
-  const app = await startTestApp({ label: 'linking', configure: installTokenProbe });
+  const app = await startTestApp({ label: 'linking', responders: tokenProbe });
   const provider = await startProvider({ clientAuth: shape.clientAuth, redirectUri: `${app.config.publicUrl}/oauth/callback` });
   await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, language: 'en' }).expect(201);
   const settings = shape.discovery

@@ -39,12 +39,12 @@ describe('operations', () => {
   test('graceful shutdown lets an in-flight CEK request finish and refuses new connections', async () => {
     const app = await startTestApp({
       label: 'shutdown',
-      configure: (s) => {
-        s.responders.push(async () => {
+      responders: () => [
+        async () => {
           await new Promise((r) => setTimeout(r, 400));
           return undefined;
-        });
-      },
+        },
+      ],
     });
     const created = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.slow' });
     expect(created.status).toBe(201);

@@ -56,7 +56,7 @@ describe('action responder deadlines', () => {
   };
 
   test('the forward is cut at the request deadline when it comes before the action timeout', async () => {
-    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: () => undefined });
+    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: undefined });
     const ctx = ctxFor(400, false);
     const started = Date.now();
     const answer = await responder(ctx);
@@ -74,7 +74,7 @@ describe('action responder deadlines', () => {
       markBroken: () => Promise.resolve(),
       loginPrompt: () => new Promise(() => undefined),
     };
-    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: () => hanging });
+    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: hanging });
     const ctx = ctxFor(300, true);
     const started = Date.now();
     const answer = await responder(ctx);
@@ -84,7 +84,7 @@ describe('action responder deadlines', () => {
   });
 
   test('without account linking a token-needing action speaks loginPrompt with the link page and no code', async () => {
-    const responder = createActionResponder({ config: { publicUrl: 'https://cek.example.com' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: () => undefined });
+    const responder = createActionResponder({ config: { publicUrl: 'https://cek.example.com' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: undefined });
     const ctx = ctxFor(1000, true);
     const answer = await responder(ctx);
     expect(ctx.outcome).toBe('login_prompt');

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Router, type Request, type Response } from 'express';
+import { actionIndexOf, matchAction } from '../../actions/compile.js';
 import { actionsOf, describeTrigger, type ActionDefinition } from '../../actions/model.js';
 import { CHATBOT_SIGNATURE_HEADER } from '../../cek/verify.js';
 import type { ExtensionRecord } from '../../extensions/model.js';
@@ -175,7 +176,11 @@ export function consolePages(ctx: PagesContext): Router {
       return;
     }
     const ms = performance.now() - started;
-    const tap = ctx.tap.take(requestId);
+    const tapped = ctx.tap.take(requestId);
+    // The action whose trigger matched, as the request path saw it (the same cached record, the same matcher).
+    const index = tapped === undefined ? undefined : actionIndexOf(tapped.ext.record);
+    const action = tapped === undefined || index === undefined ? undefined : matchAction(index, tapped.cek)?.def;
+    const tap = tapped === undefined ? undefined : { outcome: tapped.outcome };
 
     let parsed: unknown;
     try {
@@ -184,7 +189,6 @@ export function consolePages(ctx: PagesContext): Router {
       parsed = undefined;
     }
     const cekError = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const action = tap?.action;
     const forwarded = action !== undefined && (tap?.outcome === 'action' || tap?.outcome === 'action_error');
     const result = {
       status,

@@ -4,7 +4,7 @@ import { readCookie } from '../../http/cookies.js';
 import { type LinkingService } from '../../linking/service.js';
 import type { Services } from '../../services.js';
 import type { LoginLimiter } from '../adminAuth.js';
-import type { ConsoleTap } from './consoleTap.js';
+import type { CekTap } from '../../cek/tap.js';
 import type { AdminViews } from './render.js';
 import { csrfMatches } from './security.js';
 import type { AdminSession, AdminSessions, Flash } from './sessions.js';
@@ -19,7 +19,7 @@ export interface PagesContext {
   readonly views: AdminViews;
   readonly sessions: AdminSessions;
   readonly limiter: LoginLimiter;
-  readonly tap: ConsoleTap;
+  readonly tap: CekTap;
   /** Keyed hash of ADMIN_TOKEN stored in each session: a new token ends the old sessions. */
   readonly tokenTag: string;
   /** `secure` cookies when PUBLIC_URL is https. */
@@ -35,9 +35,9 @@ export function sessionOf(req: Request): AdminSession {
   return session;
 }
 
-/** Account linking as the pages need it (settings, links, unlink), when the feature is installed. */
-export function linkingOf(s: Services): LinkingService | undefined {
-  return s.linking;
+/** Account linking as the pages need it (settings, links, unlink). */
+export function linkingOf(s: Services): LinkingService {
+  return s.features.linking.service;
 }
 
 /** Only relative /admin paths, so `?next=` cannot send a signed-in admin to another site. */
@@ -149,8 +149,8 @@ export function apiKeyFlash(
 }
 
 /** The gateway as the pages need it (settings, keys, usage), when the feature is installed. */
-export function gatewayOf(s: Services): Gateway | undefined {
-  return s.gateway;
+export function gatewayOf(s: Services): Gateway {
+  return s.features.gateway.service;
 }
 
 /** Stores a message for the next page and redirects there (post/redirect/get). */

@@ -5,7 +5,6 @@ import type { Services } from '../../services.js';
 import { actionsPages } from './actionsPages.js';
 import { authRoutes } from './authRoutes.js';
 import { consolePages } from './consolePages.js';
-import { ConsoleTap } from './consoleTap.js';
 import { page, requireSession, type PagesContext } from './context.js';
 import { extensionsPages } from './extensionsPages.js';
 import { gatewayPages } from './gatewayPages.js';
@@ -20,19 +19,14 @@ import { usersPages } from './usersPages.js';
  * The admin pages under `/admin` (DESIGN.md section 7, issue 5): sign-in with ADMIN_TOKEN, then
  * extensions, their setup, action methods, gateway (keys, plan, usage), linked users and a test console. Mounted as a public
  * by `app.ts` at the root (the pages do their own sign-in; the bearer-token API stays under /api/v1).
- * Adds the test console's tap to the CEK responders, so it must run before the CEK handler is made.
  */
 export function adminPages(s: Services): Router {
-  const tap = new ConsoleTap();
-  // First, so that it sees the console's requests before a responder answers them; it never answers.
-  s.responders.unshift(tap.responder);
-
   const ctx: PagesContext = {
     s,
     views: createAdminViews({ publicUrl: s.config.publicUrl }),
     sessions: new AdminSessions(s.store),
     limiter: new LoginLimiter(s.store),
-    tap,
+    tap: s.tap,
     tokenTag: keyedHashHex(s.config.encryptionKeys[0] as Buffer, `admin-session ${s.config.adminToken}`).slice(0, 32),
     secureCookies: s.config.publicUrl.startsWith('https:'),
   };
