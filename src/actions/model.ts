@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ExtensionSections } from '../extensions/model.js';
 
 /**
  * Action Method v1.0 definitions (DESIGN.md section 6). They live in the extension's `actions`
@@ -199,8 +200,14 @@ export function describeTrigger(t: ActionTrigger): string {
   }
 }
 
+declare module '../extensions/model.js' {
+  interface ExtensionSections {
+    actions: ActionsSection;
+  }
+}
+
 /** The `actions` section of an extension record, tolerating a missing or malformed one. */
-export function actionsOf(sections: Record<string, unknown>): ActionsSection {
+export function actionsOf(sections: Partial<ExtensionSections>): ActionsSection {
   const value = sections[ACTIONS_SECTION];
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as ActionsSection) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
 }

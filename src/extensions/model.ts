@@ -28,6 +28,14 @@ export interface SealedSecret {
   createdAt: string;
 }
 
+/**
+ * The sections other features keep on an extension record, by name. Each feature declares its own
+ * with a module augmentation (`declare module '../extensions/model.js' { interface ExtensionSections
+ * { name: Type } }`), so reading and writing a section needs no cast.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the features' augmentations
+export interface ExtensionSections {}
+
 /** What the store holds for an extension (`ext:<id>`). Never sent out as it is. */
 export interface ExtensionRecord {
   extensionId: string;
@@ -49,7 +57,7 @@ export interface ExtensionRecord {
    */
   allowPrivateTargets?: boolean;
   /** Sections owned by other features (account linking, action methods, gateway), stored with the extension so one cache entry serves a request. */
-  sections: Record<string, unknown>;
+  sections: Partial<ExtensionSections>;
 }
 
 const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').refine(noControlChars(true), CONTROL_CHARS_MESSAGE);

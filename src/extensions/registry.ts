@@ -10,6 +10,7 @@ import {
   isExtensionId,
   livePreviousSecrets,
   type CreateExtensionInput,
+  type ExtensionSections,
   type ExtensionRecord,
   type PatchExtensionInput,
 } from './model.js';
@@ -159,7 +160,7 @@ export class ExtensionRegistry {
    * `change` gets the current record and returns the section's new value (`undefined` removes it).
    * It may run more than once (see `#update`), and may throw an AppError to refuse the change.
    */
-  async updateSection(id: string, section: string, change: (record: ExtensionRecord) => unknown): Promise<ExtensionRecord> {
+  async updateSection<K extends keyof ExtensionSections>(id: string, section: K, change: (record: ExtensionRecord) => ExtensionSections[K] | undefined): Promise<ExtensionRecord> {
     return this.#update(id, (r) => {
       const value = change(r);
       if (value === undefined) delete r.sections[section];

@@ -28,7 +28,7 @@ const compiled = new WeakMap<ExtensionRecord, CompiledGateway>();
 export function compiledGatewayOf(record: ExtensionRecord): CompiledGateway {
   let g = compiled.get(record);
   if (g === undefined) {
-    const s = (record.sections[GATEWAY_SECTION] ?? {}) as Partial<GatewaySection>;
+    const s: Partial<GatewaySection> = record.sections[GATEWAY_SECTION] ?? {};
     const keys = (s.keys ?? []).map(compileKey);
     const keyPlans = new Map<string, CompiledPlan>();
     for (const k of s.keys ?? []) {

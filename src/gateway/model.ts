@@ -57,6 +57,12 @@ export interface ApiKeyRecord {
 }
 
 /** What the `gateway` section holds. */
+declare module '../extensions/model.js' {
+  interface ExtensionSections {
+    gateway: GatewaySection;
+  }
+}
+
 export interface GatewaySection {
   requireApiKey: boolean;
   usagePlan: UsagePlan | null;
@@ -71,7 +77,7 @@ export const EMPTY_SECTION: Readonly<GatewaySection> = Object.freeze({ requireAp
 
 /** The section of a stored record (a fresh copy: callers may change it). */
 export function gatewaySectionOf(record: ExtensionRecord): GatewaySection {
-  const raw = record.sections[GATEWAY_SECTION] as Partial<GatewaySection> | undefined;
+  const raw = record.sections[GATEWAY_SECTION];
   return {
     ...structuredClone(EMPTY_SECTION) as GatewaySection,
     ...(raw === undefined ? {} : structuredClone(raw)),

@@ -58,8 +58,14 @@ export function settingsInput(production: boolean) {
 }
 export type SettingsInput = z.infer<ReturnType<typeof settingsInput>>;
 
+declare module '../extensions/model.js' {
+  interface ExtensionSections {
+    accountLinking: LinkingSettings;
+  }
+}
+
 export function settingsOf(ext: ExtensionRecord | ResolvedExtension['record']): LinkingSettings | undefined {
-  return ext.sections[SECTION] as LinkingSettings | undefined;
+  return ext.sections[SECTION];
 }
 
 /** Problems that make enabled settings unusable (checked on save, after merging with the stored values). */
