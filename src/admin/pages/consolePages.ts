@@ -66,7 +66,7 @@ export function consolePages(ctx: PagesContext): Router {
   /** Linked users to offer in the user field (the first 50: a datalist, not a directory). */
   const linkedUsersOf = async (extensionId: string): Promise<string[]> => {
     const linking = linkingOf(ctx.s);
-    return linking === undefined ? [] : (await linking.links(extensionId, { limit: 50 })).links.map((l) => l.userId);
+    return (await linking.links(extensionId, { limit: 50 })).links.map((l) => l.userId);
   };
 
   const consolePage = async (req: Request, res: Response, status: number, record: ExtensionRecord, form: FormState, result?: Record<string, unknown>, users?: string[]): Promise<void> => {

@@ -9,14 +9,7 @@ import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
 import { LANGUAGE_LABELS } from './extensionsPages.js';
 import { applyError, checked, emptyForm, field, textOrNull, type FormState } from './forms.js';
-import type { LinkingService } from '../../linking/service.js';
 import { extensionTabs } from './tabs.js';
-
-function requireLinking(s: PagesContext['s']): LinkingService {
-  const linking = linkingOf(s);
-  if (linking === undefined) throw new Error('account linking is not installed');
-  return linking;
-}
 
 /** The code in the preview of the login prompt, read digit by digit as CLOVA will. */
 export const PREVIEW_CODE = '1 2 3 4 5 6';
@@ -103,7 +96,6 @@ export function setupPages(ctx: PagesContext): Router {
         ext,
         tabs: extensionTabs(record.extensionId, 'setup'),
         linking,
-        linkingAvailable: linkingOf(ctx.s) !== undefined,
         forms,
         defaults: DEFAULT_MESSAGES[record.language],
         preview: { code: PREVIEW_CODE, text: promptTemplate.replaceAll('{url}', linking.linkUrl).replaceAll('{code}', PREVIEW_CODE), defaultPrompt: ext.messages.loginPrompt },
@@ -171,7 +163,7 @@ export function setupPages(ctx: PagesContext): Router {
     if (values.removeClientSecret) body['clientSecret'] = null;
     else if (secret.trim() !== '') body['clientSecret'] = secret;
     try {
-      await requireLinking(ctx.s).saveSettings(id, body);
+      await linkingOf(ctx.s).saveSettings(id, body);
       const secretNote = body['clientSecret'] === null ? ' The client secret was removed.' : typeof body['clientSecret'] === 'string' ? ' The new client secret is stored encrypted.' : '';
       await redirectWith(ctx, req, res, `/admin/extensions/${id}#step-3`, { kind: 'ok', text: `Server settings saved.${secretNote}` });
     } catch (err) {
@@ -186,7 +178,7 @@ export function setupPages(ctx: PagesContext): Router {
     const id = (await registry.get(req.params['id'] as string)).extensionId;
     const values = { enabled: checked(req, 'enabled'), loginPromptMessage: field(req, 'loginPromptMessage').trim(), loginSuccessMessage: field(req, 'loginSuccessMessage').trim() };
     try {
-      await requireLinking(ctx.s).saveSettings(id, {
+      await linkingOf(ctx.s).saveSettings(id, {
         enabled: values.enabled,
         loginPromptMessage: textOrNull(req, 'loginPromptMessage'),
         loginSuccessMessage: textOrNull(req, 'loginSuccessMessage'),

@@ -18,7 +18,7 @@ export function usersPages(ctx: PagesContext): Router {
     const linking = linkingOf(ctx.s);
     const now = Date.now();
     const after = typeof req.query['after'] === 'string' && req.query['after'] !== '' ? req.query['after'].slice(0, 1024) : undefined;
-    const listed = linking === undefined ? { links: [], next: undefined } : await linking.links(record.extensionId, { after, limit: USERS_PAGE });
+    const listed = await linking.links(record.extensionId, { after, limit: USERS_PAGE });
     // Only what the admin API's links list shows: status, dates, expiry, scope. The sealed tokens stay in the record.
     const users = listed.links
       .map(({ userId, record: r }) => ({
@@ -37,7 +37,6 @@ export function usersPages(ctx: PagesContext): Router {
       tabs: extensionTabs(record.extensionId, 'users'),
       users,
       paging: { after: after ?? null, next: listed.next ?? null, size: USERS_PAGE },
-      linkingAvailable: linking !== undefined,
       linkingEnabled: settingsOf(record)?.enabled === true,
     });
   });
@@ -47,7 +46,7 @@ export function usersPages(ctx: PagesContext): Router {
     const linking = linkingOf(ctx.s);
     const userId = field(req, 'userId');
     const to = `/admin/extensions/${record.extensionId}/users`;
-    if (linking === undefined || userId === '') {
+    if (userId === '') {
       await redirectWith(ctx, req, res, to, { kind: 'error', text: 'No user was given to unlink.' });
       return;
     }
