@@ -2,6 +2,7 @@ import type { CekContext, CekResponder } from '../cek/dispatch.js';
 import { cekResponse, simpleSpeech } from '../cek/response.js';
 import type { CekResponseBody } from '../cek/types.js';
 import type { Config } from '../config/env.js';
+import { fillLoginPrompt } from '../extensions/messages.js';
 import type { Metrics } from '../http/metrics.js';
 import type { LinkedTokens, TokenLookup } from '../linking/linkedTokens.js';
 import { actionIndexOf, matchAction, type CompiledAction } from './compile.js';
@@ -146,10 +147,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
       return errorResponse(ctx, undefined);
     }
     // Until account linking is installed: its message, with the link page and no pairing code.
-    const text = ctx.ext.messages.loginPrompt
-      .replaceAll('{url}', `${deps.config.publicUrl}/link`)
-      .replaceAll('{code}', '')
-      .replace(/\s+([.,!?。、])/gu, '$1');
+    const text = fillLoginPrompt(ctx.ext.messages.loginPrompt, { url: `${deps.config.publicUrl}/link`, code: undefined });
     return cekResponse({ version: ctx.cek.version, speech: simpleSpeech(text, ctx.ext.record.language), shouldEndSession: true });
   }
 

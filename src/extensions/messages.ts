@@ -36,3 +36,13 @@ export const DEFAULT_MESSAGES: Readonly<Record<SpeechLang, Messages>> = {
 export function resolveMessages(language: SpeechLang, overrides: Partial<Messages>): Messages {
   return { ...DEFAULT_MESSAGES[language], ...overrides };
 }
+
+/**
+ * The login prompt with its placeholders filled: `{url}` the link page, `{code}` the pairing code as
+ * it is spoken. Without a code (no pairing possible) the placeholder goes, and so does the space it
+ * leaves before punctuation. The admin page's live preview (public/admin.js) does the same split/join.
+ */
+export function fillLoginPrompt(template: string, fill: { url: string; code: string | undefined }): string {
+  const text = template.replaceAll('{url}', fill.url).replaceAll('{code}', fill.code ?? '');
+  return fill.code === undefined || fill.code === '' ? text.replace(/\s+([.,!?。、])/gu, '$1') : text;
+}

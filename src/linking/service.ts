@@ -5,7 +5,7 @@ import type { CekContext } from '../cek/dispatch.js';
 import { cekResponse, simpleSpeech } from '../cek/response.js';
 import type { CekResponseBody } from '../cek/types.js';
 import type { Config } from '../config/env.js';
-import { resolveMessages } from '../extensions/messages.js';
+import { fillLoginPrompt, resolveMessages } from '../extensions/messages.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
 import { AppError } from '../http/errors.js';
@@ -138,7 +138,7 @@ export class LinkingService implements LinkedTokens {
       return cekResponse({ version: cek.version, speech: simpleSpeech(ext.messages.error, lang), shouldEndSession: true });
     }
     const { code } = await this.pairing.codeFor(ext.record.extensionId, cek.userId);
-    const text = this.#messages(ext).loginPrompt.replaceAll('{url}', this.linkUrl).replaceAll('{code}', spokenDigits(code));
+    const text = fillLoginPrompt(this.#messages(ext).loginPrompt, { url: this.linkUrl, code: spokenDigits(code) });
     ctx.outcome = 'login_prompt';
     return cekResponse({ version: cek.version, speech: simpleSpeech(text, lang), shouldEndSession: true });
   }

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { VERIFICATION_MODES } from '../../cek/verify.js';
-import { DEFAULT_MESSAGES } from '../../extensions/messages.js';
+import { DEFAULT_MESSAGES, fillLoginPrompt } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
 import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
@@ -98,7 +98,7 @@ export function setupPages(ctx: PagesContext): Router {
         linking,
         forms,
         defaults: DEFAULT_MESSAGES[record.language],
-        preview: { code: PREVIEW_CODE, text: promptTemplate.replaceAll('{url}', linking.linkUrl).replaceAll('{code}', PREVIEW_CODE), defaultPrompt: ext.messages.loginPrompt },
+        preview: { code: PREVIEW_CODE, text: fillLoginPrompt(promptTemplate, { url: linking.linkUrl, code: PREVIEW_CODE }), defaultPrompt: ext.messages.loginPrompt },
         graceOptions: GRACE_OPTIONS,
         languages: LANGUAGES.map((value) => ({ value, label: LANGUAGE_LABELS[value] })),
         verificationModes: VERIFICATION_MODES.map((value) => ({ value, label: VERIFICATION_LABELS[value] })),
