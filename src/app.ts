@@ -4,6 +4,7 @@ import { actionsRoutes } from './admin/api/actionsRoutes.js';
 import { extensionsRoutes } from './admin/api/extensionsRoutes.js';
 import { gatewayRoutes } from './admin/api/gatewayRoutes.js';
 import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
+import { selfTestRoutes } from './admin/api/selfTestRoutes.js';
 import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
 import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
@@ -40,6 +41,7 @@ export function createApp(s: Services): Express {
     next();
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
+  api.use(selfTestRoutes(s.registry, s.config.publicUrl));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));
   api.use(gatewayRoutes({ registry: s.registry, gateway: s.features.gateway.service, publicUrl: s.config.publicUrl }));

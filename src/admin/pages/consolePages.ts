@@ -8,7 +8,7 @@ import { compiledGatewayOf } from '../../gateway/gateway.js';
 import { hmacSha256Base64 } from '../../security/hash.js';
 import { randomToken } from '../../security/random.js';
 import { formatExtension } from '../api/formatExtension.js';
-import { buildSampleRequest, SAMPLE_TYPES, spokenText, type SampleType } from './cekSample.js';
+import { buildSampleRequest, SAMPLE_TYPES, spokenText, type SampleType } from '../../cek/sample.js';
 import { linkingOf, page, type PagesContext } from './context.js';
 import { emptyForm, checked, field, parseNameValueLines, type FormState } from './forms.js';
 import { selfBaseUrl } from './selfApi.js';

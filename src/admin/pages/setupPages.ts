@@ -4,6 +4,8 @@ import { DEFAULT_MESSAGES, fillLoginPrompt } from '../../extensions/messages.js'
 import { swaggerDocument } from '../../gateway/swagger.js';
 import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
+import { AppError } from '../../http/errors.js';
+import { runSelfTest } from '../selfTest.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
@@ -132,6 +134,21 @@ export function setupPages(ctx: PagesContext): Router {
     } catch (err) {
       await setupPage(req, res, 400, id, { secret: applyError(form, err, { fields: SECRET_FIELDS }) });
     }
+  });
+
+  // Step 2: the verification self-test, the same as POST /api/v1/extensions/:id/self-test.
+  router.post('/extensions/:id/self-test', async (req, res) => {
+    const record = await registry.get(req.params['id']);
+    const ext = await registry.resolve(record.extensionId);
+    if (ext === undefined) throw new AppError('unknown_extension', `No extension with ID "${record.extensionId}".`);
+    const report = await runSelfTest(ext, ctx.s.config.publicUrl);
+    await page(ctx, req, res, 200, 'self-test.njk', {
+      title: `Self-test · ${record.name}`,
+      ext: formatExtension(record, ctx.s.config.publicUrl),
+      tabs: extensionTabs(record.extensionId, 'setup'),
+      report,
+      failed: report.checks.filter((c) => c.result === 'fail').length,
+    });
   });
 
   // Step 3: the OAuth server settings (through the admin API: its merge semantics and checks).

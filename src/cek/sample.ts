@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SpeechLang } from '../../cek/types.js';
+import type { SpeechLang } from './types.js';
 
 export const SAMPLE_TYPES = ['LaunchRequest', 'IntentRequest', 'SessionEndedRequest', 'EventRequest'] as const;
 export type SampleType = (typeof SAMPLE_TYPES)[number];
