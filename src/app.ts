@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { actionsRoutes } from './admin/api/actionsRoutes.js';
 import { extensionsRoutes } from './admin/api/extensionsRoutes.js';
 import { gatewayRoutes } from './admin/api/gatewayRoutes.js';
+import { forwardingRoutes } from './admin/api/forwardingRoutes.js';
 import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
 import { selfTestRoutes } from './admin/api/selfTestRoutes.js';
 import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
@@ -42,6 +43,7 @@ export function createApp(s: Services): Express {
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
   api.use(selfTestRoutes(s.registry, s.config.publicUrl));
+  api.use(forwardingRoutes(s.registry, s.keyring));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));
   api.use(gatewayRoutes({ registry: s.registry, gateway: s.features.gateway.service, publicUrl: s.config.publicUrl }));

@@ -3,6 +3,7 @@ import type { Feature } from '../feature.js';
 import type { LinkedTokens } from '../linking/linkedTokens.js';
 import { Forwarder } from './forward.js';
 import { createActionResponder } from './responder.js';
+import { ForwardSigner } from './signing.js';
 
 export interface ActionsDeps {
   /** Account linking's face for action methods: a user's token, or the pairing prompt. */
@@ -17,7 +18,7 @@ export function installActions(core: Core, deps: ActionsDeps): Feature {
   const forwarder = new Forwarder({ production: core.config.production, log: core.log });
   return {
     name: 'actions',
-    responders: [createActionResponder({ config: core.config, metrics: core.metrics, forwarder, linking: deps.tokens })],
+    responders: [createActionResponder({ config: core.config, metrics: core.metrics, forwarder, signer: new ForwardSigner(core.keyring), linking: deps.tokens })],
     stop: () => forwarder.close(),
   };
 }

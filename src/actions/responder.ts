@@ -8,11 +8,14 @@ import type { LinkedTokens, TokenLookup } from '../linking/linkedTokens.js';
 import { actionIndexOf, matchAction, type CompiledAction } from './compile.js';
 import type { ForwardFailure, ForwardResult, Forwarder } from './forward.js';
 import { mapReply, prependSentence } from './replyMapping.js';
+import type { ForwardSigner } from './signing.js';
 
 export interface ActionResponderDeps {
   config: Pick<Config, 'publicUrl'>;
   metrics: Metrics;
   forwarder: Forwarder;
+  /** Adds the Standard Webhooks signature of extensions that have a forwarding secret. */
+  signer: ForwardSigner;
   /** Account linking's face for action methods, when the instance has it. */
   linking: LinkedTokens | undefined;
 }
@@ -70,6 +73,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
       ctx.requestId,
     );
     if (token !== undefined) headers.push('authorization', `Bearer ${token}`);
+    deps.signer.appendHeaders(headers, ext.record, ctx.requestId, cek.raw);
     const started = performance.now();
     const result = await forwarder.forward({
       target: action.target,

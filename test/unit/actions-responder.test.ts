@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { ForwardSigner } from '../../src/actions/signing.js';
+import { Keyring } from '../../src/security/keyring.js';
 import { Forwarder } from '../../src/actions/forward.js';
 import { createActionResponder } from '../../src/actions/responder.js';
 import type { CekContext } from '../../src/cek/dispatch.js';
@@ -11,6 +14,9 @@ import { intentRequest } from '../helpers/cek.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /** The responder against a real loopback target, with a context whose deadline is close. */
+
+// No extension in these tests has a forwarding secret: the signer adds nothing.
+const signer = new ForwardSigner(new Keyring([randomBytes(32)]));
 describe('action responder deadlines', () => {
   let target: TestTarget;
   const log = createLogger('silent');
@@ -56,7 +62,7 @@ describe('action responder deadlines', () => {
   };
 
   test('the forward is cut at the request deadline when it comes before the action timeout', async () => {
-    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: undefined });
+    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, signer, linking: undefined });
     const ctx = ctxFor(400, false);
     const started = Date.now();
     const answer = await responder(ctx);
@@ -74,7 +80,7 @@ describe('action responder deadlines', () => {
       markBroken: () => Promise.resolve(),
       loginPrompt: () => new Promise(() => undefined),
     };
-    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: hanging });
+    const responder = createActionResponder({ config: { publicUrl: 'http://x' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, signer, linking: hanging });
     const ctx = ctxFor(300, true);
     const started = Date.now();
     const answer = await responder(ctx);
@@ -84,7 +90,7 @@ describe('action responder deadlines', () => {
   });
 
   test('without account linking a token-needing action speaks loginPrompt with the link page and no code', async () => {
-    const responder = createActionResponder({ config: { publicUrl: 'https://cek.example.com' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, linking: undefined });
+    const responder = createActionResponder({ config: { publicUrl: 'https://cek.example.com' }, metrics: createMetrics({ defaultMetrics: false }), forwarder, signer, linking: undefined });
     const ctx = ctxFor(1000, true);
     const answer = await responder(ctx);
     expect(ctx.outcome).toBe('login_prompt');
