@@ -111,7 +111,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     const { result } = sent;
     if (!result.ok) return failure(ctx, action, result.cause, loginSuccess, result.status);
 
-    const lang = ctx.ext.record.language;
+    const lang = ctx.ext.langFor(ctx.cek.locale);
     const mapped = mapReply(result.contentType, result.body, { version: ctx.cek.version, lang });
     if (mapped === undefined) {
       count('bad_reply', sent.seconds);
@@ -151,8 +151,9 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
       return errorResponse(ctx, undefined);
     }
     // Until account linking is installed: its message, with the link page and no pairing code.
-    const text = fillLoginPrompt(ctx.ext.messages.loginPrompt, { url: `${deps.config.publicUrl}/link`, code: undefined });
-    return cekResponse({ version: ctx.cek.version, speech: simpleSpeech(text, ctx.ext.record.language), shouldEndSession: true });
+    const prompt = ctx.ext.say('loginPrompt', ctx.cek.locale);
+    const text = fillLoginPrompt(prompt.text, { url: `${deps.config.publicUrl}/link`, code: undefined });
+    return cekResponse({ version: ctx.cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
   }
 
   function failure(ctx: CekContext, action: CompiledAction, cause: Failure | 'token_unavailable' | 'refresh_unavailable', loginSuccess: string | undefined, status?: number): CekResponseBody {
@@ -165,8 +166,9 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
   }
 
   function errorResponse(ctx: CekContext, loginSuccess: string | undefined): CekResponseBody {
-    const lang = ctx.ext.record.language;
-    const body = cekResponse({ version: ctx.cek.version, speech: simpleSpeech(ctx.ext.messages.error, lang), shouldEndSession: true });
+    const error = ctx.ext.say('error', ctx.cek.locale);
+    const lang = error.lang;
+    const body = cekResponse({ version: ctx.cek.version, speech: simpleSpeech(error.text, lang), shouldEndSession: true });
     if (loginSuccess !== undefined) body.response.outputSpeech = prependSentence(body.response.outputSpeech, loginSuccess, lang);
     return body;
   }

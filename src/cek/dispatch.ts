@@ -32,24 +32,27 @@ export async function dispatch(ctx: CekContext, responders: readonly CekResponde
 
 export function defaultResponse(ctx: CekContext): CekResponseBody {
   const { cek, ext } = ctx;
-  const lang = ext.record.language;
   switch (cek.type) {
-    case 'LaunchRequest':
+    case 'LaunchRequest': {
       ctx.outcome = 'welcome';
+      const welcome = ext.say('welcome', cek.locale);
       return cekResponse({
         version: cek.version,
-        speech: simpleSpeech(ext.messages.welcome, lang),
+        speech: simpleSpeech(welcome.text, welcome.lang),
         sessionAttributes: cek.sessionAttributes,
         shouldEndSession: false,
       });
-    case 'IntentRequest':
+    }
+    case 'IntentRequest': {
       ctx.outcome = 'fallback';
+      const fallback = ext.say('fallback', cek.locale);
       return cekResponse({
         version: cek.version,
-        speech: simpleSpeech(ext.messages.fallback, lang),
+        speech: simpleSpeech(fallback.text, fallback.lang),
         sessionAttributes: cek.sessionAttributes,
         shouldEndSession: false,
       });
+    }
     case 'SessionEndedRequest':
     case 'EventRequest':
       ctx.outcome = 'ack';

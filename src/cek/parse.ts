@@ -73,6 +73,7 @@ export function parseCekRequest(raw: Buffer): CekRequest {
     eventNamespace,
     eventName,
     sessionAttributes: isObject(attrs) ? attrs : {},
+    locale: nonEmptyString(request['locale']) ? request['locale'] : undefined,
   };
 }
 

@@ -146,7 +146,8 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
         failure = err;
         ctx.outcome = 'internal_error';
         log.error({ reqId: input.requestId, extensionId: input.extensionId, err }, 'answering a CEK request failed');
-        body = cekResponse({ version: cek.version, speech: simpleSpeech(ext.messages.error, ext.record.language), shouldEndSession: true });
+        const error = ext.say('error', cek.locale);
+        body = cekResponse({ version: cek.version, speech: simpleSpeech(error.text, error.lang), shouldEndSession: true });
       }
       metrics.cekRequests.inc({ type: cek.type, outcome: ctx.outcome });
       const done = admitted;

@@ -65,6 +65,8 @@ export interface CekRequest {
   eventNamespace: string | undefined;
   eventName: string | undefined;
   sessionAttributes: Record<string, unknown>;
+  /** `request.locale` (e.g. `ja-JP`) when the request carries one: the language of the answer. */
+  locale: string | undefined;
 }
 
 export interface SpeechInfo {

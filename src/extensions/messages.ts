@@ -32,9 +32,79 @@ export const DEFAULT_MESSAGES: Readonly<Record<SpeechLang, Messages>> = {
   },
 };
 
-/** The developer's own messages over the defaults of the extension's language. */
-export function resolveMessages(language: SpeechLang, overrides: Partial<Messages>): Messages {
-  return { ...DEFAULT_MESSAGES[language], ...overrides };
+/** The locales CEK requests carry (`request.locale`) and the speech language of each. */
+export const LOCALE_LANGUAGES = { 'ko-KR': 'ko', 'en-US': 'en', 'ja-JP': 'ja' } as const satisfies Record<string, SpeechLang>;
+export type Locale = keyof typeof LOCALE_LANGUAGES;
+export const LOCALES = Object.keys(LOCALE_LANGUAGES) as Locale[];
+
+/** A message as the developer writes it: one text, or variants of which one is spoken each time. */
+export type MessageText = string | readonly string[];
+export type MessageSet = Partial<Record<MessageKey, MessageText>>;
+
+/** What to say, and in which speech language. */
+export interface Speakable {
+  text: string;
+  lang: SpeechLang;
+}
+
+const isLocale = (value: string): value is Locale => Object.hasOwn(LOCALE_LANGUAGES, value);
+const firstOf = (m: MessageText): string => (typeof m === 'string' ? m : (m[0] ?? ''));
+
+/** The developer's own messages over the defaults of the extension's language (first variant of each). */
+export function resolveMessages(language: SpeechLang, overrides: MessageSet): Messages {
+  const out = { ...DEFAULT_MESSAGES[language] };
+  for (const key of MESSAGE_KEYS) {
+    const own = overrides[key];
+    if (own !== undefined) out[key] = firstOf(own);
+  }
+  return out;
+}
+
+/**
+ * An extension's messages as the request path picks them (issue 17): the request's locale when the
+ * extension declares messages for it (a key it leaves out is that locale's default), else the
+ * extension's own language. A list of variants gives one at random, or round-robin from `seed`
+ * (repeatable, for tests). `override` is a text that stands in for the extension-language message
+ * (account linking's own prompt and success texts).
+ */
+export class MessagePicker {
+  readonly #language: SpeechLang;
+  readonly #own: MessageSet;
+  readonly #locales: Partial<Record<Locale, MessageSet>>;
+  readonly #seed: number | undefined;
+  readonly #turns = new Map<string, number>();
+
+  constructor(language: SpeechLang, own: MessageSet, locales: Partial<Record<Locale, MessageSet>> = {}, seed?: number) {
+    this.#language = language;
+    this.#own = own;
+    this.#locales = locales;
+    this.#seed = seed;
+  }
+
+  /** The speech language of an answer to `locale`: the locale's when the extension declares it, else its own. */
+  langFor(locale: string | undefined): SpeechLang {
+    return locale !== undefined && isLocale(locale) && this.#locales[locale] !== undefined ? LOCALE_LANGUAGES[locale] : this.#language;
+  }
+
+  pick(key: MessageKey, locale: string | undefined, override?: MessageText): Speakable {
+    if (locale !== undefined && isLocale(locale)) {
+      const set = this.#locales[locale];
+      if (set !== undefined) {
+        const lang = LOCALE_LANGUAGES[locale];
+        return { text: this.#variant(`${locale} ${key}`, set[key] ?? DEFAULT_MESSAGES[lang][key]), lang };
+      }
+    }
+    return { text: this.#variant(key, override ?? this.#own[key] ?? DEFAULT_MESSAGES[this.#language][key]), lang: this.#language };
+  }
+
+  #variant(slot: string, m: MessageText): string {
+    if (typeof m === 'string') return m;
+    if (m.length <= 1) return m[0] ?? '';
+    if (this.#seed === undefined) return m[Math.floor(Math.random() * m.length)] ?? '';
+    const turn = this.#turns.get(slot) ?? 0;
+    this.#turns.set(slot, turn + 1);
+    return m[(this.#seed + turn) % m.length] ?? '';
+  }
 }
 
 /**

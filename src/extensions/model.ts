@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SpeechLang } from '../cek/types.js';
 import { VERIFICATION_MODES, type VerificationMode } from '../cek/verify.js';
 import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
-import { MESSAGE_KEYS, type Messages } from './messages.js';
+import { LOCALES, MESSAGE_KEYS, type Locale, type MessageSet } from './messages.js';
 
 /**
  * Extension IDs are reverse-domain names (DESIGN.md section 7): lowercase labels of [a-z0-9-],
@@ -43,7 +43,11 @@ export interface ExtensionRecord {
   language: SpeechLang;
   verification: VerificationMode;
   /** Only the messages the developer wrote; the rest come from the language's defaults. */
-  messages: Partial<Messages>;
+  messages: MessageSet;
+  /** Messages for requests in other locales (`request.locale`), each over that locale's defaults. */
+  locales?: Partial<Record<Locale, MessageSet>>;
+  /** Variants are picked round-robin from this index instead of at random (repeatable tests). */
+  variantSeed?: number;
   secret: SealedSecret;
   /** Records written before several previous secrets were kept; read, never written. */
   previousSecret?: SealedSecret & { expiresAt: string };
@@ -62,12 +66,20 @@ export interface ExtensionRecord {
 
 const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').refine(noControlChars(true), CONTROL_CHARS_MESSAGE);
 
+/** One text, or 1 to 10 variants of which one is spoken each time. */
+const messageValue = z.union([messageText, z.array(messageText).min(1, 'must hold at least one variant').max(10, 'must hold at most 10 variants')]);
+
 export const messagesInput = z
-  .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageText.nullable().optional()])) as Record<
+  .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageValue.nullable().optional()])) as Record<
     (typeof MESSAGE_KEYS)[number],
-    z.ZodOptional<z.ZodNullable<typeof messageText>>
+    z.ZodOptional<z.ZodNullable<typeof messageValue>>
   >)
   .strict();
+
+/** Per-locale messages; `null` for a locale removes all of its messages. */
+export const localesInput = z.partialRecord(z.enum(LOCALES as [Locale, ...Locale[]]), messagesInput.nullable());
+
+const variantSeed = z.number().int().min(0).max(1_000_000).nullable();
 
 const nameText = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noControlChars(false), CONTROL_CHARS_MESSAGE);
 
@@ -78,6 +90,8 @@ export const createExtensionInput = z
     language: z.enum(LANGUAGES).optional(),
     verification: z.enum(VERIFICATION_MODES).optional(),
     messages: messagesInput.optional(),
+    locales: localesInput.optional(),
+    variantSeed: variantSeed.optional(),
     allowPrivateTargets: z.boolean().optional(),
   })
   .strict();
@@ -89,6 +103,8 @@ export const patchExtensionInput = z
     verification: z.enum(VERIFICATION_MODES).optional(),
     /** A message set to `null` goes back to the language's default. */
     messages: messagesInput.optional(),
+    locales: localesInput.optional(),
+    variantSeed: variantSeed.optional(),
     allowPrivateTargets: z.boolean().optional(),
   })
   .strict();

@@ -1,9 +1,10 @@
+import type { SpeechLang } from '../cek/types.js';
 import type { Logger } from '../http/logger.js';
 import { AppError } from '../http/errors.js';
 import type { Keyring } from '../security/keyring.js';
 import { randomSecret } from '../security/random.js';
 import type { Store } from '../store/store.js';
-import { resolveMessages, type Messages } from './messages.js';
+import { LOCALES, MESSAGE_KEYS, MessagePicker, resolveMessages, type Locale, type MessageKey, type Messages, type MessageSet, type MessageText, type Speakable } from './messages.js';
 import {
   MAX_PREVIOUS_SECRETS,
   NEW_EXTENSION_ID,
@@ -25,7 +26,12 @@ const MAX_UPDATE_ATTEMPTS = 50;
 /** An extension as the request path needs it: resolved messages and opened secrets, from the in-process cache. */
 export interface ResolvedExtension {
   readonly record: ExtensionRecord;
+  /** The extension-language messages (first variant of each): for pages and previews. */
   readonly messages: Messages;
+  /** What to say for `key` to a request in `locale` (request.locale), with variants picked; see MessagePicker. */
+  say(key: MessageKey, locale: string | undefined, override?: MessageText): Speakable;
+  /** The speech language of an answer to a request in `locale`. */
+  langFor(locale: string | undefined): SpeechLang;
   /** The Chatbot Secrets accepted right now (current, and the previous one within its grace period). */
   liveSecrets(now?: number): readonly string[];
 }
@@ -87,14 +93,18 @@ export class ExtensionRegistry {
     assertId(input.extensionId);
     const now = new Date().toISOString();
     const chatbotSecret = randomSecret();
-    const messages: ExtensionRecord['messages'] = {};
-    for (const [k, v] of Object.entries(input.messages ?? {})) if (typeof v === 'string') messages[k as keyof Messages] = v;
+    const messages: MessageSet = {};
+    applyMessages(messages, input.messages);
+    const locales: Partial<Record<Locale, MessageSet>> = {};
+    applyLocales(locales, input.locales);
     const record: ExtensionRecord = {
       extensionId: input.extensionId,
       name: input.name ?? input.extensionId,
       language: input.language ?? 'ko',
       verification: input.verification ?? 'any',
       messages,
+      ...(Object.keys(locales).length === 0 ? {} : { locales }),
+      ...(input.variantSeed === undefined || input.variantSeed === null ? {} : { variantSeed: input.variantSeed }),
       allowPrivateTargets: input.allowPrivateTargets ?? false,
       secret: { sealed: this.#keyring.seal(chatbotSecret, secretContext(input.extensionId)), createdAt: now },
       createdAt: now,
@@ -130,10 +140,15 @@ export class ExtensionRegistry {
       if (input.language !== undefined) r.language = input.language;
       if (input.verification !== undefined) r.verification = input.verification;
       if (input.allowPrivateTargets !== undefined) r.allowPrivateTargets = input.allowPrivateTargets;
-      for (const [k, v] of Object.entries(input.messages ?? {})) {
-        if (v === null) delete r.messages[k as keyof Messages];
-        else if (typeof v === 'string') r.messages[k as keyof Messages] = v;
+      applyMessages(r.messages, input.messages);
+      if (input.locales !== undefined) {
+        const locales = r.locales ?? {};
+        applyLocales(locales, input.locales);
+        if (Object.keys(locales).length === 0) delete r.locales;
+        else r.locales = locales;
       }
+      if (input.variantSeed === null) delete r.variantSeed;
+      else if (input.variantSeed !== undefined) r.variantSeed = input.variantSeed;
     });
   }
 
@@ -219,9 +234,12 @@ export class ExtensionRegistry {
     };
     const current = open(record.secret.sealed);
     const previous = livePreviousSecrets(record).map((p) => ({ secret: open(p.sealed), until: Date.parse(p.expiresAt) }));
+    const picker = new MessagePicker(record.language, record.messages, record.locales, record.variantSeed);
     return {
       record,
       messages: resolveMessages(record.language, record.messages),
+      say: (key, locale, override) => picker.pick(key, locale, override),
+      langFor: (locale) => picker.langFor(locale),
       liveSecrets: (now = Date.now()) => {
         const live: string[] = [];
         if (current !== undefined) live.push(current);
@@ -279,4 +297,28 @@ function unknown(id: string): AppError {
   return isExtensionId(id)
     ? new AppError('unknown_extension', `No extension with ID "${id}".`)
     : new AppError('invalid_extension_id', 'Extension IDs are reverse-domain names such as "com.example.points".');
+}
+
+/** Writes the given messages into `target`; `null` removes one (back to the default). */
+function applyMessages(target: MessageSet, input: Partial<Record<MessageKey, MessageText | null | undefined>> | undefined): void {
+  for (const key of MESSAGE_KEYS) {
+    const value = input?.[key];
+    if (value === null) delete target[key];
+    else if (value !== undefined) target[key] = value;
+  }
+}
+
+/** Writes the given locales' messages into `target`; `null` for a locale removes all of its messages. */
+function applyLocales(target: Partial<Record<Locale, MessageSet>>, input: Partial<Record<Locale, Partial<Record<MessageKey, MessageText | null | undefined>> | null>> | undefined): void {
+  for (const locale of LOCALES) {
+    const value = input?.[locale];
+    if (value === undefined) continue;
+    if (value === null) {
+      delete target[locale];
+      continue;
+    }
+    const set = target[locale] ?? {};
+    applyMessages(set, value);
+    target[locale] = set;
+  }
 }

@@ -78,6 +78,7 @@ export function cekRequestFor(msg: ChatbotMessage, extensionId: string): CekRequ
     version: body.version,
     applicationId: extensionId,
     userId: msg.userId,
+    locale: undefined,
     accessToken: undefined,
     intentName: msg.event === 'send' ? CHATBOT_INTENT : undefined,
     eventNamespace: undefined,

@@ -130,17 +130,18 @@ export class LinkingService implements LinkedTokens {
 
   async loginPrompt(ctx: CekContext): Promise<CekResponseBody> {
     const { ext, cek } = ctx;
-    const lang = ext.record.language;
     const settings = settingsOf(ext.record);
     if (settings?.enabled !== true || cek.userId === '') {
       ctx.outcome = 'linking_unavailable';
       ctx.log.warn({ reqId: ctx.requestId, extensionId: ext.record.extensionId }, 'a token is needed but account linking is not enabled for this extension');
-      return cekResponse({ version: cek.version, speech: simpleSpeech(ext.messages.error, lang), shouldEndSession: true });
+      const error = ext.say('error', cek.locale);
+      return cekResponse({ version: cek.version, speech: simpleSpeech(error.text, error.lang), shouldEndSession: true });
     }
     const { code } = await this.pairing.codeFor(ext.record.extensionId, cek.userId);
-    const text = fillLoginPrompt(this.#messages(ext).loginPrompt, { url: this.linkUrl, code: spokenDigits(code) });
+    const prompt = ext.say('loginPrompt', cek.locale, settings.loginPromptMessage);
+    const text = fillLoginPrompt(prompt.text, { url: this.linkUrl, code: spokenDigits(code) });
     ctx.outcome = 'login_prompt';
-    return cekResponse({ version: cek.version, speech: simpleSpeech(text, lang), shouldEndSession: true });
+    return cekResponse({ version: cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
   }
 
   #messages(ext: ResolvedExtension): { loginPrompt: string; loginSuccess: string } {

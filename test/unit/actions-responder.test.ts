@@ -5,7 +5,7 @@ import { Forwarder } from '../../src/actions/forward.js';
 import { createActionResponder } from '../../src/actions/responder.js';
 import type { CekContext } from '../../src/cek/dispatch.js';
 import { parseCekRequest } from '../../src/cek/parse.js';
-import { resolveMessages } from '../../src/extensions/messages.js';
+import { MessagePicker, resolveMessages } from '../../src/extensions/messages.js';
 import type { ExtensionRecord } from '../../src/extensions/model.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/http/metrics.js';
@@ -14,6 +14,8 @@ import { intentRequest } from '../helpers/cek.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /** The responder against a real loopback target, with a context whose deadline is close. */
+
+const picker = new MessagePicker('en', {});
 
 // No extension in these tests has a forwarding secret: the signer adds nothing.
 const signer = new ForwardSigner(new Keyring([randomBytes(32)]));
@@ -53,7 +55,7 @@ describe('action responder deadlines', () => {
     const raw = Buffer.from(JSON.stringify(intentRequest({ extensionId: 'com.example.deadline', intent: 'Slow' })));
     return {
       cek: parseCekRequest(raw),
-      ext: { record, messages: resolveMessages('en', {}), liveSecrets: () => [] },
+      ext: { record, messages: resolveMessages('en', {}), say: (key, locale) => picker.pick(key, locale), langFor: (locale) => picker.langFor(locale), liveSecrets: () => [] },
       requestId: 'req-1',
       log,
       deadline: Date.now() + deadlineInMs,

@@ -1,4 +1,4 @@
-import { DEFAULT_MESSAGES, fillLoginPrompt } from '../../src/extensions/messages.js';
+import { DEFAULT_MESSAGES, fillLoginPrompt, MessagePicker } from '../../src/extensions/messages.js';
 
 describe('fillLoginPrompt', () => {
   test('fills {url} and {code}, every occurrence', () => {
@@ -12,5 +12,31 @@ describe('fillLoginPrompt', () => {
 
   test('with a code, spacing is left as written', () => {
     expect(fillLoginPrompt('code {code} .', { url: 'u', code: '1' })).toBe('code 1 .');
+  });
+});
+
+describe('MessagePicker', () => {
+  const picker = (seed?: number) =>
+    new MessagePicker('ko', { welcome: ['w1', 'w2'], error: '오류' }, { 'ja-JP': { welcome: 'ようこそ' }, 'en-US': {} }, seed);
+
+  test('a declared locale: its own message, else its language’s default, in its language', () => {
+    expect(picker().pick('welcome', 'ja-JP')).toEqual({ text: 'ようこそ', lang: 'ja' });
+    expect(picker().pick('error', 'ja-JP')).toEqual({ text: DEFAULT_MESSAGES.ja.error, lang: 'ja' });
+    expect(picker().pick('loginPrompt', 'en-US')).toEqual({ text: DEFAULT_MESSAGES.en.loginPrompt, lang: 'en' });
+  });
+
+  test('an undeclared or unknown locale: the extension’s language, with the override standing in for its message', () => {
+    expect(picker().pick('error', 'fr-FR')).toEqual({ text: '오류', lang: 'ko' });
+    expect(picker().pick('error', undefined, 'custom')).toEqual({ text: 'custom', lang: 'ko' });
+    expect(picker().pick('fallback', 'ko-KR')).toEqual({ text: DEFAULT_MESSAGES.ko.fallback, lang: 'ko' });
+    expect(picker().langFor('ja-JP')).toBe('ja');
+    expect(picker().langFor('zh-CN')).toBe('ko');
+  });
+
+  test('variants: round-robin from the seed, per key and locale; random ones are always one of them', () => {
+    const p = picker(1);
+    expect([p.pick('welcome', 'ko-KR').text, p.pick('welcome', 'ko-KR').text, p.pick('welcome', undefined).text]).toEqual(['w2', 'w1', 'w2']);
+    const r = picker();
+    for (let i = 0; i < 50; i++) expect(['w1', 'w2']).toContain(r.pick('welcome', undefined).text);
   });
 });

@@ -1,5 +1,5 @@
 import { livePreviousSecrets, type ExtensionRecord } from '../../extensions/model.js';
-import { resolveMessages } from '../../extensions/messages.js';
+import { DEFAULT_MESSAGES } from '../../extensions/messages.js';
 
 /** The API shape of an extension: never the record as stored, never a secret. */
 export function formatExtension(r: ExtensionRecord, publicUrl: string) {
@@ -8,8 +8,12 @@ export function formatExtension(r: ExtensionRecord, publicUrl: string) {
     name: r.name,
     language: r.language,
     verification: r.verification,
-    messages: resolveMessages(r.language, r.messages),
+    /** Each message as spoken in the extension's language: the developer's (one text or its variants) over the default. */
+    messages: { ...DEFAULT_MESSAGES[r.language], ...r.messages },
     customMessages: Object.keys(r.messages),
+    /** Messages for requests in other locales, as written (each over that locale's defaults). */
+    locales: r.locales ?? {},
+    variantSeed: r.variantSeed ?? null,
     allowPrivateTargets: r.allowPrivateTargets === true,
     invokeUrl: `${publicUrl}/cek/${r.extensionId}`,
     /** Metadata only; the value is shown once, in the create and rotate responses. */

@@ -38,6 +38,23 @@ export function textOrNull(req: Request, name: string): string | null {
   return v === '' ? null : v;
 }
 
+/** Variants of a message are written one after another, separated by a line of `---`. */
+const VARIANT_SEPARATOR = /\r?\n[ \t]*---[ \t]*\r?\n/;
+
+/** A message field: `null` when blank, the variants when it holds several, else the text. */
+export function messageOrNull(req: Request, name: string): string | string[] | null {
+  const v = textOrNull(req, name);
+  if (v === null) return null;
+  const parts = v.split(VARIANT_SEPARATOR).map((p) => p.trim()).filter((p) => p !== '');
+  return parts.length > 1 ? parts : (parts[0] ?? null);
+}
+
+/** A stored message as its field shows it: variants separated by a line of `---`. */
+export function messageField(m: string | readonly string[] | undefined): string {
+  if (m === undefined) return '';
+  return typeof m === 'string' ? m : m.join('\n---\n');
+}
+
 /**
  * Puts an error from the service or the API onto a form: each detail whose path names a field of the
  * form (after `rename`, e.g. `messages.welcome` → `welcome`) goes next to that field, the rest

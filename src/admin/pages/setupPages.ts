@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { VERIFICATION_MODES } from '../../cek/verify.js';
-import { DEFAULT_MESSAGES, fillLoginPrompt } from '../../extensions/messages.js';
+import { DEFAULT_MESSAGES, fillLoginPrompt, resolveMessages } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
 import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
@@ -10,7 +10,7 @@ import { formatSettings, settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
 import { LANGUAGE_LABELS } from './extensionsPages.js';
-import { applyError, checked, emptyForm, field, textOrNull, type FormState } from './forms.js';
+import { applyError, checked, emptyForm, field, messageField, messageOrNull, textOrNull, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
 
 /** The code in the preview of the login prompt, read digit by digit as CLOVA will. */
@@ -73,9 +73,9 @@ export function setupPages(ctx: PagesContext): Router {
       general: emptyForm({
         name: record.name,
         language: record.language,
-        welcome: record.messages.welcome ?? '',
-        fallback: record.messages.fallback ?? '',
-        error: record.messages.error ?? '',
+        welcome: messageField(record.messages.welcome),
+        fallback: messageField(record.messages.fallback),
+        error: messageField(record.messages.error),
       }),
       verify: emptyForm({ verification: record.verification, allowPrivateTargets: record.allowPrivateTargets === true }),
     };
@@ -86,7 +86,8 @@ export function setupPages(ctx: PagesContext): Router {
     const ext = formatExtension(record, publicUrl);
     const linking = formatSettings(settingsOf(record), record, publicUrl);
     const forms = { ...current(record), ...posted };
-    const promptTemplate = String(forms.linking.values['loginPromptMessage'] ?? '').trim() || ext.messages.loginPrompt;
+    const defaultPrompt = resolveMessages(record.language, record.messages).loginPrompt;
+    const promptTemplate = String(forms.linking.values['loginPromptMessage'] ?? '').trim() || defaultPrompt;
     await page(
       ctx,
       req,
@@ -100,7 +101,7 @@ export function setupPages(ctx: PagesContext): Router {
         linking,
         forms,
         defaults: DEFAULT_MESSAGES[record.language],
-        preview: { code: PREVIEW_CODE, text: fillLoginPrompt(promptTemplate, { url: linking.linkUrl, code: PREVIEW_CODE }), defaultPrompt: ext.messages.loginPrompt },
+        preview: { code: PREVIEW_CODE, text: fillLoginPrompt(promptTemplate, { url: linking.linkUrl, code: PREVIEW_CODE }), defaultPrompt },
         graceOptions: GRACE_OPTIONS,
         languages: LANGUAGES.map((value) => ({ value, label: LANGUAGE_LABELS[value] })),
         verificationModes: VERIFICATION_MODES.map((value) => ({ value, label: VERIFICATION_LABELS[value] })),
@@ -222,7 +223,7 @@ export function setupPages(ctx: PagesContext): Router {
         name: values.name,
         language: values.language,
         // Blank: back to the language's default sentence.
-        messages: { welcome: textOrNull(req, 'welcome'), fallback: textOrNull(req, 'fallback'), error: textOrNull(req, 'error') },
+        messages: { welcome: messageOrNull(req, 'welcome'), fallback: messageOrNull(req, 'fallback'), error: messageOrNull(req, 'error') },
       });
       await registry.patch(id, input);
       await redirectWith(ctx, req, res, `/admin/extensions/${id}#general`, { kind: 'ok', text: 'Name, language and messages saved.' });
