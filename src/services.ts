@@ -47,7 +47,7 @@ export interface ServiceOptions {
 export async function createServices(o: ServiceOptions): Promise<Services> {
   const keyring = new Keyring(o.config.encryptionKeys);
   const metrics = o.metrics ?? createMetrics();
-  const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log });
+  const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log, metrics });
   await registry.start();
   const services: Services = {
     config: o.config,
