@@ -20,6 +20,7 @@ export class OutageGuard {
   #reason = '';
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #confirming = false;
 
   constructor(o: OutageGuardOptions) {
     this.#probe = o.probe;
@@ -43,6 +44,25 @@ export class OutageGuard {
     this.#downSince = Date.now();
     this.#reason = reason;
     this.#schedule();
+  }
+
+  /**
+   * A command went unanswered in time: the store is marked down only if a probe, sent now, fails
+   * too. A busy process or a briefly busy server is not an outage, and marking it one would fail
+   * every command until the next probe.
+   */
+  suspect(reason: string): void {
+    if (this.#stopped || this.#downSince !== undefined || this.#confirming) return;
+    this.#confirming = true;
+    this.#probe().then(
+      () => {
+        this.#confirming = false;
+      },
+      () => {
+        this.#confirming = false;
+        this.markDown(reason);
+      },
+    );
   }
 
   /** Stops probing (store closed). */

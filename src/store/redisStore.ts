@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
-import { isStoreUnavailable } from './unavailable.js';
+import { isCommandTimeout, isStoreUnavailable, withCommandTimeout } from './unavailable.js';
 
 /**
  * The shared store: Redis through ioredis. Several instances of the service (and several test
@@ -33,6 +33,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 /** While Redis is down, how often it is probed (a PING) to let commands through again. */
 const PROBE_INTERVAL_MS = 250;
+/**
+ * The longest a probe's PING may take. Shorter than a command's timeout: confirming a suspected
+ * stall adds this to the wait of the requests caught in it, and a server that needs longer for a
+ * PING cannot serve the voice path anyway.
+ */
+const PROBE_TIMEOUT_MS = 500;
 const SCAN_COUNT = 1_000;
 const MGET_BATCH = 500;
 const QUIT_TIMEOUT_MS = 1_000;
@@ -115,31 +121,34 @@ class RedisStoreImpl implements RedisStore {
   private lastError: Error | undefined;
   private closed = false;
   private readonly guard: OutageGuard;
+  private readonly commandTimeoutMs: number;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix;
     const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.pingTimeoutMs = connectTimeout;
     /*
      * Connection settings, chosen for three properties:
      * (a) Commands issued right after creation work: the client connects at once (no lazyConnect)
      *     and the offline queue stays enabled, so early commands wait for `ready`.
      * (b) When the server is away, commands reject within a second instead of hanging, and after
-     *     the first failure at once: `commandTimeout` is the hard upper bound for any single
-     *     command, queued or sent (a KV command takes milliseconds, so it only ever fires when the
-     *     server is unreachable or stuck); a lost connection or a failed command marks the store
-     *     down (`OutageGuard`), and commands then fail without reaching ioredis until a PING
-     *     succeeds. `maxRetriesPerRequest: 1` flushes queued commands with an error after every
-     *     second failed reconnect attempt; `connectTimeout` bounds a connect attempt to a
-     *     black-holed host. `enableOfflineQueue: false` is not used: it would make every command
-     *     fail during the first connect.
+     *     the outage is known at once: `run` bounds every command, queued or sent, by
+     *     `commandTimeoutMs` (a KV command takes milliseconds, so it only fires when the server is
+     *     unreachable or stuck); a lost connection, or a timeout that a PING confirms, marks the
+     *     store down (`OutageGuard`), and commands then fail without reaching ioredis until a PING
+     *     succeeds. ioredis' own `commandTimeout` is only a backstop that clears its queue.
+     *     `maxRetriesPerRequest: 1` flushes queued commands with an error after every second
+     *     failed reconnect attempt; `connectTimeout` bounds a connect attempt to a black-holed
+     *     host. `enableOfflineQueue: false` is not used: it would make every command fail during
+     *     the first connect.
      * (c) The client reconnects forever when the server comes back: `retryStrategy` always returns
      *     a delay (50 ms doubling, capped at 1 s); the subscriber connection re-subscribes by itself
      *     (`autoResubscribe`, the default).
      */
     const options = {
       connectTimeout,
-      commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      commandTimeout: Math.max(10_000, 5 * this.commandTimeoutMs),
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000),
       enableOfflineQueue: true,
@@ -167,16 +176,24 @@ class RedisStoreImpl implements RedisStore {
 
   /**
    * Every command goes through here: it fails at once while the store is known to be down, and a
-   * command that finds the store down (timed out, connection closed) marks it so for the others.
+   * command that finds the store down marks it so for the others (a closed connection at once; a
+   * timeout or a refusal such as LOADING once a PING fails too).
    */
   private async run<T>(command: () => Promise<T>): Promise<T> {
     this.guard.check();
     try {
-      return await command();
+      return await withCommandTimeout(command(), this.commandTimeoutMs);
     } catch (err) {
-      if (isStoreUnavailable(err)) this.guard.markDown((err as Error).message);
+      this.failed(err);
       throw err;
     }
+  }
+
+  private failed(err: unknown): void {
+    if (!isStoreUnavailable(err)) return;
+    const reason = (err as Error).message;
+    if (isCommandTimeout(err) || (err as Error).name === 'ReplyError') this.guard.suspect(reason);
+    else this.guard.markDown(reason);
   }
 
   /** The full key (or channel); every command builds its keys here, so a closed store rejects at once. */
@@ -312,7 +329,7 @@ class RedisStoreImpl implements RedisStore {
     try {
       await Promise.race([this.client.ping(), timeout]);
     } catch (err) {
-      this.guard.markDown((err as Error).message);
+      this.guard.suspect((err as Error).message);
       const cause = this.lastError?.message;
       throw new Error(`Redis ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
         cause: err,
@@ -322,10 +339,10 @@ class RedisStoreImpl implements RedisStore {
     }
   }
 
-  /** The outage guard's check: the connection is up and Redis answers a PING (within the command timeout). */
+  /** The outage guard's check: the connection is up and Redis answers a PING. */
   private async probe(): Promise<void> {
     if (this.client.status !== 'ready') throw new Error(`not connected (${this.client.status})`);
-    await this.client.ping();
+    await withCommandTimeout(this.client.ping(), Math.min(PROBE_TIMEOUT_MS, this.commandTimeoutMs));
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -11,6 +11,44 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * `work`, or a rejection with "Command timed out" when it has not settled `ms` after the call. A
+ * reply that arrived while this process was busy is read in the event loop's poll phase, which
+ * follows the timers: the timeout waits for that turn (a `setImmediate`) before it wins, so a
+ * process lagging behind under load does not take its own slowness for a stalled store.
+ */
+export function withCommandTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Error('Command timed out'));
+      });
+    }, ms);
+    work.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/** A failure that proves nothing by itself (the store may only be slow): confirm with a probe before calling it an outage. */
+export function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
+}
+
 /** ioredis' own messages for a command that never got an answer. */
 const CLIENT_MESSAGES = /^(Connection is closed\.|Command timed out|Stream isn't writeable|store is closed$|The database connection is not open$)/;
 /** Redis replies meaning "this server cannot serve now" (loading, read-only replica, failing disk, out of memory, a stuck script). */

@@ -704,7 +704,7 @@ describeRedis('Redis store specifics', () => {
 });
 
 describe('store outages', () => {
-  test('a stalled Redis (SIGSTOP): the first command times out within a second, the next ones fail at once, all as "unavailable"; back after SIGCONT', async () => {
+  test('a stalled Redis (SIGSTOP): a command times out within a second; once a PING confirms the stall, commands fail at once, all as "unavailable"; back after SIGCONT', async () => {
     const redis = await startPrivateRedis();
     const store = createRedisStore({ url: redis.url, prefix: 'stall:' });
     try {
@@ -714,6 +714,8 @@ describe('store outages', () => {
       const first = await store.get('k').catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(isStoreUnavailable(first)).toBe(true);
+      // The timeout alone could be a busy server: a PING (up to another second) confirms it.
+      await sleep(1_500);
       started = Date.now();
       const results = await Promise.all([store.get('k'), store.increment('n'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => 'answered', (e: unknown) => e)));
       expect(Date.now() - started).toBeLessThan(200);
@@ -724,6 +726,26 @@ describe('store outages', () => {
     } finally {
       await store.close();
       await redis.stop();
+    }
+  });
+
+  (redisAvailable ? test : test.skip)('a process busy past the command timeout does not take its own lag for a stalled Redis', async () => {
+    const prefix = uniquePrefix('lag');
+    const store = createRedisStore({ url: redisUrl(), prefix, commandTimeoutMs: 50 });
+    try {
+      await store.ping();
+      await store.set('k', 'v');
+      const reply = store.get('k');
+      // Busy for six times the timeout: the reply is already waiting in the socket when the timer fires.
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // blocking the event loop on purpose
+      }
+      expect(await reply).toBe('v');
+      expect(await store.get('k')).toBe('v');
+    } finally {
+      await deleteRedisKeys(prefix);
+      await store.close();
     }
   });
 
