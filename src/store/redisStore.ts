@@ -137,18 +137,18 @@ class RedisStoreImpl implements RedisStore {
      *     `commandTimeoutMs` (a KV command takes milliseconds, so it only fires when the server is
      *     unreachable or stuck); a lost connection, or a timeout that a PING confirms, marks the
      *     store down (`OutageGuard`), and commands then fail without reaching ioredis until a PING
-     *     succeeds. ioredis' own `commandTimeout` is only a backstop that clears its queue.
-     *     `maxRetriesPerRequest: 1` flushes queued commands with an error after every second
-     *     failed reconnect attempt; `connectTimeout` bounds a connect attempt to a black-holed
-     *     host. `enableOfflineQueue: false` is not used: it would make every command fail during
-     *     the first connect.
+     *     succeeds. (Not ioredis' own `commandTimeout`: its timer fires before a reply already
+     *     waiting in the socket is read, so a process busy for a moment would take itself for a
+     *     stalled server.) `maxRetriesPerRequest: 1` flushes queued commands with an error after
+     *     every second failed reconnect attempt; `connectTimeout` bounds a connect attempt to a
+     *     black-holed host. `enableOfflineQueue: false` is not used: it would make every command
+     *     fail during the first connect.
      * (c) The client reconnects forever when the server comes back: `retryStrategy` always returns
      *     a delay (50 ms doubling, capped at 1 s); the subscriber connection re-subscribes by itself
      *     (`autoResubscribe`, the default).
      */
     const options = {
       connectTimeout,
-      commandTimeout: Math.max(10_000, 5 * this.commandTimeoutMs),
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000),
       enableOfflineQueue: true,
