@@ -28,7 +28,8 @@ export interface CoreOptions {
 /** Builds the core and starts the registry (its cache listens for changes from other instances). */
 export async function createCore(o: CoreOptions): Promise<Core> {
   const keyring = new Keyring(o.config.encryptionKeys);
-  const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log });
+  const metrics = o.metrics ?? createMetrics();
+  const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log, metrics });
   await registry.start();
-  return Object.freeze({ config: o.config, store: o.store, keyring, log: o.log, metrics: o.metrics ?? createMetrics(), registry });
+  return Object.freeze({ config: o.config, store: o.store, keyring, log: o.log, metrics, registry });
 }

@@ -1,9 +1,11 @@
 import type { SpeechLang } from '../cek/types.js';
 import type { Logger } from '../http/logger.js';
 import { AppError } from '../http/errors.js';
+import type { Metrics } from '../http/metrics.js';
 import type { Keyring } from '../security/keyring.js';
 import { randomSecret } from '../security/random.js';
 import type { Store } from '../store/store.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import { LOCALES, MESSAGE_KEYS, MessagePicker, resolveMessages, type Locale, type MessageKey, type Messages, type MessageSet, type MessageText, type Speakable } from './messages.js';
 import {
   MAX_PREVIOUS_SECRETS,
@@ -22,6 +24,12 @@ const CHANGED_CHANNEL = 'extensions:changed';
 const DEFAULT_GRACE_SECONDS = 3600;
 /** Compare-and-set tries of one change before it gives up with 409 `conflict`. */
 const MAX_UPDATE_ATTEMPTS = 50;
+/** While the store does not answer, a stale record is served this long before the store is asked again. */
+const STALE_RETRY_MS = 1_000;
+/** At most one log line this often while stale records are served. */
+const STALE_LOG_INTERVAL_MS = 60_000;
+/** Cached entries (known and unknown IDs) before unknown ones are dropped. */
+const MAX_CACHE_ENTRIES = 10_000;
 
 /** An extension as the request path needs it: resolved messages and opened secrets, from the in-process cache. */
 export interface ResolvedExtension {
@@ -45,6 +53,8 @@ export interface RegistryOptions {
   store: Store;
   keyring: Keyring;
   log: Logger;
+  /** Counts the records served stale during a store outage (without it they are only logged). */
+  metrics?: Metrics;
   /** Backstop expiry of cached extensions in case an invalidation message is lost. */
   cacheTtlMs?: number;
   /** How long an unknown ID is remembered, so a flood of requests for it does not reach the store. */
@@ -60,17 +70,21 @@ export class ExtensionRegistry {
   readonly #store: Store;
   readonly #keyring: Keyring;
   readonly #log: Logger;
+  readonly #metrics: Metrics | undefined;
   readonly #cacheTtlMs: number;
   readonly #negativeTtlMs: number;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #loading = new Map<string, Promise<ResolvedExtension | undefined>>();
   readonly #deleteHooks: Array<(id: string) => Promise<void>> = [];
   #unsubscribe: (() => Promise<void>) | undefined;
+  #lastStaleLog = 0;
+  #staleSinceLog = 0;
 
   constructor(o: RegistryOptions) {
     this.#store = o.store;
     this.#keyring = o.keyring;
     this.#log = o.log;
+    this.#metrics = o.metrics;
     this.#cacheTtlMs = o.cacheTtlMs ?? 30_000;
     this.#negativeTtlMs = o.negativeCacheTtlMs ?? 2_000;
   }
@@ -197,7 +211,9 @@ export class ExtensionRegistry {
 
   /**
    * The extension for a request, from the cache (one store read on a miss, shared by concurrent
-   * callers). `undefined` for an unknown or malformed ID.
+   * callers). `undefined` for an unknown or malformed ID. While the store cannot answer, the last
+   * record read is served past its expiry (stale-if-error): voice keeps answering through a store
+   * outage. Only an ID never read before fails then (503 `store_unavailable`).
    */
   async resolve(id: string): Promise<ResolvedExtension | undefined> {
     const hit = this.#cache.get(id);
@@ -212,12 +228,39 @@ export class ExtensionRegistry {
   }
 
   async #load(id: string): Promise<ResolvedExtension | undefined> {
-    const raw = await this.#store.get(keyFor(id));
+    let raw: string | null;
+    try {
+      raw = await this.#store.get(keyFor(id));
+    } catch (err) {
+      const stale = this.#cache.get(id);
+      if (stale === undefined || !isStoreUnavailable(err)) throw err;
+      // Ask the store again in a while, not on every request of the outage.
+      stale.expiresAt = Date.now() + STALE_RETRY_MS;
+      this.#servedStale(id, err);
+      return stale.value;
+    }
     const value = raw === null ? undefined : this.#resolveRecord(JSON.parse(raw) as ExtensionRecord);
-    // Bounded: unknown IDs must not grow the map without limit under a flood of random IDs.
-    if (this.#cache.size > 10_000) this.#cache.clear();
+    // Bounded: unknown IDs must not grow the map without limit under a flood of random IDs. Known
+    // extensions are kept: they are what voice answers from while the store is down.
+    if (this.#cache.size > MAX_CACHE_ENTRIES) {
+      for (const [key, entry] of this.#cache) if (entry.value === undefined) this.#cache.delete(key);
+      if (this.#cache.size > MAX_CACHE_ENTRIES) this.#cache.clear();
+    }
     this.#cache.set(id, { value, expiresAt: Date.now() + (value === undefined ? this.#negativeTtlMs : this.#cacheTtlMs) });
     return value;
+  }
+
+  #servedStale(id: string, err: unknown): void {
+    this.#metrics?.staleExtensions.inc();
+    this.#staleSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastStaleLog < STALE_LOG_INTERVAL_MS) return;
+    this.#log.warn(
+      { extensionId: id, error: err instanceof Error ? err.message : String(err), servedStale: this.#staleSinceLog },
+      'the store does not answer: serving cached extension records until it does',
+    );
+    this.#lastStaleLog = now;
+    this.#staleSinceLog = 0;
   }
 
   #resolveRecord(record: ExtensionRecord): ResolvedExtension {

@@ -16,6 +16,8 @@ export interface Metrics {
   readonly forwardDuration: Histogram<'outcome'>;
   readonly tokenRefreshes: Counter<'outcome'>;
   readonly storeErrors: Counter<'operation'>;
+  /** Extension records served from the cache past their expiry because the store did not answer. */
+  readonly staleExtensions: Counter;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -66,6 +68,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'cekgw_store_errors_total',
       help: 'Store operations that failed',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    staleExtensions: new Counter({
+      name: 'cekgw_registry_stale_served_total',
+      help: 'Extension records served from the cache past their expiry because the store did not answer',
       registers: [registry],
     }),
   };

@@ -1,5 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
+import { isCommandTimeout, isStoreUnavailable, withCommandTimeout } from './unavailable.js';
 
 /**
  * The shared store: Redis through ioredis. Several instances of the service (and several test
@@ -19,9 +21,24 @@ export interface RedisStoreOptions {
   prefix: string;
   /** TCP connect timeout, and the bound for `ping` (default 2000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * The longest any one command may wait for its reply (default 1000 ms). A KV command takes
+   * milliseconds; this only fires when Redis is stalled or unreachable, and after it fires the
+   * store fails fast until Redis answers a PING again.
+   */
+  commandTimeoutMs?: number;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+/** While Redis is down, how often it is probed (a PING) to let commands through again. */
+const PROBE_INTERVAL_MS = 250;
+/**
+ * The longest a probe's PING may take. Shorter than a command's timeout: confirming a suspected
+ * stall adds this to the wait of the requests caught in it, and a server that needs longer for a
+ * PING cannot serve the voice path anyway.
+ */
+const PROBE_TIMEOUT_MS = 500;
 const SCAN_COUNT = 1_000;
 const MGET_BATCH = 500;
 const QUIT_TIMEOUT_MS = 1_000;
@@ -103,30 +120,35 @@ class RedisStoreImpl implements RedisStore {
   private readonly channels = new Map<string, ChannelEntry>();
   private lastError: Error | undefined;
   private closed = false;
+  private readonly guard: OutageGuard;
+  private readonly commandTimeoutMs: number;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix;
     const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.pingTimeoutMs = connectTimeout;
     /*
      * Connection settings, chosen for three properties:
      * (a) Commands issued right after creation work: the client connects at once (no lazyConnect)
      *     and the offline queue stays enabled, so early commands wait for `ready`.
-     * (b) When the server is away, commands reject within about two seconds instead of hanging:
-     *     `maxRetriesPerRequest: 1` flushes queued commands with an error after every second failed
-     *     reconnect attempt (reconnect delays are capped at 1 s, and a refused connection fails at
-     *     once); `connectTimeout` bounds a connect attempt to a black-holed host; `commandTimeout`
-     *     is the hard upper bound for any single command, queued or sent (a KV command takes
-     *     milliseconds, so two seconds only ever fires when the server is unreachable or stuck).
-     *     `enableOfflineQueue: false` is not used: it would make every command fail during the
-     *     first connect and during each brief reconnect.
+     * (b) When the server is away, commands reject within a second instead of hanging, and after
+     *     the outage is known at once: `run` bounds every command, queued or sent, by
+     *     `commandTimeoutMs` (a KV command takes milliseconds, so it only fires when the server is
+     *     unreachable or stuck); a lost connection, or a timeout that a PING confirms, marks the
+     *     store down (`OutageGuard`), and commands then fail without reaching ioredis until a PING
+     *     succeeds. (Not ioredis' own `commandTimeout`: its timer fires before a reply already
+     *     waiting in the socket is read, so a process busy for a moment would take itself for a
+     *     stalled server.) `maxRetriesPerRequest: 1` flushes queued commands with an error after
+     *     every second failed reconnect attempt; `connectTimeout` bounds a connect attempt to a
+     *     black-holed host. `enableOfflineQueue: false` is not used: it would make every command
+     *     fail during the first connect.
      * (c) The client reconnects forever when the server comes back: `retryStrategy` always returns
      *     a delay (50 ms doubling, capped at 1 s); the subscriber connection re-subscribes by itself
      *     (`autoResubscribe`, the default).
      */
     const options = {
       connectTimeout,
-      commandTimeout: Math.max(2_000, connectTimeout),
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000),
       enableOfflineQueue: true,
@@ -141,6 +163,10 @@ class RedisStoreImpl implements RedisStore {
     this.client.on('error', (err: Error) => {
       this.lastError = err;
     });
+    this.guard = new OutageGuard({ probe: () => this.probe(), probeIntervalMs: PROBE_INTERVAL_MS });
+    // The connection was lost (server killed or restarted): commands would wait in the offline
+    // queue for seconds; fail them at once until the server answers again.
+    this.client.on('close', () => this.guard.markDown('connection lost'));
     this.client.defineCommand('cekDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_LUA });
     this.client.defineCommand('cekCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA });
     this.client.defineCommand('cekTake', { numberOfKeys: 1, lua: TAKE_LUA });
@@ -148,61 +174,83 @@ class RedisStoreImpl implements RedisStore {
     this.scripts = this.client as unknown as ScriptCommands;
   }
 
-  /** The full key (or channel); every command goes through here, so a closed store rejects at once. */
+  /**
+   * Every command goes through here: it fails at once while the store is known to be down, and a
+   * command that finds the store down marks it so for the others (a closed connection at once; a
+   * timeout or a refusal such as LOADING once a PING fails too).
+   */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    this.guard.check();
+    try {
+      return await withCommandTimeout(command(), this.commandTimeoutMs);
+    } catch (err) {
+      this.failed(err);
+      throw err;
+    }
+  }
+
+  private failed(err: unknown): void {
+    if (!isStoreUnavailable(err)) return;
+    const reason = (err as Error).message;
+    if (isCommandTimeout(err) || (err as Error).name === 'ReplyError') this.guard.suspect(reason);
+    else this.guard.markDown(reason);
+  }
+
+  /** The full key (or channel); every command builds its keys here, so a closed store rejects at once. */
   private k(key: string): string {
     if (this.closed) throw new Error('store is closed');
     return this.prefix + key;
   }
 
   async get(key: string): Promise<string | null> {
-    return this.client.get(this.k(key));
+    return this.run(() => this.client.get(this.k(key)));
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
-    return this.client.mget(keys.map((key) => this.k(key)));
+    return this.run(() => this.client.mget(keys.map((key) => this.k(key))));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const ttl = normalizeTtl(ttlMs);
     // A plain SET (no KEEPTTL) also clears an earlier TTL.
-    if (ttl === undefined) await this.client.set(this.k(key), value);
-    else await this.client.set(this.k(key), value, 'PX', ttl);
+    if (ttl === undefined) await this.run(() => this.client.set(this.k(key), value));
+    else await this.run(() => this.client.set(this.k(key), value, 'PX', ttl));
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     const ttl = normalizeTtl(ttlMs);
     const reply =
       ttl === undefined
-        ? await this.client.set(this.k(key), value, 'NX')
-        : await this.client.set(this.k(key), value, 'PX', ttl, 'NX');
+        ? await this.run(() => this.client.set(this.k(key), value, 'NX'))
+        : await this.run(() => this.client.set(this.k(key), value, 'PX', ttl, 'NX'));
     return reply === 'OK';
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.client.del(this.k(key))) > 0;
+    return (await this.run(() => this.client.del(this.k(key)))) > 0;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
-    return (await this.scripts.cekDeleteIfEquals(this.k(key), expected)) > 0;
+    return (await this.run(() => this.scripts.cekDeleteIfEquals(this.k(key), expected))) > 0;
   }
 
   async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
-    return (await this.scripts.cekCompareAndSet(this.k(key), expected, value)) > 0;
+    return (await this.run(() => this.scripts.cekCompareAndSet(this.k(key), expected, value))) > 0;
   }
 
   async take(key: string): Promise<string | null> {
-    return this.scripts.cekTake(this.k(key));
+    return this.run(() => this.scripts.cekTake(this.k(key)));
   }
 
   async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new RangeError(`increment: by must be a safe integer, got ${by}`);
     const ttl = normalizeTtl(ttlMs) ?? 0;
-    return Number(await this.scripts.cekIncrement(this.k(key), by, ttl));
+    return Number(await this.run(() => this.scripts.cekIncrement(this.k(key), by, ttl)));
   }
 
   async ttl(key: string): Promise<number | null> {
-    const ms = await this.client.pttl(this.k(key));
+    const ms = await this.run(() => this.client.pttl(this.k(key)));
     // -2: no such key, -1: no TTL.
     return ms < 0 ? null : ms;
   }
@@ -245,7 +293,7 @@ class RedisStoreImpl implements RedisStore {
     const found = new Set<string>(); // SCAN may return a key more than once.
     let cursor = '0';
     do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      const [next, keys] = await this.run(() => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
       cursor = next;
       for (const key of keys) found.add(key);
     } while (cursor !== '0');
@@ -261,7 +309,7 @@ class RedisStoreImpl implements RedisStore {
     const cut = this.prefix.length;
     for (let i = 0; i < keys.length; i += MGET_BATCH) {
       const batch = keys.slice(i, i + MGET_BATCH);
-      const values = await this.client.mget(batch);
+      const values = await this.run(() => this.client.mget(batch));
       batch.forEach((key, j) => {
         const value = values[j];
         // null: expired or deleted since the SCAN.
@@ -273,6 +321,7 @@ class RedisStoreImpl implements RedisStore {
 
   async ping(): Promise<void> {
     if (this.closed) throw new Error('store is closed');
+    this.guard.check();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no PONG within ${this.pingTimeoutMs} ms`)), this.pingTimeoutMs);
@@ -280,6 +329,7 @@ class RedisStoreImpl implements RedisStore {
     try {
       await Promise.race([this.client.ping(), timeout]);
     } catch (err) {
+      this.guard.suspect((err as Error).message);
       const cause = this.lastError?.message;
       throw new Error(`Redis ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
         cause: err,
@@ -289,8 +339,14 @@ class RedisStoreImpl implements RedisStore {
     }
   }
 
+  /** The outage guard's check: the connection is up and Redis answers a PING. */
+  private async probe(): Promise<void> {
+    if (this.client.status !== 'ready') throw new Error(`not connected (${this.client.status})`);
+    await withCommandTimeout(this.client.ping(), Math.min(PROBE_TIMEOUT_MS, this.commandTimeoutMs));
+  }
+
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(this.k(channel), message);
+    await this.run(() => this.client.publish(this.k(channel), message));
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
@@ -359,6 +415,7 @@ class RedisStoreImpl implements RedisStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.guard.stop();
     this.channels.clear();
     await Promise.all([quitOrDisconnect(this.client), this.subscriber ? quitOrDisconnect(this.subscriber) : undefined]);
   }

@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
+import { isStoreUnavailable } from './unavailable.js';
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL), one table
@@ -16,6 +18,10 @@ import { pageLimit, type Store } from './store.js';
  *
  * Expired rows are filtered out by every query (`expires_at IS NULL OR expires_at > now`) and
  * deleted by a periodic sweep.
+ *
+ * A file that cannot be written (locked by another process, read-only, a full disk, an I/O error)
+ * fails the write; later writes then fail at once (`OutageGuard`) until a probe gets the write
+ * lock again, while reads go on: a voice request that only reads keeps answering.
  */
 export interface SqliteStore extends Store {
   readonly kind: 'sqlite';
@@ -33,7 +39,14 @@ export interface SqliteStoreOptions {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
-const BUSY_TIMEOUT_MS = 5_000;
+/**
+ * How long a write waits for another process's lock. better-sqlite3 waits synchronously, blocking
+ * every request of this process meanwhile, so this stays short (a healthy transaction takes
+ * milliseconds).
+ */
+const BUSY_TIMEOUT_MS = 1_000;
+/** While writes fail, how often a probe tries to take the write lock. */
+const WRITE_PROBE_INTERVAL_MS = 1_000;
 /** `expires_at` condition shared by every read: the row is visible while it has not expired. */
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 const MAX_CODE_POINT = 0x10ffff;
@@ -74,6 +87,7 @@ class SqliteStoreImpl implements SqliteStore {
   private readonly bus = new EventEmitter();
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly writes = new OutageGuard({ probe: async () => this.probeWrite(), probeIntervalMs: WRITE_PROBE_INTERVAL_MS });
 
   private readonly stmt: Statements;
 
@@ -152,7 +166,29 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   sweep(): number {
-    return this.stmt.sweep.run({ now: Date.now() }).changes;
+    return this.write(() => this.stmt.sweep.run({ now: Date.now() }).changes);
+  }
+
+  /** Runs a write; fails at once while writes are known to fail, and marks them so when this one does. */
+  private write<T>(work: () => T): T {
+    this.writes.check();
+    try {
+      return work();
+    } catch (err) {
+      if (isStoreUnavailable(err)) this.writes.markDown((err as Error).message);
+      throw err;
+    }
+  }
+
+  /** Takes and releases the write lock without waiting for it (no busy timeout: the probe must not block). */
+  private probeWrite(): void {
+    if (this.closed) throw new Error('store is closed');
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async get(key: string): Promise<string | null> {
@@ -169,34 +205,34 @@ class SqliteStoreImpl implements SqliteStore {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const expiresAt = expiryFor(ttlMs);
-    this.stmt.upsert.run({ key: this.prefix + key, value, expiresAt });
+    this.write(() => this.stmt.upsert.run({ key: this.prefix + key, value, expiresAt }));
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     const expiresAt = expiryFor(ttlMs);
-    return this.setIfAbsentTx.immediate(this.prefix + key, value, expiresAt, Date.now());
+    return this.write(() => this.setIfAbsentTx.immediate(this.prefix + key, value, expiresAt, Date.now()));
   }
 
   async delete(key: string): Promise<boolean> {
-    return this.stmt.delete.run({ key: this.prefix + key, now: Date.now() }).changes > 0;
+    return this.write(() => this.stmt.delete.run({ key: this.prefix + key, now: Date.now() }).changes > 0);
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
-    return this.stmt.deleteIfEquals.run({ key: this.prefix + key, value: expected, now: Date.now() }).changes > 0;
+    return this.write(() => this.stmt.deleteIfEquals.run({ key: this.prefix + key, value: expected, now: Date.now() }).changes > 0);
   }
 
   async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
-    return this.stmt.compareAndSet.run({ key: this.prefix + key, expected, value, now: Date.now() }).changes > 0;
+    return this.write(() => this.stmt.compareAndSet.run({ key: this.prefix + key, expected, value, now: Date.now() }).changes > 0);
   }
 
   async take(key: string): Promise<string | null> {
-    return this.takeTx.immediate(this.prefix + key, Date.now());
+    return this.write(() => this.takeTx.immediate(this.prefix + key, Date.now()));
   }
 
   async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new RangeError(`increment: by must be a safe integer, got ${by}`);
     const ttl = normalizeTtl(ttlMs);
-    return this.incrementTx.immediate(this.prefix + key, by, ttl, Date.now());
+    return this.write(() => this.incrementTx.immediate(this.prefix + key, by, ttl, Date.now()));
   }
 
   async ttl(key: string): Promise<number | null> {
@@ -229,8 +265,10 @@ class SqliteStoreImpl implements SqliteStore {
     return { items, next: rows.length > limit ? items[items.length - 1]?.key : undefined };
   }
 
+  /** Fails while writes fail too: a store that cannot write is not ready. */
   async ping(): Promise<void> {
     this.stmt.ping.get();
+    this.writes.check();
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -260,6 +298,7 @@ class SqliteStoreImpl implements SqliteStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.writes.stop();
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     this.bus.removeAllListeners();

@@ -7,6 +7,9 @@ import { createStore } from '../../src/store/createStore.js';
 import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
+import { isStoreUnavailable } from '../../src/store/unavailable.js';
+import Database from 'better-sqlite3';
+import { startPrivateRedis } from '../helpers/redisServer.js';
 import { deleteRedisKeys, openTestStore, redisAvailable, redisUrl, storeKinds, uniquePrefix, type StoreKindName } from '../helpers/stores.js';
 
 /** Short TTLs keep the suite fast; a key is only asserted gone after more than twice its TTL. */
@@ -696,6 +699,99 @@ describeRedis('Redis store specifics', () => {
     } finally {
       await store.close();
       if (server) await stopRedisServer(server);
+    }
+  });
+});
+
+describe('store outages', () => {
+  test('a stalled Redis (SIGSTOP): a command times out within a second; once a PING confirms the stall, commands fail at once, all as "unavailable"; back after SIGCONT', async () => {
+    const redis = await startPrivateRedis();
+    const store = createRedisStore({ url: redis.url, prefix: 'stall:' });
+    try {
+      await store.set('k', 'v');
+      redis.pause();
+      let started = Date.now();
+      const first = await store.get('k').catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(isStoreUnavailable(first)).toBe(true);
+      // The timeout alone could be a busy server: a PING (up to another second) confirms it.
+      await sleep(1_500);
+      started = Date.now();
+      const results = await Promise.all([store.get('k'), store.increment('n'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => 'answered', (e: unknown) => e)));
+      expect(Date.now() - started).toBeLessThan(200);
+      for (const r of results) expect(isStoreUnavailable(r)).toBe(true);
+      redis.resume();
+      await waitFor(async () => (await store.get('k')) === 'v', 5_000);
+      await store.ping();
+    } finally {
+      await store.close();
+      await redis.stop();
+    }
+  });
+
+  (redisAvailable ? test : test.skip)('a process busy past the command timeout does not take its own lag for a stalled Redis', async () => {
+    const prefix = uniquePrefix('lag');
+    const store = createRedisStore({ url: redisUrl(), prefix, commandTimeoutMs: 50 });
+    try {
+      await store.ping();
+      await store.set('k', 'v');
+      const reply = store.get('k');
+      // Busy for six times the timeout: the reply is already waiting in the socket when the timer fires.
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // blocking the event loop on purpose
+      }
+      expect(await reply).toBe('v');
+      expect(await store.get('k')).toBe('v');
+    } finally {
+      await deleteRedisKeys(prefix);
+      await store.close();
+    }
+  });
+
+  test('a killed Redis: commands fail at once (no offline-queue wait) until it is back', async () => {
+    const redis = await startPrivateRedis();
+    const store = createRedisStore({ url: redis.url, prefix: 'killed:' });
+    try {
+      await store.set('k', 'v');
+      await redis.kill();
+      await waitFor(async () => isStoreUnavailable(await store.get('k').catch((e: unknown) => e)), 3_000);
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) expect(isStoreUnavailable(await store.get('k').catch((e: unknown) => e))).toBe(true);
+      expect(Date.now() - started).toBeLessThan(200);
+      await redis.restart();
+      await waitFor(async () => (await store.get('k')) === 'v', 10_000);
+    } finally {
+      await store.close();
+      await redis.stop();
+    }
+  });
+
+  test('a SQLite file locked by another process: writes fail as "unavailable" (then at once), reads go on, writes resume when the lock is gone', async () => {
+    const dir = tempDir('locked');
+    const store = createSqliteStore({ file: path.join(dir, 'store.sqlite') });
+    const other = new Database(path.join(dir, 'store.sqlite'));
+    try {
+      await store.set('k', 'v');
+      other.exec('BEGIN IMMEDIATE');
+      const failed = await store.set('k', 'w').catch((e: unknown) => e);
+      expect(isStoreUnavailable(failed)).toBe(true);
+      const started = Date.now();
+      for (const write of [() => store.increment('n'), () => store.delete('k'), () => store.setIfAbsent('x', '1'), () => store.take('k')]) {
+        expect(isStoreUnavailable(await write().catch((e: unknown) => e))).toBe(true);
+      }
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(await store.get('k')).toBe('v');
+      await expect(store.ping()).rejects.toThrow();
+      other.exec('ROLLBACK');
+      await waitFor(async () => (await store.set('k', 'w').then(() => true)), 5_000);
+      expect(await store.get('k')).toBe('w');
+      await store.ping();
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

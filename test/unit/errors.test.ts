@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { AppError, ERROR_CODES, errorBody, toAppError } from '../../src/http/errors.js';
 import { createRedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
@@ -57,6 +60,45 @@ describe('error registry', () => {
       expect(mapped.status).toBe(503);
       expect(mapped.message).not.toMatch(/retries|database|127\.0\.0\.1/);
     }
+  });
+
+  test('every store failure is store_unavailable: a command timeout, Redis refusing to serve, a locked or broken SQLite file, a wrapped one', () => {
+    // What ioredis rejects a command with when it gets no reply in time, and Redis' own refusals.
+    const replyError = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+    const failures: unknown[] = [
+      new Error('Command timed out'),
+      replyError('LOADING Redis is loading the dataset in memory'),
+      replyError("READONLY You can't write against a read only replica."),
+      replyError('MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'),
+      replyError('OOM command not allowed when used memory > \'maxmemory\'.'),
+      new Error('Redis ping failed', { cause: new Error('Connection is closed.') }),
+    ];
+    // A real SQLITE_BUSY: another connection holds the write lock.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cek-errors-'));
+    const a = new Database(path.join(dir, 'db.sqlite'));
+    const b = new Database(path.join(dir, 'db.sqlite'));
+    try {
+      a.pragma('busy_timeout = 0');
+      a.exec('CREATE TABLE t (x)');
+      b.exec('BEGIN IMMEDIATE');
+      try {
+        a.exec('INSERT INTO t VALUES (1)');
+      } catch (err) {
+        failures.push(err);
+      }
+    } finally {
+      b.close();
+      a.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(failures).toHaveLength(7);
+    for (const err of failures) {
+      expect(isStoreUnavailable(err)).toBe(true);
+      expect(toAppError(err).status).toBe(503);
+    }
+    // Bugs stay bugs: a constraint violation, a Redis syntax error.
+    expect(isStoreUnavailable(Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }))).toBe(false);
+    expect(isStoreUnavailable(replyError('ERR syntax error'))).toBe(false);
   });
 
   test('express errors: malformed percent-encoding is 400 invalid_request; a JSON scalar body is invalid_body, broken JSON invalid_json', () => {
