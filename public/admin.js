@@ -79,8 +79,8 @@
     if (!serverError) update();
   }
   $all('input[data-id-pattern]').forEach(function (input) {
-    liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.',
-      'Use lowercase letters, digits and hyphens in at least two dot-separated parts, e.g. com.example.points.');
+    // Pattern and sentence both come from the server's one rule (EXTENSION_ID in extensions/model.ts).
+    liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.', input.getAttribute('data-id-rule'));
   });
   $all('input[data-name-pattern]').forEach(function (input) {
     liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.',

@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import { resolveMessages, type Messages } from './messages.js';
 import {
   MAX_PREVIOUS_SECRETS,
-  NEW_EXTENSION_ID,
+  EXTENSION_ID_RULE,
   isExtensionId,
   livePreviousSecrets,
   type CreateExtensionInput,
@@ -266,16 +266,11 @@ export class ExtensionRegistry {
 }
 
 function assertId(id: string): void {
-  if (!NEW_EXTENSION_ID.test(id)) {
-    throw new AppError(
-      'invalid_extension_id',
-      'Extension IDs are reverse-domain names: lowercase letters, digits and hyphens in at least two dot-separated labels, none starting or ending with a hyphen (e.g. "com.example.points"), at most 255 characters.',
-    );
-  }
+  if (!isExtensionId(id)) throw new AppError('invalid_extension_id', EXTENSION_ID_RULE);
 }
 
 function unknown(id: string): AppError {
   return isExtensionId(id)
     ? new AppError('unknown_extension', `No extension with ID "${id}".`)
-    : new AppError('invalid_extension_id', 'Extension IDs are reverse-domain names such as "com.example.points".');
+    : new AppError('invalid_extension_id', EXTENSION_ID_RULE);
 }

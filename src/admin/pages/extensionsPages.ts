@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { actionsOf } from '../../actions/model.js';
-import { createExtensionInput, EXTENSION_ID, LANGUAGES } from '../../extensions/model.js';
+import { createExtensionInput, EXTENSION_ID, EXTENSION_ID_RULE, LANGUAGES } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
 import { settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
@@ -30,6 +30,7 @@ export function extensionsPages(ctx: PagesContext): Router {
       form,
       languages: LANGUAGES.map((value) => ({ value, label: LANGUAGE_LABELS[value] })),
       idPattern: EXTENSION_ID.source,
+      idRule: EXTENSION_ID_RULE,
     });
   };
 
