@@ -116,6 +116,20 @@ describe('the admin form checks the same rule the server does', () => {
     for (const id of REAL_SHAPES) expect(live.test(id)).toBe(true);
     for (const id of ['com..x', 'x', 'com.x!', `com.${'a'.repeat(252)}`]) expect(live.test(id)).toBe(false);
   });
+
+  test('an extension with such an ID is created through the form and has its pages', async () => {
+    const { cookie, csrf } = await signIn(app);
+    const id = 'com.keno42.world_Clock';
+    const created = await send(app, '/admin/extensions', { cookie, form: { _csrf: csrf, extensionId: id, name: '', language: 'en' } });
+    expect(created.status).toBe(303);
+    expect(created.location).toBe(`/admin/extensions/${id}#secret`);
+    const page = await send(app, `/admin/extensions/${id}`, { cookie });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`http://127.0.0.1:3000/cek/${id}`);
+    const refused = await send(app, '/admin/extensions', { cookie, form: { _csrf: csrf, extensionId: 'com..Clock', name: '', language: 'en' } });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('no empty part');
+  });
 });
 
 function decode(html: string): string {
