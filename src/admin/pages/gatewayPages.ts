@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { ExtensionRecord } from '../../extensions/model.js';
 import { createApiKey, deleteApiKey, regenerateApiKey, saveGatewaySettings, updateApiKey, usageReport, type UsageReport } from '../../gateway/manage.js';
 import { API_KEY_HEADER, gatewaySectionOf, MAX_KEYS, RESPONSE_CLASSES, type ApiKeyRecord, type GatewaySection, type UsagePlan } from '../../gateway/model.js';
@@ -10,6 +10,7 @@ import { apiKeyFlash, gatewayOf, page, redirectWith, type PagesContext } from '.
 import { applyError, checked, emptyForm, field, fieldValues, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
 import { barChart, monthName, shortDate, type BarChart } from './usageChart.js';
+import { adminRouter, pathParam } from '../pathParams.js';
 
 const REFUSAL_LABELS: Record<RefusalCode, string> = {
   missing_api_key: 'No API key sent',
@@ -166,7 +167,7 @@ function usageView(r: UsageReport, keys: readonly ApiKeyRecord[]) {
 export function gatewayPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
   const { publicUrl } = ctx.s.config;
-  const router = Router();
+  const router = adminRouter();
   const base = (id: string): string => `/admin/extensions/${id}/gateway`;
 
   const current = (s: GatewaySection): Record<FormKey, FormState> => ({
@@ -213,10 +214,10 @@ export function gatewayPages(ctx: PagesContext): Router {
     );
   };
 
-  const idOf = async (req: Request): Promise<string> => (await registry.get(req.params['id'] as string)).extensionId;
+  const idOf = async (req: Request): Promise<string> => (await registry.get(pathParam(req, 'id'))).extensionId;
 
   router.get('/extensions/:id/gateway', async (req, res) => {
-    await gatewayPage(req, res, 200, req.params['id'] as string);
+    await gatewayPage(req, res, 200, req.params['id']);
   });
 
   // ---- API keys ----
@@ -241,7 +242,7 @@ export function gatewayPages(ctx: PagesContext): Router {
   router.post('/extensions/:id/gateway/keys/:keyId/enabled', async (req, res) => {
     const id = await idOf(req);
     const enabled = field(req, 'enabled') === '1';
-    const key = await updateApiKey(registry, id, req.params['keyId'] as string, { enabled });
+    const key = await updateApiKey(registry, id, req.params['keyId'], { enabled });
     await redirectWith(ctx, req, res, `${base(id)}#key-${key.id}`, {
       kind: 'ok',
       text: enabled ? `API key ${key.name} is enabled.` : `API key ${key.name} is disabled: calls with it are refused (403 invalid_api_key) until you enable it again.`,
@@ -250,7 +251,7 @@ export function gatewayPages(ctx: PagesContext): Router {
 
   router.post('/extensions/:id/gateway/keys/:keyId/regenerate', async (req, res) => {
     const id = await idOf(req);
-    const { key, which, value } = await regenerateApiKey(registry, id, req.params['keyId'] as string, { which: field(req, 'which') });
+    const { key, which, value } = await regenerateApiKey(registry, id, req.params['keyId'], { which: field(req, 'which') });
     const other = which === 'primary' ? 'secondary' : 'primary';
     await redirectWith(
       ctx,
@@ -263,7 +264,7 @@ export function gatewayPages(ctx: PagesContext): Router {
 
   router.post('/extensions/:id/gateway/keys/:keyId/delete', async (req, res) => {
     const id = await idOf(req);
-    const key = await deleteApiKey(registry, id, req.params['keyId'] as string);
+    const key = await deleteApiKey(registry, id, req.params['keyId']);
     await redirectWith(ctx, req, res, `${base(id)}#keys`, { kind: 'ok', text: `API key ${key.name} deleted: calls with its values are refused.` });
   });
 
@@ -287,14 +288,14 @@ export function gatewayPages(ctx: PagesContext): Router {
   };
 
   router.get('/extensions/:id/gateway/keys/:keyId', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
-    const key = findKey(record, req.params['keyId'] as string);
+    const record = await registry.get(req.params['id']);
+    const key = findKey(record, req.params['keyId']);
     await keyPage(req, res, 200, record, key, emptyForm({ name: key.name, ...planValues(key.usagePlan) }));
   });
 
   router.post('/extensions/:id/gateway/keys/:keyId', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
-    const key = findKey(record, req.params['keyId'] as string);
+    const record = await registry.get(req.params['id']);
+    const key = findKey(record, req.params['keyId']);
     const form = emptyForm({ name: field(req, 'name').trim() });
     const usagePlan = readPlan(req, form.values, form.errors);
     if (form.values['name'] === '') form.errors['name'] = 'Give the key a name.';

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { VERIFICATION_MODES } from '../../cek/verify.js';
 import { DEFAULT_MESSAGES } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
@@ -11,6 +11,7 @@ import { LANGUAGE_LABELS } from './extensionsPages.js';
 import { applyError, checked, emptyForm, field, textOrNull, type FormState } from './forms.js';
 import type { LinkingService } from '../../linking/service.js';
 import { extensionTabs } from './tabs.js';
+import { adminRouter } from '../pathParams.js';
 
 function requireLinking(s: PagesContext['s']): LinkingService {
   const linking = linkingOf(s);
@@ -57,7 +58,7 @@ type FormKey = 'secret' | 'server' | 'linking' | 'general' | 'verify';
 export function setupPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
   const { publicUrl } = ctx.s.config;
-  const router = Router();
+  const router = adminRouter();
 
   const current = (record: ExtensionRecord): Record<FormKey, FormState> => {
     const s = formatSettings(settingsOf(record), record, publicUrl);
@@ -117,20 +118,20 @@ export function setupPages(ctx: PagesContext): Router {
   };
 
   router.get('/extensions/:id', async (req, res) => {
-    await setupPage(req, res, 200, req.params['id'] as string);
+    await setupPage(req, res, 200, req.params['id']);
   });
 
   // Step 2: the Swagger 2.0 document for an external API gateway, built by the gateway's own function
   // (the same as GET /api/v1/extensions/:id/swagger.json, which needs the bearer token a browser does not have).
   router.get('/extensions/:id/swagger.json', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     res.setHeader('content-disposition', `attachment; filename="${record.extensionId}.swagger.json"`);
     res.json(swaggerDocument(record, publicUrl));
   });
 
   // Step 1: a new Chatbot Secret; the old one keeps working for the chosen grace period.
   router.post('/extensions/:id/secret', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const form = emptyForm({ graceSeconds: field(req, 'graceSeconds') });
     try {
       const { graceSeconds } = parseInput(rotateSecretInput, { graceSeconds: Number(field(req, 'graceSeconds') || '3600') });
@@ -144,7 +145,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Step 3: the OAuth server settings (through the admin API: its merge semantics and checks).
   router.post('/extensions/:id/account-linking', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const id = record.extensionId;
     const secret = field(req, 'clientSecret');
     const values = {
@@ -183,7 +184,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Step 4: linking on/off and what the user hears and sees.
   router.post('/extensions/:id/account-linking/messages', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = { enabled: checked(req, 'enabled'), loginPromptMessage: field(req, 'loginPromptMessage').trim(), loginSuccessMessage: field(req, 'loginSuccessMessage').trim() };
     try {
       await requireLinking(ctx.s).saveSettings(id, {
@@ -200,7 +201,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Name, language and the messages the extension speaks without action methods.
   router.post('/extensions/:id/general', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = {
       name: field(req, 'name').trim(),
       language: field(req, 'language'),
@@ -223,7 +224,7 @@ export function setupPages(ctx: PagesContext): Router {
   });
 
   router.post('/extensions/:id/verification', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = { verification: field(req, 'verification'), allowPrivateTargets: checked(req, 'allowPrivateTargets') };
     try {
       await registry.patch(id, parseInput(patchExtensionInput, values));
