@@ -83,8 +83,7 @@
     liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.', input.getAttribute('data-id-rule'));
   });
   $all('input[data-name-pattern]').forEach(function (input) {
-    liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.',
-      'Use letters, digits, "_", "." or "-", at most 64.');
+    liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.', input.getAttribute('data-name-rule'));
   });
 
   // ---- show only the fields of the chosen trigger / request type ----

@@ -117,6 +117,26 @@ describe('the admin form checks the same rule the server does', () => {
     for (const id of ['com..x', 'x', 'com.x!', `com.${'a'.repeat(252)}`]) expect(live.test(id)).toBe(false);
   });
 
+  test('the action form, too: the name rule comes from the server, and what the page accepts the API accepts', async () => {
+    const { cookie } = await signIn(app);
+    const id = 'com.example.FormRules';
+    expect((await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: id })).status).toBe(201);
+    const res = await send(app, `/admin/extensions/${id}/actions/new`, { cookie });
+    expect(res.status).toBe(200);
+    const input = /<input id="f-name"[^>]*>/.exec(res.text)?.[0] ?? '';
+    const attr = (name: string) => decode(new RegExp(`${name}="([^"]*)"`).exec(input)?.[1] ?? '');
+    expect(attr('data-name-rule')).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-".');
+    const live = new RegExp(attr('data-name-pattern'));
+    for (const name of ['Check.Points_2-x', '__proto__', 'a b', '', 'x'.repeat(65), 'x'.repeat(64)]) {
+      const put = await request(app.url)
+        .put(`/api/v1/extensions/${id}/actions/${encodeURIComponent(name === '' ? ' ' : name)}`)
+        .set(app.adminHeaders)
+        .send({ trigger: { type: 'IntentRequest', intent: `I${name.length}${name.slice(0, 3).replace(/\W/g, '')}` }, url: 'http://127.0.0.1:9/x' });
+      expect({ name, pageSays: live.test(name), apiSays: put.status < 300 }).toEqual({ name, pageSays: put.status < 300, apiSays: put.status < 300 });
+      if (put.status >= 300) expect(put.body.error.message).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-".');
+    }
+  });
+
   test('an extension with such an ID is created through the form and has its pages', async () => {
     const { cookie, csrf } = await signIn(app);
     const id = 'com.keno42.world_Clock';

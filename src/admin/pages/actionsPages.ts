@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { deleteAction, saveAction } from '../../actions/definitions.js';
-import { ACTION_NAME, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TOKEN_SOURCES, type ActionDefinition } from '../../actions/model.js';
+import { ACTION_NAME, ACTION_NAME_RULE, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TOKEN_SOURCES, type ActionDefinition } from '../../actions/model.js';
 import { AppError } from '../../http/errors.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { page, redirectWith, type PagesContext } from './context.js';
@@ -87,6 +87,7 @@ export function actionsPages(ctx: PagesContext): Router {
       tokenSources: TOKEN_SOURCES.map((value) => ({ value, label: TOKEN_SOURCE_LABELS[value] })),
       limits: { min: MIN_TIMEOUT_MS, max: MAX_TIMEOUT_MS, default: DEFAULT_TIMEOUT_MS },
       namePattern: ACTION_NAME.source,
+      nameRule: ACTION_NAME_RULE,
     });
   };
 
