@@ -79,12 +79,11 @@
     if (!serverError) update();
   }
   $all('input[data-id-pattern]').forEach(function (input) {
-    liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.',
-      'Use lowercase letters, digits and hyphens in at least two dot-separated parts, e.g. com.example.points.');
+    // Pattern and sentence both come from the server's one rule (EXTENSION_ID in extensions/model.ts).
+    liveCheck(input, input.getAttribute('data-id-pattern'), 'Looks good.', input.getAttribute('data-id-rule'));
   });
   $all('input[data-name-pattern]').forEach(function (input) {
-    liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.',
-      'Use letters, digits, "_", "." or "-", at most 64.');
+    liveCheck(input, input.getAttribute('data-name-pattern'), 'Looks good.', input.getAttribute('data-name-rule'));
   });
 
   // ---- show only the fields of the chosen trigger / request type ----

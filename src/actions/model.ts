@@ -8,8 +8,15 @@ import type { ExtensionSections } from '../extensions/model.js';
  */
 export const ACTIONS_SECTION = 'actions';
 
-/** Action names are path segments of the admin API. */
-export const ACTION_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Action names are path segments of the admin API and keys of the stored section (so not
+ * `__proto__`, which cannot be an own key of a plain object). The one rule: its `source` is what the
+ * admin form checks as you type.
+ */
+export const ACTION_NAME = /^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$/;
+
+/** ACTION_NAME in words, for error messages and the admin form. */
+export const ACTION_NAME_RULE = 'Action names are 1 to 64 letters, digits, "_", "." or "-".';
 
 /** At most this many actions per extension: they are stored on the extension record, read on every cache miss. */
 export const MAX_ACTIONS = 100;

@@ -1,6 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { cekResponse, fitSpeechText, SPEECH_LIMITS } from '../cek/response.js';
 import type { CekResponseBody, OutputSpeech, SpeechInfo, SpeechLang } from '../cek/types.js';
+import { tooDeepAt } from '../http/jsonLimits.js';
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -18,6 +19,7 @@ export interface ReplyContext {
  * - a CEK response (a JSON object with a `response` object): normalised, see `normaliseCekResponse`;
  * - `{"speech": "...", "endSession"?: boolean, "sessionAttributes"?: {}}`: SimpleSpeech;
  * - `text/plain`: the text as SimpleSpeech, session ended.
+ * JSON nested deeper than MAX_JSON_DEPTH is none of them.
  */
 export function mapReply(contentType: string, body: Buffer, rc: ReplyContext): CekResponseBody | undefined {
   const { mime, charset } = parseContentType(contentType);
@@ -35,7 +37,8 @@ export function mapReply(contentType: string, body: Buffer, rc: ReplyContext): C
   } catch {
     return undefined;
   }
-  if (!isObject(json)) return undefined;
+  // Its sessionAttributes, card and directives are passed on to CLOVA as they are.
+  if (!isObject(json) || tooDeepAt(json) !== undefined) return undefined;
   if (isObject(json['response'])) return normaliseCekResponse(json, rc);
   const speech = json['speech'];
   if (typeof speech !== 'string') return undefined;

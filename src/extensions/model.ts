@@ -5,16 +5,17 @@ import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
 import { LOCALES, MESSAGE_KEYS, type Locale, type MessageSet } from './messages.js';
 
 /**
- * Extension IDs are reverse-domain names (DESIGN.md section 7): lowercase labels of [a-z0-9-],
- * at least two of them separated by dots, at most 255 characters.
+ * Extension IDs as CLOVA issues them (DESIGN.md section 7): dot-separated segments of ASCII letters
+ * (either case), digits, `-` and `_`, at least two segments, none empty, at most 255 characters.
+ * Genuine IDs have upper case and underscores (`com.keno42.worldClock`, `com.line-apps.air_quality`).
+ * The one rule for creating, looking up and routing; its `source` is what the admin form checks
+ * as you type, so the page cannot drift from the server.
  */
-export const EXTENSION_ID = /^(?=.{3,255}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/;
+export const EXTENSION_ID = /^(?=.{1,255}$)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+$/;
 
-/**
- * For new extensions: DNS-like labels, so no label starts or ends with a hyphen. (Lookups use the
- * looser EXTENSION_ID, so extensions created before this rule stay reachable.)
- */
-export const NEW_EXTENSION_ID = /^(?=.{3,255}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+/** EXTENSION_ID in words, for error messages and the admin form. */
+export const EXTENSION_ID_RULE =
+  'Extension IDs are reverse-domain names as in the CLOVA developer console: letters, digits, "-" and "_" in at least two parts separated by dots, no empty part, at most 255 characters (e.g. "com.example.points").';
 
 export function isExtensionId(value: string): boolean {
   return EXTENSION_ID.test(value);

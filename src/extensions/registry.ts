@@ -9,7 +9,7 @@ import { isStoreUnavailable } from '../store/unavailable.js';
 import { LOCALES, MESSAGE_KEYS, MessagePicker, resolveMessages, type Locale, type MessageKey, type Messages, type MessageSet, type MessageText, type Speakable } from './messages.js';
 import {
   MAX_PREVIOUS_SECRETS,
-  NEW_EXTENSION_ID,
+  EXTENSION_ID_RULE,
   isExtensionId,
   livePreviousSecrets,
   type CreateExtensionInput,
@@ -328,18 +328,13 @@ export class ExtensionRegistry {
 }
 
 function assertId(id: string): void {
-  if (!NEW_EXTENSION_ID.test(id)) {
-    throw new AppError(
-      'invalid_extension_id',
-      'Extension IDs are reverse-domain names: lowercase letters, digits and hyphens in at least two dot-separated labels, none starting or ending with a hyphen (e.g. "com.example.points"), at most 255 characters.',
-    );
-  }
+  if (!isExtensionId(id)) throw new AppError('invalid_extension_id', EXTENSION_ID_RULE);
 }
 
 function unknown(id: string): AppError {
   return isExtensionId(id)
     ? new AppError('unknown_extension', `No extension with ID "${id}".`)
-    : new AppError('invalid_extension_id', 'Extension IDs are reverse-domain names such as "com.example.points".');
+    : new AppError('invalid_extension_id', EXTENSION_ID_RULE);
 }
 
 /** Writes the given messages into `target`; `null` removes one (back to the default). */

@@ -1,11 +1,15 @@
 import type { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
+import { tooDeepAt, tooDeepMessage } from './jsonLimits.js';
 
 /**
  * Parses input with a strict zod schema; a failure is a 400 that names every bad field, e.g.
- * `{ code: "invalid_body", details: [{ path: "language", message: "..." }] }`.
+ * `{ code: "invalid_body", details: [{ path: "language", message: "..." }] }`. Input nested deeper
+ * than MAX_JSON_DEPTH is refused first: what passes is stored and sent back as JSON.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, code: ErrorCode = 'invalid_body'): z.infer<S> {
+  const deep = tooDeepAt(input);
+  if (deep !== undefined) throw new AppError(code, `Invalid input: ${tooDeepMessage(deep)}`, { details: [{ path: deep, message: 'nests too deep' }] });
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const details = result.error.issues.map((i) => ({

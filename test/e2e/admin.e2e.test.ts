@@ -79,8 +79,10 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
   });
 
   test('create an extension: the ID is checked as it is typed and again on the server; the secret is shown once with a copy button', async () => {
-    await page.fill('#f-extensionId', 'Com.Example');
-    await containsText(page.locator('#f-extensionId-live'), 'Use lowercase letters');
+    await page.fill('#f-extensionId', 'com..example');
+    await containsText(page.locator('#f-extensionId-live'), 'no empty part');
+    await page.fill('#f-extensionId', 'com.keno42.world_Clock');
+    await containsText(page.locator('#f-extensionId-live'), 'Looks good');
     await page.fill('#f-extensionId', 'points');
     await submit('#create-button');
     await containsText(page.locator('#e-extensionId'), 'Extension IDs are reverse-domain names');

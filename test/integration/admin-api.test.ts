@@ -86,7 +86,7 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
   });
 
   test('invalid extension IDs → 400 invalid_extension_id', async () => {
-    for (const extensionId of ['Com.Example.Upper', 'nodots', 'com..example', 'com.example.', '.com.example', 'com.exa_mple', `com.${'a'.repeat(260)}`, 'com.example/x', '-com.example', 'com.-example', 'com.example-']) {
+    for (const extensionId of ['nodots', 'com..example', 'com.example.', '.com.example', 'com.exa mple', `com.${'a'.repeat(260)}`, 'com.example/x', 'com.exa+mple', 'com.example!']) {
       const res = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_extension_id');

@@ -1,12 +1,13 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { createExtensionInput, patchExtensionInput, rotateSecretInput } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
 import { formatExtension } from './formatExtension.js';
+import { adminRouter } from '../pathParams.js';
 
 /** `/api/v1/extensions` (DESIGN.md section 7, first three rows). */
 export function extensionsRoutes(registry: ExtensionRegistry, publicUrl: string): Router {
-  const router = Router();
+  const router = adminRouter();
 
   router.post('/extensions', async (req, res) => {
     const input = parseInput(createExtensionInput, req.body);
@@ -22,23 +23,23 @@ export function extensionsRoutes(registry: ExtensionRegistry, publicUrl: string)
   });
 
   router.get('/extensions/:id', async (req, res) => {
-    res.json(formatExtension(await registry.get(req.params['id'] as string), publicUrl));
+    res.json(formatExtension(await registry.get(req.params['id']), publicUrl));
   });
 
   router.patch('/extensions/:id', async (req, res) => {
-    const id = req.params['id'] as string;
+    const id = req.params['id'];
     await registry.get(id); // 404 before 400: a bad body for a missing extension reports the missing extension
     const record = await registry.patch(id, parseInput(patchExtensionInput, req.body));
     res.json(formatExtension(record, publicUrl));
   });
 
   router.delete('/extensions/:id', async (req, res) => {
-    await registry.delete(req.params['id'] as string);
+    await registry.delete(req.params['id']);
     res.status(204).end();
   });
 
   router.post('/extensions/:id/secret', async (req, res) => {
-    const id = req.params['id'] as string;
+    const id = req.params['id'];
     await registry.get(id);
     const { graceSeconds } = parseInput(rotateSecretInput, req.body);
     const { record, chatbotSecret } = await registry.rotateSecret(id, graceSeconds);

@@ -1,7 +1,8 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { forwardingInfo, removeForwardingSecret, rotateForwardingSecret } from '../../actions/signing.js';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
+import { adminRouter } from '../pathParams.js';
 import { parseInput } from '../../http/validate.js';
 import type { Keyring } from '../../security/keyring.js';
 
@@ -14,7 +15,7 @@ const rotateInput = z
 
 /** `/api/v1/extensions/:id/forwarding-secret`: the secret that signs action-method forwards (actions/signing.ts). */
 export function forwardingRoutes(registry: ExtensionRegistry, keyring: Keyring): Router {
-  const router = Router();
+  const router = adminRouter();
   const path = '/extensions/:id/forwarding-secret';
 
   router.get(path, async (req, res) => {

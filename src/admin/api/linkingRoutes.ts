@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
@@ -8,6 +8,7 @@ import type { LinkingService } from '../../linking/service.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import type { TokenRecord } from '../../linking/vault.js';
 import { MAX_PAGE } from '../../store/store.js';
+import { adminRouter } from '../pathParams.js';
 
 const ticketInput = z.object({ userId: z.string().trim().min(1, 'is required').max(256) }).strict();
 
@@ -40,22 +41,22 @@ function formatLink(userId: string, r: TokenRecord) {
 
 /** Server settings, linked users and link tickets (DESIGN.md section 7). Tokens and the client secret never leave. */
 export function linkingAdminRoutes(registry: ExtensionRegistry, linking: LinkingService, o: { publicUrl: string }): Router {
-  const router = Router();
+  const router = adminRouter();
 
   router.get('/extensions/:id/account-linking', async (req, res) => {
-    const ext = await registry.get(req.params['id'] as string);
+    const ext = await registry.get(req.params['id']);
     res.json(formatSettings(settingsOf(ext), ext, o.publicUrl));
   });
 
   /** Merge semantics: an omitted field keeps its value, `null` clears it; `clientSecret` is write-only. */
   router.put('/extensions/:id/account-linking', async (req, res) => {
-    const { extension, settings } = await linking.saveSettings(req.params['id'] as string, req.body);
+    const { extension, settings } = await linking.saveSettings(req.params['id'], req.body);
     res.json(formatSettings(settings, extension, o.publicUrl));
   });
 
   /** A page of linked users in user id order: `?limit=` (1-1000, default 100) and `?after=<next of the previous page>`. */
   router.get('/extensions/:id/links', async (req, res) => {
-    const id = req.params['id'] as string;
+    const id = req.params['id'];
     await registry.get(id); // 404 before 400
     const query = parseInput(linksQuery, req.query, 'invalid_query');
     const page = await linking.links(id, { after: query.after, limit: query.limit });
@@ -63,14 +64,14 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
   });
 
   router.delete('/extensions/:id/links/:userId', async (req, res) => {
-    const ext = await registry.get(req.params['id'] as string);
-    const removed = await linking.unlink(ext.extensionId, req.params['userId'] as string);
+    const ext = await registry.get(req.params['id']);
+    const removed = await linking.unlink(ext.extensionId, req.params['userId']);
     if (!removed) throw new AppError('not_found', 'That user has no link with this extension.');
     res.status(204).end();
   });
 
   router.post('/extensions/:id/link-tickets', async (req, res) => {
-    const ext = await registry.get(req.params['id'] as string);
+    const ext = await registry.get(req.params['id']);
     const { userId } = parseInput(ticketInput, req.body);
     try {
       res.status(201).json(await linking.mintLinkTicket(ext.extensionId, userId));

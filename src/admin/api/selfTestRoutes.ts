@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { AppError } from '../../http/errors.js';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
+import { adminRouter } from '../pathParams.js';
 import { runSelfTest } from '../selfTest.js';
 
 /**
@@ -8,7 +9,7 @@ import { runSelfTest } from '../selfTest.js';
  * 200 with the report when the extension exists; the report says which checks failed and why.
  */
 export function selfTestRoutes(registry: ExtensionRegistry, publicUrl: string): Router {
-  const router = Router();
+  const router = adminRouter();
   router.post('/extensions/:id/self-test', async (req, res) => {
     const id = req.params['id'];
     await registry.get(id);

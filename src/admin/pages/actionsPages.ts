@@ -1,11 +1,12 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { deleteAction, saveAction } from '../../actions/definitions.js';
-import { ACTION_NAME, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TOKEN_SOURCES, type ActionDefinition } from '../../actions/model.js';
+import { ACTION_NAME, ACTION_NAME_RULE, actionsOf, DEFAULT_TIMEOUT_MS, describeTrigger, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, TOKEN_SOURCES, type ActionDefinition } from '../../actions/model.js';
 import { AppError } from '../../http/errors.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { page, redirectWith, type PagesContext } from './context.js';
 import { applyError, checked, emptyForm, field, parseNameValueLines, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
+import { adminRouter } from '../pathParams.js';
 
 const TRIGGER_TYPES = [
   { value: 'IntentRequest', label: 'An intent (IntentRequest)' },
@@ -72,7 +73,7 @@ function valuesOf(d: ActionDefinition | undefined): FormState['values'] {
 export function actionsPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
   const { publicUrl, production } = ctx.s.config;
-  const router = Router();
+  const router = adminRouter();
 
   const formPage = async (req: Request, res: Response, status: number, id: string, editing: string | undefined, form: FormState): Promise<void> => {
     const record = await registry.get(id);
@@ -86,11 +87,12 @@ export function actionsPages(ctx: PagesContext): Router {
       tokenSources: TOKEN_SOURCES.map((value) => ({ value, label: TOKEN_SOURCE_LABELS[value] })),
       limits: { min: MIN_TIMEOUT_MS, max: MAX_TIMEOUT_MS, default: DEFAULT_TIMEOUT_MS },
       namePattern: ACTION_NAME.source,
+      nameRule: ACTION_NAME_RULE,
     });
   };
 
   router.get('/extensions/:id/actions', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const actions = Object.values(actionsOf(record.sections))
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((a) => ({ ...a, triggerText: describeTrigger(a.trigger), headerNames: Object.keys(a.headers) }));
@@ -106,19 +108,19 @@ export function actionsPages(ctx: PagesContext): Router {
     const values = valuesOf(undefined);
     const intent = req.query['intent'];
     if (typeof intent === 'string') values['intent'] = intent.slice(0, 128);
-    await formPage(req, res, 200, req.params['id'] as string, undefined, emptyForm(values));
+    await formPage(req, res, 200, req.params['id'], undefined, emptyForm(values));
   });
 
   router.get('/extensions/:id/actions/:name/edit', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
-    const name = req.params['name'] as string;
+    const record = await registry.get(req.params['id']);
+    const name = req.params['name'];
     const actions = actionsOf(record.sections);
     if (!Object.hasOwn(actions, name)) throw new AppError('not_found', `${record.extensionId} has no action method named "${name.slice(0, 64)}".`);
     await formPage(req, res, 200, record.extensionId, name, emptyForm(valuesOf(actions[name])));
   });
 
   router.post('/extensions/:id/actions', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const id = record.extensionId;
     const editing = field(req, 'editing') === '' ? undefined : field(req, 'editing');
     const values: FormState['values'] = {
@@ -172,8 +174,8 @@ export function actionsPages(ctx: PagesContext): Router {
   });
 
   router.post('/extensions/:id/actions/:name/delete', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
-    const name = req.params['name'] as string;
+    const id = (await registry.get(req.params['id'])).extensionId;
+    const name = req.params['name'];
     await deleteAction(registry, id, name);
     await redirectWith(ctx, req, res, `/admin/extensions/${id}/actions`, { kind: 'ok', text: `Action method ${name} deleted.` });
   });

@@ -1,11 +1,12 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { actionsOf } from '../../actions/model.js';
-import { createExtensionInput, EXTENSION_ID, LANGUAGES } from '../../extensions/model.js';
+import { createExtensionInput, EXTENSION_ID, EXTENSION_ID_RULE, LANGUAGES } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
 import { settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { page, redirectWith, secretFlash, type PagesContext } from './context.js';
 import { applyError, emptyForm, field, type FormState } from './forms.js';
+import { adminRouter } from '../pathParams.js';
 
 export const LANGUAGE_LABELS: Record<(typeof LANGUAGES)[number], string> = { ko: 'Korean (ko)', en: 'English (en)', ja: 'Japanese (ja)' };
 
@@ -15,7 +16,7 @@ const CREATE_FIELDS = { extensionId: 'Extension ID', name: 'Name', language: 'La
 export function extensionsPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
   const publicUrl = ctx.s.config.publicUrl;
-  const router = Router();
+  const router = adminRouter();
 
   const listPage = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
     const records = (await registry.list()).sort((a, b) => a.extensionId.localeCompare(b.extensionId));
@@ -30,6 +31,7 @@ export function extensionsPages(ctx: PagesContext): Router {
       form,
       languages: LANGUAGES.map((value) => ({ value, label: LANGUAGE_LABELS[value] })),
       idPattern: EXTENSION_ID.source,
+      idRule: EXTENSION_ID_RULE,
     });
   };
 
@@ -58,12 +60,12 @@ export function extensionsPages(ctx: PagesContext): Router {
   });
 
   router.get('/extensions/:id/delete', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     await page(ctx, req, res, 200, 'extension-delete.njk', { title: `Delete ${record.extensionId}`, ext: formatExtension(record, publicUrl), form: emptyForm() });
   });
 
   router.post('/extensions/:id/delete', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const typed = field(req, 'confirmId').trim();
     if (typed !== record.extensionId) {
       const form = emptyForm({ confirmId: typed });

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import type { ExtensionRecord } from '../../extensions/model.js';
 import { createApiKey, deleteApiKey, regenerateApiKey, saveGatewaySettings, updateApiKey, usageReport } from '../../gateway/manage.js';
 import { API_KEY_HEADER, gatewaySectionOf, MAX_KEYS, type ApiKeyRecord } from '../../gateway/model.js';
@@ -25,16 +25,17 @@ import {
   type FormKey,
 } from './gatewayView.js';
 import { extensionTabs } from './tabs.js';
+import { adminRouter, pathParam } from '../pathParams.js';
 
 /**
  * `/admin/extensions/:id/gateway`: API keys (values shown once), key enforcement, the usage plan,
  * the messenger verify token, and the usage (a server-drawn chart, no script). Every change goes
  * through `gateway/manage.ts`, the same functions as the admin API.
  */
-export function gatewayPages(ctx: PagesContext): Router {
+export function gatewayPages(ctx: PagesContext) {
   const { registry } = ctx.s;
   const { publicUrl } = ctx.s.config;
-  const router = Router();
+  const router = adminRouter();
   const base = (id: string): string => `/admin/extensions/${id}/gateway`;
 
   const gatewayPage = async (req: Request, res: Response, status: number, id: string, posted: Partial<Record<FormKey, FormState>> = {}): Promise<void> => {
@@ -68,10 +69,10 @@ export function gatewayPages(ctx: PagesContext): Router {
     );
   };
 
-  const idOf = async (req: Request): Promise<string> => (await registry.get(req.params['id'] as string)).extensionId;
+  const idOf = async (req: Request): Promise<string> => (await registry.get(pathParam(req, 'id'))).extensionId;
 
   router.get('/extensions/:id/gateway', async (req, res) => {
-    await gatewayPage(req, res, 200, req.params['id'] as string);
+    await gatewayPage(req, res, 200, req.params['id']);
   });
 
   // ---- API keys ----
@@ -96,7 +97,7 @@ export function gatewayPages(ctx: PagesContext): Router {
   router.post('/extensions/:id/gateway/keys/:keyId/enabled', async (req, res) => {
     const id = await idOf(req);
     const enabled = field(req, 'enabled') === '1';
-    const key = await updateApiKey(registry, id, req.params['keyId'] as string, { enabled });
+    const key = await updateApiKey(registry, id, req.params['keyId'], { enabled });
     await redirectWith(ctx, req, res, `${base(id)}#key-${key.id}`, {
       kind: 'ok',
       text: enabled ? `API key ${key.name} is enabled.` : `API key ${key.name} is disabled: calls with it are refused (403 invalid_api_key) until you enable it again.`,
@@ -105,7 +106,7 @@ export function gatewayPages(ctx: PagesContext): Router {
 
   router.post('/extensions/:id/gateway/keys/:keyId/regenerate', async (req, res) => {
     const id = await idOf(req);
-    const { key, which, value } = await regenerateApiKey(registry, id, req.params['keyId'] as string, { which: field(req, 'which') });
+    const { key, which, value } = await regenerateApiKey(registry, id, req.params['keyId'], { which: field(req, 'which') });
     const other = which === 'primary' ? 'secondary' : 'primary';
     await redirectWith(
       ctx,
@@ -118,7 +119,7 @@ export function gatewayPages(ctx: PagesContext): Router {
 
   router.post('/extensions/:id/gateway/keys/:keyId/delete', async (req, res) => {
     const id = await idOf(req);
-    const key = await deleteApiKey(registry, id, req.params['keyId'] as string);
+    const key = await deleteApiKey(registry, id, req.params['keyId']);
     await redirectWith(ctx, req, res, `${base(id)}#keys`, { kind: 'ok', text: `API key ${key.name} deleted: calls with its values are refused.` });
   });
 
@@ -142,14 +143,14 @@ export function gatewayPages(ctx: PagesContext): Router {
   };
 
   router.get('/extensions/:id/gateway/keys/:keyId', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
-    const key = findKey(record, req.params['keyId'] as string);
+    const record = await registry.get(req.params['id']);
+    const key = findKey(record, req.params['keyId']);
     await keyPage(req, res, 200, record, key, emptyForm({ name: key.name, ...planValues(key.usagePlan) }));
   });
 
   router.post('/extensions/:id/gateway/keys/:keyId', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
-    const key = findKey(record, req.params['keyId'] as string);
+    const record = await registry.get(req.params['id']);
+    const key = findKey(record, req.params['keyId']);
     const form = emptyForm({ name: field(req, 'name').trim() });
     const usagePlan = readPlan(req, form.values, form.errors);
     if (form.values['name'] === '') form.errors['name'] = 'Give the key a name.';

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { VERIFICATION_MODES } from '../../cek/verify.js';
 import { DEFAULT_MESSAGES, fillLoginPrompt, resolveMessages } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
@@ -12,6 +12,7 @@ import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from '.
 import { LANGUAGE_LABELS } from './extensionsPages.js';
 import { applyError, checked, emptyForm, field, messageField, messageOrNull, textOrNull, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
+import { adminRouter } from '../pathParams.js';
 
 /** The code in the preview of the login prompt, read digit by digit as CLOVA will. */
 export const PREVIEW_CODE = '1 2 3 4 5 6';
@@ -52,7 +53,7 @@ type FormKey = 'secret' | 'server' | 'linking' | 'general' | 'verify';
 export function setupPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
   const { publicUrl } = ctx.s.config;
-  const router = Router();
+  const router = adminRouter();
 
   const current = (record: ExtensionRecord): Record<FormKey, FormState> => {
     const s = formatSettings(settingsOf(record), record, publicUrl);
@@ -112,20 +113,20 @@ export function setupPages(ctx: PagesContext): Router {
   };
 
   router.get('/extensions/:id', async (req, res) => {
-    await setupPage(req, res, 200, req.params['id'] as string);
+    await setupPage(req, res, 200, req.params['id']);
   });
 
   // Step 2: the Swagger 2.0 document for an external API gateway, built by the gateway's own function
   // (the same as GET /api/v1/extensions/:id/swagger.json, which needs the bearer token a browser does not have).
   router.get('/extensions/:id/swagger.json', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     res.setHeader('content-disposition', `attachment; filename="${record.extensionId}.swagger.json"`);
     res.json(swaggerDocument(record, publicUrl));
   });
 
   // Step 1: a new Chatbot Secret; the old one keeps working for the chosen grace period.
   router.post('/extensions/:id/secret', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const form = emptyForm({ graceSeconds: field(req, 'graceSeconds') });
     try {
       const { graceSeconds } = parseInput(rotateSecretInput, { graceSeconds: Number(field(req, 'graceSeconds') || '3600') });
@@ -154,7 +155,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Step 3: the OAuth server settings (through the admin API: its merge semantics and checks).
   router.post('/extensions/:id/account-linking', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const id = record.extensionId;
     const secret = field(req, 'clientSecret');
     const values = {
@@ -193,7 +194,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Step 4: linking on/off and what the user hears and sees.
   router.post('/extensions/:id/account-linking/messages', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = { enabled: checked(req, 'enabled'), loginPromptMessage: field(req, 'loginPromptMessage').trim(), loginSuccessMessage: field(req, 'loginSuccessMessage').trim() };
     try {
       await linkingOf(ctx.s).saveSettings(id, {
@@ -210,7 +211,7 @@ export function setupPages(ctx: PagesContext): Router {
 
   // Name, language and the messages the extension speaks without action methods.
   router.post('/extensions/:id/general', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = {
       name: field(req, 'name').trim(),
       language: field(req, 'language'),
@@ -233,7 +234,7 @@ export function setupPages(ctx: PagesContext): Router {
   });
 
   router.post('/extensions/:id/verification', async (req, res) => {
-    const id = (await registry.get(req.params['id'] as string)).extensionId;
+    const id = (await registry.get(req.params['id'])).extensionId;
     const values = { verification: field(req, 'verification'), allowPrivateTargets: checked(req, 'allowPrivateTargets') };
     try {
       await registry.patch(id, parseInput(patchExtensionInput, values));

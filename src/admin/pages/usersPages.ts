@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, type PagesContext } from './context.js';
 import { field } from './forms.js';
 import { extensionTabs } from './tabs.js';
+import { adminRouter } from '../pathParams.js';
 
 /** Users shown per page, in user id order. */
 const USERS_PAGE = 100;
@@ -11,10 +12,10 @@ const USERS_PAGE = 100;
 /** `/admin/extensions/:id/users`: who is linked (never a token), and unlink. */
 export function usersPages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
-  const router = Router();
+  const router = adminRouter();
 
   router.get('/extensions/:id/users', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const linking = linkingOf(ctx.s);
     const now = Date.now();
     const after = typeof req.query['after'] === 'string' && req.query['after'] !== '' ? req.query['after'].slice(0, 1024) : undefined;
@@ -42,7 +43,7 @@ export function usersPages(ctx: PagesContext): Router {
   });
 
   router.post('/extensions/:id/users/unlink', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const linking = linkingOf(ctx.s);
     const userId = field(req, 'userId');
     const to = `/admin/extensions/${record.extensionId}/users`;
