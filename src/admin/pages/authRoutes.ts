@@ -38,16 +38,15 @@ export function authRoutes(ctx: PagesContext): Router {
       return;
     }
     const client = req.ip ?? 'unknown';
-    const wait = await ctx.limiter.lockedFor(client);
-    if (wait > 0) {
+    const tried = await ctx.limiter.attempt(client);
+    if (!tried.allowed) {
       req.failure = { code: 'rate_limited' };
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      await loginForm(req, res, 429, { error: `Too many wrong tokens from your address. Try again in ${Math.ceil(wait / 60_000)} minutes.` });
+      res.setHeader('retry-after', String(Math.ceil(tried.retryAfterMs / 1000)));
+      await loginForm(req, res, 429, { error: `Too many wrong tokens from your address. Try again in ${Math.ceil(tried.retryAfterMs / 60_000)} minutes.` });
       return;
     }
     const token = field(req, 'token').trim();
     if (token === '' || !constantTimeEqual(token, ctx.s.config.adminToken)) {
-      await ctx.limiter.recordFailure(client);
       req.failure = { code: 'unauthorized' };
       await loginForm(req, res, 401, { error: 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' });
       return;
