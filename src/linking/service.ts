@@ -231,14 +231,15 @@ export class LinkingService implements LinkedTokens {
 
   /** `POST /link`: redeems a pairing code (guessing-limited per client) and returns where to send the browser. */
   async beginFromCode(code: string, client: string): Promise<URL> {
-    if (await this.attempts.isLocked(client)) throw new LinkFailure('locked');
-    // Empty or not six digits: a typing slip, not a guess; it costs no try.
+    if ((await this.attempts.lockedFor(client)) > 0) throw new LinkFailure('locked');
+    // Empty or not a code's length: a typing slip, not a guess; it costs no try.
     if (normaliseCode(code) === undefined) throw new LinkFailure('malformed_code');
+    // The try is counted before the code is looked up, so parallel guesses cannot overrun the limit.
+    const tried = await this.attempts.attempt(client);
+    if (!tried.allowed) throw new LinkFailure('locked');
     const pair = await this.pairing.redeem(code);
-    if (pair === undefined) {
-      const locked = await this.attempts.recordFailure(client);
-      throw new LinkFailure(locked ? 'locked' : 'invalid_code');
-    }
+    if (pair === undefined) throw new LinkFailure(tried.attempt.lockedNow ? 'locked' : 'invalid_code');
+    await tried.attempt.succeeded();
     return this.#begin(pair.extensionId, pair.userId);
   }
 

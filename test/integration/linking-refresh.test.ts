@@ -136,7 +136,7 @@ describe('the vault at rest', () => {
     const lost = await startTestApp({ sharedStore: store, encryptionKey: randomBytes(32).toString('base64'), signer: app.signer, configure: installTokenProbe });
     const res = await voice(lost, 'rest-user');
     expect(res.status).toBe(200);
-    expect(speechOf(res.body)).toMatch(/code \d \d \d \d \d \d/);
+    expect(speechOf(res.body)).toMatch(/code \d \d \d, \d \d \d, \d \d \d, \d \d \d/);
     expect(JSON.stringify(res.body)).not.toContain(tokens.accessToken);
     await lost.close();
     await store.cleanup();
