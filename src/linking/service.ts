@@ -14,7 +14,7 @@ import { parseInput } from '../http/validate.js';
 import type { Metrics } from '../http/metrics.js';
 import { SealError, type Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
-import { targetUrlProblem } from '../actions/targetPolicy.js';
+import { targetUrlProblem } from '../security/outbound.js';
 import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
