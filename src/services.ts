@@ -9,6 +9,7 @@ import type { LinkingService } from './linking/service.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { Keyring } from './security/keyring.js';
+import { checkStoreKeys } from './sealedRecords.js';
 import type { Store } from './store/store.js';
 
 /** Everything the two doors (the CEK handler and the Express app) share: built once per instance. */
@@ -46,6 +47,7 @@ export interface ServiceOptions {
 
 export async function createServices(o: ServiceOptions): Promise<Services> {
   const keyring = new Keyring(o.config.encryptionKeys);
+  await checkStoreKeys(o.store, keyring, o.config.dataDir);
   const metrics = o.metrics ?? createMetrics();
   const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log });
   await registry.start();

@@ -1,4 +1,4 @@
-import type { Keyring } from '../security/keyring.js';
+import { SealError, type Keyring } from '../security/keyring.js';
 import { keyedHashHex, sha256Hex } from '../security/hash.js';
 import { randomDigits } from '../security/random.js';
 import type { Store } from '../store/store.js';
@@ -80,7 +80,15 @@ export class Pairing {
   async #liveCode(userKey: string, extensionId: string, userId: string): Promise<{ code: string; expiresAt: number } | undefined> {
     const sealed = await this.#store.get(userKey);
     if (sealed === null) return undefined;
-    const live = JSON.parse(this.#keyring.open(sealed, `pairing:${extensionId}:${userId}`)) as { code: string; expiresAt: number };
+    let live: { code: string; expiresAt: number };
+    try {
+      live = JSON.parse(this.#keyring.open(sealed, `pairing:${extensionId}:${userId}`)) as { code: string; expiresAt: number };
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      // Sealed under a key dropped since (these copies live 10 minutes and are not re-sealed): a new code.
+      await this.#store.delete(userKey);
+      return undefined;
+    }
     // The code itself may have been redeemed a moment ago.
     return (await this.#store.get(this.#codeKey(live.code))) === null ? undefined : live;
   }
