@@ -26,7 +26,7 @@ export function installLinking(s: Services): LinkingService {
     return acknowledgement(cek.version);
   });
 
-  s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:')));
+  s.publicRouters.push(linkingRoutes(linking, createViews(), s.log, s.config.publicUrl.startsWith('https:'), s.keyring.deriveKey('csrf pre-session forms')));
 
   s.registry.onDelete(async (extensionId) => {
     for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);

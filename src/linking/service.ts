@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { z } from 'zod';
 import type { CekContext } from '../cek/dispatch.js';
@@ -69,12 +68,10 @@ export class LinkingService implements LinkedTokens {
 
   constructor(d: LinkingDeps) {
     this.#d = d;
-    const master = d.config.encryptionKeys[0] as Buffer;
-    const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `cek-gateway ${info}`, 32));
     this.vault = new TokenVault(d.store, d.keyring);
-    this.pairing = new Pairing(d.store, d.keyring, derive('pairing codes'));
+    this.pairing = new Pairing(d.store, d.keyring, d.keyring.deriveKey('pairing codes'));
     this.attempts = new AttemptLimiter(d.store);
-    this.tickets = new Tickets(d.store, derive('link tickets'));
+    this.tickets = new Tickets(d.store, d.keyring.deriveKey('link tickets'));
     this.clients = new OAuthClients(d.keyring, d.config.production);
     this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, skewSeconds: d.config.refreshSkewSeconds });
     this.#redirectUri = `${d.config.publicUrl}/oauth/callback`;

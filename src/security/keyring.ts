@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { deriveKey, type DerivedKeyUse } from './derive.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -48,6 +49,11 @@ export class Keyring {
 
   get currentKeyId(): string {
     return this.#current.id;
+  }
+
+  /** A key for one use, derived from the current key (`deriveKey`): never the sealing key itself. */
+  deriveKey(use: DerivedKeyUse): Buffer {
+    return deriveKey(this.#current.key, use);
   }
 
   /** The ids of every configured key, current first. */
