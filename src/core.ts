@@ -3,6 +3,7 @@ import { ExtensionRegistry } from './extensions/registry.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { Keyring } from './security/keyring.js';
+import { checkStoreKeys } from './sealedRecords.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -28,6 +29,9 @@ export interface CoreOptions {
 /** Builds the core and starts the registry (its cache listens for changes from other instances). */
 export async function createCore(o: CoreOptions): Promise<Core> {
   const keyring = new Keyring(o.config.encryptionKeys);
+  // Before anything reads a sealed record: a store sealed under a key this instance lacks would
+  // start "healthy" and refuse every signed call (issue 13 item 11).
+  await checkStoreKeys(o.store, keyring, o.config.dataDir);
   const metrics = o.metrics ?? createMetrics();
   const registry = new ExtensionRegistry({ store: o.store, keyring, log: o.log, metrics });
   await registry.start();

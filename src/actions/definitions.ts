@@ -3,7 +3,7 @@ import type { ExtensionRegistry } from '../extensions/registry.js';
 import { AppError } from '../http/errors.js';
 import { parseInput } from '../http/validate.js';
 import { ACTION_NAME, ACTION_NAME_RULE, ACTIONS_SECTION, MAX_ACTIONS, actionInput, actionsOf, describeTrigger, normaliseHeaders, triggerKey, type ActionDefinition } from './model.js';
-import { targetUrlProblem } from './targetPolicy.js';
+import { targetUrlProblem } from '../security/outbound.js';
 
 // Saving and deleting action methods: the rules of `PUT/DELETE /api/v1/extensions/:id/actions/:name`
 // and of the admin pages' action form, in one place (DESIGN.md sections 6 and 7).

@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../http/logger.js';
-import { policyConnect } from './targetPolicy.js';
+import { policyConnect } from '../security/outbound.js';
 
 /** Replies above this are refused (CEK responses are a few KB; this keeps a hostile target from filling memory). */
 export const REPLY_LIMIT = 256 * 1024;

@@ -32,7 +32,9 @@ declare module '../extensions/model.js' {
   }
 }
 
-const sealContext = (extensionId: string): string => `forwarding-secret:${extensionId}`;
+/** The sealing context (AAD) of an extension's forwarding secrets (also read by `npm run reseal`). */
+export const forwardingSecretContext = (extensionId: string): string => `forwarding-secret:${extensionId}`;
+const sealContext = forwardingSecretContext;
 
 /** What the admin API shows of the forwarding secret: never the secret. */
 export interface ForwardingSecretInfo {

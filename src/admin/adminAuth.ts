@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../http/errors.js';
 import { constantTimeEqual } from '../security/constantTime.js';
-import { sha256Hex } from '../security/hash.js';
+import { FailureLimiter } from '../security/failureLimiter.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -11,55 +11,48 @@ import type { Store } from '../store/store.js';
  */
 export function requireAdminToken(adminToken: string, limiter: LoginLimiter): RequestHandler {
   return async (req, res, next) => {
-    const client = req.ip ?? 'unknown';
-    const lockedMs = await limiter.lockedFor(client);
-    if (lockedMs > 0) {
-      const retry = String(Math.ceil(lockedMs / 1000));
-      throw new AppError('rate_limited', `Too many wrong admin tokens from this address: try again in ${Math.ceil(lockedMs / 60_000)} minutes.`, { headers: { 'retry-after': retry } });
-    }
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (match?.[1] === undefined || !constantTimeEqual(match[1], adminToken)) {
-      // A presented bearer token that is wrong is a guess; no header (or another scheme) is not.
-      if (match?.[1] !== undefined) await limiter.recordFailure(client);
+    const presented = match?.[1];
+    // No header (or another scheme) is not a guess and costs no try, but a locked client is still refused.
+    if (presented === undefined) {
+      await refuseIfLocked(limiter, req.ip ?? 'unknown');
       res.setHeader('www-authenticate', 'Bearer realm="cek-gateway admin"');
       throw new AppError('unauthorized', 'A valid admin token is required: send "Authorization: Bearer <ADMIN_TOKEN>".');
     }
+    const tried = await limiter.attempt(req.ip ?? 'unknown');
+    if (!tried.allowed) throw lockedOut(tried.retryAfterMs);
+    if (!constantTimeEqual(presented, adminToken)) {
+      res.setHeader('www-authenticate', 'Bearer realm="cek-gateway admin"');
+      throw new AppError('unauthorized', 'A valid admin token is required: send "Authorization: Bearer <ADMIN_TOKEN>".');
+    }
+    await tried.attempt.succeeded();
     next();
   };
+}
+
+async function refuseIfLocked(limiter: LoginLimiter, client: string): Promise<void> {
+  const lockedMs = await limiter.lockedFor(client);
+  if (lockedMs > 0) throw lockedOut(lockedMs);
+}
+
+function lockedOut(ms: number): AppError {
+  return new AppError('rate_limited', `Too many wrong admin tokens from this address: try again in ${Math.ceil(ms / 60_000)} minutes.`, { headers: { 'retry-after': String(Math.ceil(ms / 1000)) } });
 }
 
 /** Wrong admin tokens from one client before it is locked out for the window. */
 export const MAX_LOGIN_FAILURES = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
+/** The store key family of admin-token failures (API and sign-in together). */
+export const ADMIN_LOGIN_FAMILY = 'adminlogin:fail';
 
 /**
- * Sign-in attempts per client address. ADMIN_TOKEN is long and random in production, so this is not
- * what keeps it safe; it keeps a script from hammering the form and the logs.
+ * Admin-token tries per client address, shared by the API and the sign-in page. ADMIN_TOKEN is
+ * long and random in production, so this is not what keeps it safe; it keeps a script from
+ * hammering the form and the logs. `resetAll()` is the operator's unlock.
  */
-export class LoginLimiter {
-  readonly #store: Store;
+export class LoginLimiter extends FailureLimiter {
   constructor(store: Store) {
-    this.#store = store;
-  }
-
-  #key(client: string): string {
-    return `adminlogin:fail:${sha256Hex(client)}`;
-  }
-
-  /** Milliseconds until the client may try again, or 0. */
-  async lockedFor(client: string): Promise<number> {
-    const key = this.#key(client);
-    const count = Number((await this.#store.get(key)) ?? 0);
-    if (count < MAX_LOGIN_FAILURES) return 0;
-    return (await this.#store.ttl(key)) ?? LOGIN_WINDOW_MS;
-  }
-
-  async recordFailure(client: string): Promise<void> {
-    await this.#store.increment(this.#key(client), 1, LOGIN_WINDOW_MS);
-  }
-
-  async reset(client: string): Promise<void> {
-    await this.#store.delete(this.#key(client));
+    super(store, { family: ADMIN_LOGIN_FAMILY, maxFailures: MAX_LOGIN_FAILURES, windowMs: LOGIN_WINDOW_MS });
   }
 }

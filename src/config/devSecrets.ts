@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeKey, keyIdOf } from '../security/keyring.js';
 import type { DevSecrets } from './env.js';
 
 export interface DevSecretsResult extends DevSecrets {
@@ -14,7 +15,7 @@ export interface DevSecretsResult extends DevSecrets {
  * encryption key and admin token. Production refuses to start without real ones instead.
  */
 export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
-  const file = join(dataDir, 'dev-secrets.json');
+  const file = devSecretsFile(dataDir);
   if (existsSync(file)) {
     let parsed: Partial<DevSecrets>;
     try {
@@ -38,4 +39,21 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
   };
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return { ...secrets, created: true, file };
+}
+
+/** Where the development secrets are kept. */
+export function devSecretsFile(dataDir: string): string {
+  return join(dataDir, 'dev-secrets.json');
+}
+
+/** The key id of the development encryption key in `file`, or undefined when it cannot be read. */
+export function devKeyId(file: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const text = typeof parsed === 'object' && parsed !== null && 'encryptionKey' in parsed ? parsed.encryptionKey : undefined;
+    const key = typeof text === 'string' ? decodeKey(text) : undefined;
+    return key === undefined ? undefined : keyIdOf(key);
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
+import { estimatedEntropyBits, MIN_KEY_BITS, MIN_TOKEN_BITS } from '../security/entropy.js';
 import { decodeKey } from '../security/keyring.js';
 import { deepFreeze } from './freeze.js';
 
@@ -137,6 +138,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     const key = decodeKey(encryptionKey);
     if (key === undefined) problems.push('ENCRYPTION_KEY: must be exactly 32 bytes, base64 or base64url encoded');
     else encryptionKeys.push(key);
+    if (key !== undefined && estimatedEntropyBits(key) < MIN_KEY_BITS) {
+      const text = `ENCRYPTION_KEY: is not random (repeated or sequential bytes, about ${Math.floor(estimatedEntropyBits(key))} bits of entropy); generate one with \`openssl rand -base64 32\``;
+      if (production) problems.push(text);
+      else warnings.push(`${text}. NODE_ENV=production refuses to start with it.`);
+    }
   }
   if (e.ENCRYPTION_KEYS_PREVIOUS !== undefined) {
     e.ENCRYPTION_KEYS_PREVIOUS.split(',')
@@ -150,6 +156,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   }
   if (adminToken !== undefined && adminToken.length < (production ? 24 : 16)) {
     problems.push(`ADMIN_TOKEN: must be at least ${production ? 24 : 16} characters`);
+  } else if (adminToken !== undefined && estimatedEntropyBits(adminToken) < MIN_TOKEN_BITS) {
+    const text = `ADMIN_TOKEN: is easy to guess (repeated or sequential characters, about ${Math.floor(estimatedEntropyBits(adminToken))} bits of entropy); generate one with \`openssl rand -hex 24\``;
+    if (production) problems.push(text);
+    else warnings.push(`${text}. NODE_ENV=production refuses to start with it.`);
   }
 
   let cekPublicKey: KeyObject | undefined;

@@ -19,7 +19,7 @@ import {
 } from './model.js';
 
 const keyFor = (id: string): string => `ext:${id}`;
-const secretContext = (id: string): string => `chatbot-secret:${id}`;
+export const secretContext = (id: string): string => `chatbot-secret:${id}`;
 const CHANGED_CHANNEL = 'extensions:changed';
 const DEFAULT_GRACE_SECONDS = 3600;
 /** Compare-and-set tries of one change before it gives up with 409 `conflict`. */

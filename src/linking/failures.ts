@@ -5,8 +5,8 @@
 export const FAILURES = {
   malformed_code: {
     status: 400,
-    title: 'Enter the 6-digit code',
-    body: 'A code is six digits, as CLOVA read it out (spaces are fine). This did not count as a try.',
+    title: 'Enter the 12-digit code',
+    body: 'A code is twelve digits, as CLOVA read it out (spaces are fine). This did not count as a try.',
     retry: 'Type the digits you heard and press Continue.',
   },
   invalid_code: {

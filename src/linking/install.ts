@@ -36,7 +36,7 @@ export function installLinking(core: Core): LinkingFeature {
     name: 'linking',
     service: linking,
     responders: [skillDisabled],
-    publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:')),
+    publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:'), core.keyring.deriveKey('csrf pre-session forms')),
     onExtensionDeleted: async (extensionId) => {
       for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
     },

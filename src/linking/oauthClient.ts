@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { policyConnect } from '../actions/targetPolicy.js';
+import { policyConnect } from '../security/outbound.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { Keyring } from '../security/keyring.js';
 import type { LinkingSettings } from './settings.js';

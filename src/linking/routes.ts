@@ -2,20 +2,21 @@ import express, { Router, type Request, type Response } from 'express';
 import type nunjucks from 'nunjucks';
 import type { Logger } from '../http/logger.js';
 import { readCookie } from '../http/cookies.js';
-import { constantTimeEqual } from '../security/constantTime.js';
-import { randomToken } from '../security/random.js';
+import { PreSessionCsrf } from '../security/csrf.js';
 import { FAILURES, LinkFailure, type FailureReason } from './failures.js';
 import { describe } from './refresher.js';
 import type { LinkingService } from './service.js';
 
 const CSRF_COOKIE = 'cekgw_link_csrf';
+const CSRF_FORM_MS = 30 * 60_000;
 
 /**
  * The end user's pages: enter the pairing code (`/link`), ticket links (`/link/start`), the OAuth
  * callback, and unlink. Every failure ends on a page that says what happened and how to retry.
  */
-export function linkingRoutes(linking: LinkingService, views: nunjucks.Environment, log: Logger, secureCookies: boolean): Router {
+export function linkingRoutes(linking: LinkingService, views: nunjucks.Environment, log: Logger, secureCookies: boolean, csrfKey: Buffer): Router {
   const router = Router();
+  const csrf = new PreSessionCsrf(csrfKey, { form: 'account linking', maxAgeMs: CSRF_FORM_MS });
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
 
   // The code form's POST answers with a redirect to the provider's login page, and browsers apply
@@ -33,17 +34,16 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     const f = FAILURES[reason];
     render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });
   };
-  // Double-submit CSRF token for the two forms: a random cookie echoed in a hidden field.
+  // The code and unlink forms come before any session: signed double-submit tokens (security/csrf.ts).
   const csrfToken = (req: Request, res: Response): string => {
-    const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
-    const token = existing !== undefined && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomToken();
-    res.cookie(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/link', maxAge: 30 * 60_000 });
+    const { nonce, token } = csrf.issue(readCookie(req.headers.cookie, CSRF_COOKIE));
+    res.cookie(CSRF_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/link', maxAge: CSRF_FORM_MS });
     return token;
   };
   const csrfOk = (req: Request): boolean => {
-    const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
-    const field = (req.body as Record<string, unknown> | undefined)?.['csrf'];
-    return cookie !== undefined && typeof field === 'string' && constantTimeEqual(cookie, field);
+    const body: unknown = req.body;
+    const field = typeof body === 'object' && body !== null && 'csrf' in body ? body.csrf : undefined;
+    return csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), field);
   };
 
   router.get('/link', (req, res) => {

@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { z } from 'zod';
 import type { CekContext } from '../cek/dispatch.js';
@@ -14,7 +13,7 @@ import { parseInput } from '../http/validate.js';
 import type { Metrics } from '../http/metrics.js';
 import { SealError, type Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
-import { targetUrlProblem } from '../actions/targetPolicy.js';
+import { targetUrlProblem } from '../security/outbound.js';
 import { AttemptLimiter } from './attempts.js';
 import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
@@ -69,12 +68,10 @@ export class LinkingService implements LinkedTokens {
 
   constructor(d: LinkingDeps) {
     this.#d = d;
-    const master = d.config.encryptionKeys[0] as Buffer;
-    const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `cek-gateway ${info}`, 32));
     this.vault = new TokenVault(d.store, d.keyring);
-    this.pairing = new Pairing(d.store, d.keyring, derive('pairing codes'));
+    this.pairing = new Pairing(d.store, d.keyring, d.keyring.deriveKey('pairing codes'));
     this.attempts = new AttemptLimiter(d.store);
-    this.tickets = new Tickets(d.store, derive('link tickets'));
+    this.tickets = new Tickets(d.store, d.keyring.deriveKey('link tickets'));
     this.clients = new OAuthClients(d.keyring, d.config.production);
     this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, skewSeconds: d.config.refreshSkewSeconds });
     this.#redirectUri = `${d.config.publicUrl}/oauth/callback`;
@@ -232,14 +229,15 @@ export class LinkingService implements LinkedTokens {
 
   /** `POST /link`: redeems a pairing code (guessing-limited per client) and returns where to send the browser. */
   async beginFromCode(code: string, client: string): Promise<URL> {
-    if (await this.attempts.isLocked(client)) throw new LinkFailure('locked');
-    // Empty or not six digits: a typing slip, not a guess; it costs no try.
+    if ((await this.attempts.lockedFor(client)) > 0) throw new LinkFailure('locked');
+    // Empty or not a code's length: a typing slip, not a guess; it costs no try.
     if (normaliseCode(code) === undefined) throw new LinkFailure('malformed_code');
+    // The try is counted before the code is looked up, so parallel guesses cannot overrun the limit.
+    const tried = await this.attempts.attempt(client);
+    if (!tried.allowed) throw new LinkFailure('locked');
     const pair = await this.pairing.redeem(code);
-    if (pair === undefined) {
-      const locked = await this.attempts.recordFailure(client);
-      throw new LinkFailure(locked ? 'locked' : 'invalid_code');
-    }
+    if (pair === undefined) throw new LinkFailure(tried.attempt.lockedNow ? 'locked' : 'invalid_code');
+    await tried.attempt.succeeded();
     return this.#begin(pair.extensionId, pair.userId);
   }
 

@@ -34,7 +34,7 @@ export interface OpenedRecord {
 }
 
 const keyFor = (extensionId: string, userId: string): string => `tok:${extensionId}:${userId}`;
-const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
+export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
 /**
  * The token vault: per (extension, CEK userId) access token, refresh token, expiry, scope and

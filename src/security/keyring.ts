@@ -1,8 +1,10 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { deriveKey, type DerivedKeyUse } from './derive.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const VERSION = 'v1';
+const SEALED_SHAPE = /^v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/;
 
 /** Decodes a 32-byte key given as base64 or base64url; `undefined` when it is not exactly 32 bytes. */
 export function decodeKey(text: string): Buffer | undefined {
@@ -49,6 +51,21 @@ export class Keyring {
     return this.#current.id;
   }
 
+  /** A key for one use, derived from the current key (`deriveKey`): never the sealing key itself. */
+  deriveKey(use: DerivedKeyUse): Buffer {
+    return deriveKey(this.#current.key, use);
+  }
+
+  /** The ids of every configured key, current first. */
+  get keyIds(): string[] {
+    return [...this.#byId.keys()];
+  }
+
+  /** True when a record sealed under `keyId` can be opened with the configured keys. */
+  has(keyId: string): boolean {
+    return this.#byId.has(keyId);
+  }
+
   seal(plaintext: string | Buffer, context: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
@@ -84,5 +101,10 @@ export class Keyring {
   /** The key id a sealed record names, to find records that still need re-sealing after a rotation. */
   static keyIdOfSealed(sealed: string): string | undefined {
     return sealed.split('.')[1];
+  }
+
+  /** True when `text` has the shape of a sealed record (`v1.<8 hex>.<base64url>`). */
+  static looksSealed(text: string): boolean {
+    return SEALED_SHAPE.test(text);
   }
 }

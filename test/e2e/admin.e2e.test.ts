@@ -160,11 +160,11 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
   test('account linking on, with the login prompt previewed as it will be spoken', async () => {
     await page.check('#f-enabled');
     await page.fill('#f-loginPromptMessage', 'To see your points, open {url} and enter {code}.');
-    await hasText(page.locator('#prompt-preview'), `To see your points, open ${url('/link')} and enter 1 2 3 4 5 6.`);
+    await hasText(page.locator('#prompt-preview'), `To see your points, open ${url('/link')} and enter 1 2 3, 4 5 6, 7 8 9, 0 1 2.`);
     await submit('#save-linking');
     await containsText(page.locator('#flash'), 'Account linking is on');
     await hasText(page.locator('#linking-state'), 'on');
-    await hasText(page.locator('#prompt-preview'), `To see your points, open ${url('/link')} and enter 1 2 3 4 5 6.`);
+    await hasText(page.locator('#prompt-preview'), `To see your points, open ${url('/link')} and enter 1 2 3, 4 5 6, 7 8 9, 0 1 2.`);
     await shots('09-setup');
   });
 

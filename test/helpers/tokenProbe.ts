@@ -27,9 +27,9 @@ export function speechOf(body: { response: { outputSpeech: { values?: { value?: 
   return body.response.outputSpeech.values?.value ?? '';
 }
 
-/** The pairing code spoken in a prompt ("… code 1 2 3 4 5 6 …"). */
+/** The pairing code spoken in a prompt ("… code 1 2 3, 4 5 6, 7 8 9, 0 1 2 …"), as digits. */
 export function spokenCode(text: string): string {
-  const m = /(\d(?: \d){5})/.exec(text);
+  const m = /(\d(?:,? \d){11})/.exec(text);
   if (m?.[1] === undefined) throw new Error(`no code in: ${text}`);
-  return m[1].replace(/ /g, '');
+  return m[1].replace(/[ ,]/g, '');
 }

@@ -2,7 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { ForwardSigner } from '../../src/actions/signing.js';
+import { resealStore } from '../../src/sealedRecords.js';
+import { Keyring } from '../../src/security/keyring.js';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { adminApi } from '../helpers/adminApi.js';
@@ -120,5 +124,17 @@ describe('action-method forwards carry a Standard Webhooks signature', () => {
     await say('Hello', 'req-removed');
     expect(target.calls.at(-1)?.headers['webhook-signature']).toBeUndefined();
     expect((await adminApi(app).get('/extensions/com.example.none/forwarding-secret')).status).toBe(404);
+  });
+
+  test('npm run reseal re-seals the forwarding secret: a keyring with only the new key still signs', async () => {
+    const secret = (await adminApi(app).post(`/extensions/${ID}/forwarding-secret`, { graceSeconds: 0 })).body.secret as string;
+    const newKey = randomBytes(32);
+    const report = await resealStore(app.store, new Keyring([newKey, ...app.config.encryptionKeys]));
+    expect(report).toBeDefined();
+    const record = await app.services.registry.get(ID);
+    const headers: string[] = [];
+    expect(new ForwardSigner(new Keyring([newKey])).appendHeaders(headers, record, 'msg-1', Buffer.from('{"a":1}'))).toBe(true);
+    const h = Object.fromEntries([0, 2, 4].map((i) => [headers[i] ?? '', headers[i + 1] ?? '']));
+    expect(new Webhook(secret).verify('{"a":1}', h)).toEqual({ a: 1 });
   });
 });

@@ -43,7 +43,7 @@ describe.each(storeKinds)('admin pages (%s store)', (kind) => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/); // no inline script at all
     expect(res.text).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
-    expect(csrfOf(res.text)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(csrfOf(res.text)).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{43}$/); // signed: <issued>.<HMAC>
   });
 
   test('a wrong token is refused on the page and sets no session', async () => {

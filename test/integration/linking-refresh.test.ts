@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { LinkingService } from '../../src/linking/service.js';
+import { Keyring } from '../../src/security/keyring.js';
 import type { SqliteStore } from '../../src/store/sqliteStore.js';
 import type { RedisStore } from '../../src/store/redisStore.js';
 import { Redis } from 'ioredis';
@@ -132,11 +133,17 @@ describe('the vault at rest', () => {
     expect(spoken).toContain(`token ${tokens.accessToken}`);
     await rotated.close();
 
-    // Without the old key the record does not open: fail closed, the user is asked to link again.
-    const lost = await startTestApp({ sharedStore: store, encryptionKey: randomBytes(32).toString('base64'), signer: app.signer, responders: tokenProbe });
+    // Without the old key the service refuses to start (issue 13 item 11: it would serve records it cannot open).
+    const newKey = randomBytes(32).toString('base64');
+    await expect(startTestApp({ sharedStore: store, encryptionKey: newKey, signer: app.signer, responders: tokenProbe })).rejects.toThrow(/ENCRYPTION_KEYS_PREVIOUS/);
+    // A record that still does not open (sealed under a key no instance has) fails closed: the user is asked to link again.
+    const lost = await startTestApp({ sharedStore: store, encryptionKey: newKey, env: { ENCRYPTION_KEYS_PREVIOUS: oldKey }, signer: app.signer, responders: tokenProbe });
+    const record = JSON.parse((await store.store.get(`tok:${EXT}:rest-user`)) ?? '{}') as { sealed: string };
+    record.sealed = new Keyring([randomBytes(32)]).seal('{}', `token:${EXT}:rest-user`);
+    await store.store.set(`tok:${EXT}:rest-user`, JSON.stringify(record));
     const res = await voice(lost, 'rest-user');
     expect(res.status).toBe(200);
-    expect(speechOf(res.body)).toMatch(/code \d \d \d \d \d \d/);
+    expect(speechOf(res.body)).toMatch(/code \d \d \d, \d \d \d, \d \d \d, \d \d \d/);
     expect(JSON.stringify(res.body)).not.toContain(tokens.accessToken);
     await lost.close();
     await store.cleanup();

@@ -78,7 +78,7 @@ describe.each(shapes)('account linking: $name', (shape) => {
     expect(prompt.status).toBe(200);
     const text = speechOf(prompt.body);
     expect(text).toContain(`${app.config.publicUrl}/link`);
-    expect(text).toMatch(/code \d \d \d \d \d \d\./);
+    expect(text).toMatch(/code \d \d \d, \d \d \d, \d \d \d, \d \d \d\./);
     expect(prompt.body.response.shouldEndSession).toBe(true);
     // Asking again within the code's life gives the same code.
     const again = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'alice-clova' }));
@@ -152,7 +152,7 @@ describe.each(shapes)('account linking: $name', (shape) => {
       delete r.successPending;
     });
     const spoken = speechOf((await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'carol-clova' }))).body);
-    expect(spoken).toMatch(/code \d \d \d \d \d \d/);
+    expect(spoken).toMatch(/code \d \d \d, \d \d \d, \d \d \d, \d \d \d/);
     const links = await request(app.url).get(`/api/v1/extensions/${EXT}/links`).set(app.adminHeaders);
     expect(links.body.links.find((l: { userId: string }) => l.userId === 'carol-clova')).toMatchObject({ status: 'broken', brokenReason: expect.stringContaining('invalid_grant') });
   });
@@ -193,7 +193,7 @@ describe.each(shapes)('account linking: $name', (shape) => {
     const minted = await request(app.url).post(`/api/v1/extensions/${EXT}/link-tickets`).set(app.adminHeaders).send({ userId: 'gina-clova' });
     expect(minted.status).toBe(201);
     expect(minted.body.url).toMatch(/\/link\/start\?ticket=/);
-    expect(minted.body.code).toMatch(/^\d{6}$/);
+    expect(minted.body.code).toMatch(/^\d{12}$/);
     const browser = new FetchBrowser();
     const u = new URL(minted.body.url);
     const start = await browser.request(`${app.url}${u.pathname}${u.search}`);
@@ -250,7 +250,7 @@ describe('account linking failures end on a clear page, nothing half-stored', ()
 
   test('a wrong code, a reused code and a code without the form token', async () => {
     const browser = new FetchBrowser();
-    const wrong = await codeForm(browser, '000000');
+    const wrong = await codeForm(browser, '000000000000');
     expect(wrong.status).toBe(400);
     expect(pageText(wrong.text)).toContain('That code did not work');
     const prompt = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'u-reuse' }));
@@ -287,13 +287,13 @@ describe('account linking failures end on a clear page, nothing half-stored', ()
     const prompt = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'u-locked' }));
     const code = spokenCode(speechOf(prompt.body));
     // Typing slips (empty, letters, too short) are told so and cost no try.
-    for (const slip of ['', 'abcdef', '12345', '1234567']) {
+    for (const slip of ['', 'abcdef', '12345678901', '1234567890123']) {
       const res = await codeForm(browser, slip);
       expect(res.status).toBe(400);
-      expect(pageText(res.text)).toContain('Enter the 6-digit code');
+      expect(pageText(res.text)).toContain('Enter the 12-digit code');
     }
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await codeForm(browser, `99999${i}`)).status);
+    for (let i = 0; i < 5; i++) statuses.push((await codeForm(browser, `99999999999${i}`)).status);
     expect(statuses.slice(0, 4)).toEqual([400, 400, 400, 400]);
     expect(statuses[4]).toBe(429);
     const right = await codeForm(browser, code);

@@ -64,6 +64,28 @@ describe('parseConfig', () => {
     expect(config.production).toBe(true);
   });
 
+  // Issue 13 item 10: one repeated character and an all-zero key were accepted in production.
+  test('production refuses low-entropy secrets, naming the variable and how to generate a good one', () => {
+    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' };
+    for (const [key, token] of [
+      [Buffer.alloc(32).toString('base64'), 'a'.repeat(40)],
+      [Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64'), '0123456789'.repeat(4)],
+      [Buffer.from('ab'.repeat(16)).toString('base64'), 'ab'.repeat(20)],
+    ] as const) {
+      const problems = problemsOf(() => parseConfig({ ...prod, ENCRYPTION_KEY: key, ADMIN_TOKEN: token }));
+      expect(problems).toEqual([expect.stringMatching(/^ENCRYPTION_KEY: is not random .*openssl rand -base64 32/), expect.stringMatching(/^ADMIN_TOKEN: is easy to guess .*openssl rand -hex 24/)]);
+    }
+  });
+
+  test('random secrets of the documented shapes always pass; development only warns about weak ones', () => {
+    for (let i = 0; i < 500; i++) {
+      expect(() => parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com', ENCRYPTION_KEY: randomBytes(32).toString('base64'), ADMIN_TOKEN: randomBytes(12).toString('hex') })).not.toThrow();
+    }
+    const { config, warnings } = parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), ADMIN_TOKEN: 'a'.repeat(20) });
+    expect(config.adminToken).toBe('a'.repeat(20));
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^ENCRYPTION_KEY: is not random.*production refuses/), expect.stringMatching(/^ADMIN_TOKEN: is easy to guess.*production refuses/)]));
+  });
+
   test('bad values are named: port, key length, previous keys, log level, redis url, short token', () => {
     const problems = problemsOf(() => parseConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', REDIS_URL: 'http://x' }));
     expect(problems.join('\n')).toMatch(/PORT/);

@@ -1,23 +1,24 @@
 import { Router, type Request, type Response } from 'express';
 import { readCookie } from '../../http/cookies.js';
 import { constantTimeEqual } from '../../security/constantTime.js';
-import { randomToken } from '../../security/random.js';
+import { PreSessionCsrf } from '../../security/csrf.js';
 import { COOKIE_PATH, page, requireSession, safeNext, sessionOf, SESSION_COOKIE, type PagesContext } from './context.js';
 import { field } from './forms.js';
-import { csrfMatches } from './security.js';
+import { csrfField } from './security.js';
 
-/** Before there is a session, the sign-in form's CSRF token is a double-submit cookie on the form's own path. */
+/** Before there is a session, the sign-in form's CSRF token is a signed double-submit token (security/csrf.ts). */
 const LOGIN_CSRF_COOKIE = 'cekgw_admin_login';
 const LOGIN_PATH = '/admin/login';
+const LOGIN_FORM_MS = 30 * 60_000;
 
 /** `/admin/login` and `/admin/logout`. */
 export function authRoutes(ctx: PagesContext): Router {
   const router = Router();
+  const csrf = new PreSessionCsrf(ctx.s.keyring.deriveKey('csrf pre-session forms'), { form: 'admin sign-in', maxAgeMs: LOGIN_FORM_MS });
 
   const loginForm = async (req: Request, res: Response, status: number, data: Record<string, unknown>): Promise<void> => {
-    const existing = readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE);
-    const token = existing !== undefined && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomToken();
-    res.cookie(LOGIN_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: ctx.secureCookies, path: LOGIN_PATH, maxAge: 30 * 60_000 });
+    const { nonce, token } = csrf.issue(readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE));
+    res.cookie(LOGIN_CSRF_COOKIE, nonce, { httpOnly: true, sameSite: 'strict', secure: ctx.secureCookies, path: LOGIN_PATH, maxAge: LOGIN_FORM_MS });
     await page(ctx, req, res, status, 'login.njk', { ...data, csrf: token, next: safeNext(req.query['next'] ?? field(req, 'next')) });
   };
 
@@ -32,22 +33,21 @@ export function authRoutes(ctx: PagesContext): Router {
   });
 
   router.post('/login', async (req, res) => {
-    if (!csrfMatches(req.body, readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE) ?? '')) {
+    if (!csrf.verify(readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE), csrfField(req.body))) {
       req.failure = { code: 'csrf_failed' };
       await loginForm(req, res, 403, { error: 'This sign-in form expired. Please enter the token again.' });
       return;
     }
     const client = req.ip ?? 'unknown';
-    const wait = await ctx.limiter.lockedFor(client);
-    if (wait > 0) {
+    const tried = await ctx.limiter.attempt(client);
+    if (!tried.allowed) {
       req.failure = { code: 'rate_limited' };
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      await loginForm(req, res, 429, { error: `Too many wrong tokens from your address. Try again in ${Math.ceil(wait / 60_000)} minutes.` });
+      res.setHeader('retry-after', String(Math.ceil(tried.retryAfterMs / 1000)));
+      await loginForm(req, res, 429, { error: `Too many wrong tokens from your address. Try again in ${Math.ceil(tried.retryAfterMs / 60_000)} minutes.` });
       return;
     }
     const token = field(req, 'token').trim();
     if (token === '' || !constantTimeEqual(token, ctx.s.config.adminToken)) {
-      await ctx.limiter.recordFailure(client);
       req.failure = { code: 'unauthorized' };
       await loginForm(req, res, 401, { error: 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' });
       return;

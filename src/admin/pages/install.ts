@@ -27,7 +27,7 @@ export function adminPages(s: Services): Router {
     sessions: new AdminSessions(s.store),
     limiter: new LoginLimiter(s.store),
     tap: s.tap,
-    tokenTag: keyedHashHex(s.config.encryptionKeys[0] as Buffer, `admin-session ${s.config.adminToken}`).slice(0, 32),
+    tokenTag: keyedHashHex(s.keyring.deriveKey('admin session tag'), s.config.adminToken).slice(0, 32),
     secureCookies: s.config.publicUrl.startsWith('https:'),
   };
 

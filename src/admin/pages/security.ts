@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { constantTimeEqual } from '../../security/constantTime.js';
+import { sessionTokenMatches } from '../../security/csrf.js';
 
 /**
  * Headers of every `/admin` response, on top of helmet's defaults (set globally in app.ts):
@@ -35,8 +35,12 @@ export const adminHeaders: RequestHandler = (_req, res, next) => {
 /** The CSRF field every state-changing form carries. */
 export const CSRF_FIELD = '_csrf';
 
-/** True when the posted form carries the session's CSRF secret (constant-time compare). */
+/** The CSRF field of a posted admin form (`undefined` when there is none). */
+export function csrfField(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && CSRF_FIELD in body ? body[CSRF_FIELD] : undefined;
+}
+
+/** True when the posted form carries the session's CSRF secret (security/csrf.ts). */
 export function csrfMatches(body: unknown, expected: string): boolean {
-  const given = (body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
-  return typeof given === 'string' && given !== '' && constantTimeEqual(given, expected);
+  return sessionTokenMatches(csrfField(body), expected);
 }

@@ -15,7 +15,7 @@ import { extensionTabs } from './tabs.js';
 import { adminRouter } from '../pathParams.js';
 
 /** The code in the preview of the login prompt, read digit by digit as CLOVA will. */
-export const PREVIEW_CODE = '1 2 3 4 5 6';
+export const PREVIEW_CODE = '1 2 3, 4 5 6, 7 8 9, 0 1 2';
 
 /** How long the old secret keeps working after a rotation (rotateSecretInput allows 0 to 7 days). */
 const GRACE_OPTIONS = [

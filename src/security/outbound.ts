@@ -1,12 +1,15 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { buildConnector } from 'undici';
 
 /**
- * The outbound policy of action methods (STYLE.md rule 11): which targets the gateway may call.
+ * The outbound policy (STYLE.md rule 11): which addresses the gateway may call, for action targets
+ * and for account linking's calls to the OAuth provider.
  *
  * In production mode targets must be https, and addresses that reach the gateway's own host or
- * network (loopback, link-local, private, unique-local, unspecified, CGNAT, multicast, reserved)
+ * network (anything the IANA registries do not list as public unicast: loopback, link-local, private,
+ * unique-local, unspecified, CGNAT, multicast, reserved, documentation, ...)
  * are refused unless the extension sets `allowPrivateTargets`. The address check runs on the
  * address a connection is actually made to (`policyLookup` plus the IP-literal check of
  * `checkConnectHost`), so a name that resolves to a public address when the definition is saved
@@ -14,78 +17,44 @@ import { buildConnector } from 'undici';
  * only gives the developer an early, clear error.
  */
 
-/** Ranges that are not the public internet (IANA special-purpose registries, RFC 6890 and successors). */
-const BLOCKED = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], // "this network", includes the unspecified 0.0.0.0
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // CGNAT, RFC 6598
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local, where cloud metadata endpoints live
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24], // IETF protocol assignments
-  ['192.0.2.0', 24], // documentation
-  ['192.88.99.0', 24], // 6to4 relay anycast
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15], // benchmarking
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, includes the broadcast address
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
-  ['::', 96], // IPv4-compatible (deprecated)
-  ['100::', 64], // discard
-  ['2001:db8::', 32], // documentation
-  ['fc00::', 7], // unique-local
-  ['fe80::', 10], // link-local
-  ['fec0::', 10], // site-local (deprecated)
-  ['ff00::', 8], // multicast
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv6');
-}
-// IPv4-mapped (::ffff:a.b.c.d) addresses are checked against the IPv4 rules by BlockList itself.
-
-/** True when `address` (an IP literal) is not a public internet address. Not an IP literal: false. */
+/**
+ * Which addresses are the public internet comes from ipaddr.js's range table (kept up to date with
+ * the IANA special-purpose registries), not from a list of our own: a hand-written list let the
+ * IPv4-translated form of 127.0.0.1 (`::ffff:0:7f00:1`, `::ffff:0:0/96`) through. Only what the
+ * table calls `unicast` is public; an IPv6 address that carries an IPv4 address the gateway would
+ * reach (mapped, translated, NAT64, 6to4) is judged by that IPv4 address.
+ */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return BLOCKED.check(address, 'ipv4');
-  if (family !== 6) return false;
-  if (BLOCKED.check(address, 'ipv6')) return true;
-  // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address that the gateway would reach.
-  const embedded = embeddedIPv4(address);
-  return embedded !== undefined && BLOCKED.check(embedded, 'ipv4');
+  if (isIP(address) === 0) return false;
+  // An IP literal the table cannot read is not known to be public: refused.
+  if (!ipaddr.isValid(address)) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast';
+  const v6 = ipaddr.IPv6.parse(address);
+  const embedded = embeddedIPv4(v6);
+  if (embedded !== undefined) return embedded === 'refuse' || embedded.range() !== 'unicast';
+  return v6.range() !== 'unicast';
 }
 
-function embeddedIPv4(v6: string): string | undefined {
-  const groups = expandIPv6(v6);
-  if (groups === undefined) return undefined;
-  const toV4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) {
-    return toV4(groups[6] ?? 0, groups[7] ?? 0);
+/** The IPv4 address an IPv6 address leads to, `'refuse'` for one that cannot be judged, undefined for none. */
+function embeddedIPv4(v6: ipaddr.IPv6): ipaddr.IPv4 | 'refuse' | undefined {
+  const b = v6.toByteArray();
+  const v4 = (at: number): ipaddr.IPv4 => new ipaddr.IPv4(b.slice(at, at + 4));
+  const zeros = (from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
+  switch (v6.range()) {
+    case 'ipv4Mapped': // ::ffff:a.b.c.d
+    case 'rfc6145': // ::ffff:0:a.b.c.d, IPv4-translated
+      return v4(12);
+    case 'rfc6052': // NAT64: the well-known 64:ff9b::/96 carries the address last; the local-use /48 leads into a private network
+      return zeros(4, 12) ? v4(12) : 'refuse';
+    case '6to4': // 2002:AABB:CCDD::/48
+      return v4(2);
+    case 'teredo': // a tunnel whose client address is obfuscated: never a target
+      return 'refuse';
+    default:
+      // IPv4-compatible (::a.b.c.d, deprecated): the table files it under unicast, some stacks still reach the IPv4 address.
+      return v6.range() === 'unicast' && zeros(0, 12) ? v4(12) : undefined;
   }
-  if (groups[0] === 0x2002) return toV4(groups[1] ?? 0, groups[2] ?? 0);
-  return undefined;
-}
-
-function expandIPv6(v6: string): number[] | undefined {
-  let text = v6.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1] !== undefined) {
-    const parts = dotted[1].split('.').map(Number);
-    const [a = 0, b = 0, c = 0, d = 0] = parts;
-    text = `${text.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const missing = 8 - h.length - t.length;
-  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
-  return [...h, ...Array<string>(missing).fill('0'), ...t].map((g) => parseInt(g, 16));
 }
 
 /** What the policy needs to know about the deployment and the extension. */

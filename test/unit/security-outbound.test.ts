@@ -1,4 +1,4 @@
-import { checkConnectHost, isPrivateAddress, policyLookup, TargetRefusedError, targetUrlProblem } from '../../src/actions/targetPolicy.js';
+import { checkConnectHost, isPrivateAddress, policyLookup, TargetRefusedError, targetUrlProblem } from '../../src/security/outbound.js';
 
 describe('isPrivateAddress', () => {
   test.each([
@@ -27,11 +27,25 @@ describe('isPrivateAddress', () => {
     '64:ff9b::10.0.0.1',
     '64:ff9b::a00:1',
     '2002:c0a8:101::1',
+    // Issue 13 item 10: IPv4-translated (::ffff:0:0/96) was let through by the hand-written list.
+    '::ffff:0:7f00:1',
+    '::ffff:0:127.0.0.1',
+    '::ffff:0:a9fe:a9fe',
+    '::7f00:1', // IPv4-compatible (deprecated)
+    '64:ff9b:1::a00:1', // NAT64 local-use prefix: leads into a private network
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+    '2001:db8::1', // documentation
+    '2001:2::1', // benchmarking
+    '100::1', // discard
+    'fec0::1', // site-local (deprecated)
+    '192.0.2.1',
+    '203.0.113.9',
+    '240.0.0.1',
   ])('%s is private', (ip) => {
     expect(isPrivateAddress(ip)).toBe(true);
   });
 
-  test.each(['8.8.8.8', '1.1.1.1', '100.63.255.255', '100.128.0.1', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', 'example.com'])(
+  test.each(['8.8.8.8', '1.1.1.1', '100.63.255.255', '100.128.0.1', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', '::ffff:0:808:808', '2606:4700:4700::1111', 'example.com'])(
     '%s is not',
     (ip) => {
       expect(isPrivateAddress(ip)).toBe(false);
@@ -47,7 +61,7 @@ describe('targetUrlProblem', () => {
   test('production: https only, private literals and localhost refused', () => {
     expect(targetUrlProblem(new URL('http://api.example.com/'), prod)).toMatch(/https/);
     expect(targetUrlProblem(new URL('https://api.example.com/'), prod)).toBeUndefined();
-    for (const u of ['https://127.0.0.1/', 'https://[::1]/', 'https://LOCALHOST/', 'https://a.localhost/', 'https://localhost./', 'https://2130706433/']) {
+    for (const u of ['https://127.0.0.1/', 'https://[::1]/', 'https://[::ffff:0:7f00:1]/', 'https://LOCALHOST/', 'https://a.localhost/', 'https://localhost./', 'https://2130706433/']) {
       expect(targetUrlProblem(new URL(u), prod)).toMatch(/allowPrivateTargets/);
     }
   });
