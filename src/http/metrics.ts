@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics of one service instance. A registry per instance (not prom-client's global one)
@@ -16,6 +16,8 @@ export interface Metrics {
   readonly forwardDuration: Histogram<'outcome'>;
   readonly tokenRefreshes: Counter<'outcome'>;
   readonly storeErrors: Counter<'operation'>;
+  /** 1 while this instance sees an extension's account linking misconfigured (the provider refuses its client), else 0. */
+  readonly linkingMisconfigured: Gauge<'extension'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -66,6 +68,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'cekgw_store_errors_total',
       help: 'Store operations that failed',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    linkingMisconfigured: new Gauge({
+      name: 'cekgw_linking_misconfigured',
+      help: 'Account linking refused by the provider for client reasons (invalid_client, unauthorized_client), per extension: 1 until fixed',
+      labelNames: ['extension'],
       registers: [registry],
     }),
   };

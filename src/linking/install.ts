@@ -21,8 +21,8 @@ export function installLinking(s: Services): LinkingService {
   s.responders.push(async (ctx) => {
     const { cek } = ctx;
     if (cek.type !== 'EventRequest' || cek.eventNamespace !== 'ClovaSkill' || cek.eventName !== 'SkillDisabled') return undefined;
-    if (cek.userId !== '') await linking.unlink(ctx.ext.record.extensionId, cek.userId);
-    ctx.outcome = 'skill_disabled';
+    const result = cek.userId === '' ? 'unlinked' : await linking.skillDisabled(ctx.ext.record.extensionId, cek.userId, cek.body.request['timestamp']);
+    ctx.outcome = result === 'kept' ? 'skill_disabled_stale' : 'skill_disabled';
     return acknowledgement(cek.version);
   });
 

@@ -4,6 +4,7 @@ import { DEFAULT_MESSAGES } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
 import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
+import { formatMisconfiguration } from '../../linking/health.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
@@ -90,6 +91,7 @@ export function setupPages(ctx: PagesContext): Router {
     const record = await registry.get(id);
     const ext = formatExtension(record, publicUrl);
     const linking = formatSettings(settingsOf(record), record, publicUrl);
+    const misconfigured = formatMisconfiguration(await linkingOf(ctx.s)?.misconfiguration(record));
     const forms = { ...current(record), ...posted };
     const promptTemplate = String(forms.linking.values['loginPromptMessage'] ?? '').trim() || ext.messages.loginPrompt;
     await page(
@@ -103,6 +105,7 @@ export function setupPages(ctx: PagesContext): Router {
         ext,
         tabs: extensionTabs(record.extensionId, 'setup'),
         linking,
+        misconfigured,
         linkingAvailable: linkingOf(ctx.s) !== undefined,
         forms,
         defaults: DEFAULT_MESSAGES[record.language],
