@@ -16,8 +16,8 @@ export interface Metrics {
   readonly forwardDuration: Histogram<'outcome'>;
   readonly tokenRefreshes: Counter<'outcome'>;
   readonly storeErrors: Counter<'operation'>;
-  /** 1 while this instance sees an extension's account linking misconfigured (the provider refuses its client), else 0. */
-  readonly linkingMisconfigured: Gauge<'extension'>;
+  /** Extensions whose account linking this instance saw refused by the provider for client reasons, until fixed. */
+  readonly linkingMisconfigured: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -71,9 +71,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers: [registry],
     }),
     linkingMisconfigured: new Gauge({
-      name: 'cekgw_linking_misconfigured',
-      help: 'Account linking refused by the provider for client reasons (invalid_client, unauthorized_client), per extension: 1 until fixed',
-      labelNames: ['extension'],
+      name: 'cekgw_linking_misconfigured_extensions',
+      help: 'Extensions whose account linking the provider refuses for client reasons (invalid_client, unauthorized_client), until their settings are fixed',
       registers: [registry],
     }),
   };

@@ -47,7 +47,7 @@ export class LinkingHealth {
     const previous = await this.read(extensionId, settingsVersion);
     const mark: Misconfiguration = { reason, since: previous?.since ?? new Date(now).toISOString(), lastSeenAt: new Date(now).toISOString(), settingsVersion };
     await this.#store.set(keyFor(extensionId), JSON.stringify(mark));
-    this.#metrics.linkingMisconfigured.set({ extension: extensionId }, 1);
+    this.#metrics.linkingMisconfigured.set(this.#noted.size);
     this.#log.warn(
       { extensionId, reason, since: mark.since },
       'account linking misconfigured: the provider refuses the client ID or secret; links are kept, voice answers speak the error message until the settings are fixed',
@@ -58,10 +58,8 @@ export class LinkingHealth {
   async healed(extensionId: string): Promise<void> {
     const wasNoted = this.#noted.delete(extensionId);
     const removed = await this.#store.delete(keyFor(extensionId));
-    if (wasNoted || removed) {
-      this.#metrics.linkingMisconfigured.set({ extension: extensionId }, 0);
-      if (removed) this.#log.info({ extensionId }, 'account linking is no longer marked misconfigured');
-    }
+    if (wasNoted) this.#metrics.linkingMisconfigured.set(this.#noted.size);
+    if (removed) this.#log.info({ extensionId }, 'account linking is no longer marked misconfigured');
   }
 
   /** The current mark, if it was made under the settings version in use. */

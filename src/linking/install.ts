@@ -30,6 +30,7 @@ export function installLinking(s: Services): LinkingService {
 
   s.registry.onDelete(async (extensionId) => {
     for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
+    await linking.health.healed(extensionId);
   });
   return linking;
 }

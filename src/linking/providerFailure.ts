@@ -13,6 +13,8 @@ import * as oidc from 'openid-client';
 export interface ProviderFailure {
   kind: 'grant_revoked' | 'client_rejected' | 'provider_error';
   reason: string;
+  /** Set when the provider did not answer in time (our timeout or deadline ended the call). */
+  timedOut?: true;
 }
 
 const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client']);
@@ -27,8 +29,9 @@ export function classifyProviderFailure(err: unknown): ProviderFailure {
   }
   for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
-    if (name === 'TimeoutError' || code === 'OAUTH_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return provider('timeout');
-    if (name === 'AbortError') return provider('aborted (out of time)');
+    if (name === 'TimeoutError' || name === 'AbortError' || code === 'OAUTH_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+      return { kind: 'provider_error', reason: 'timeout', timedOut: true };
+    }
     if (typeof code === 'string' && NETWORK_CODES.test(code)) return provider(code);
     if (code === 'OAUTH_RESPONSE_IS_NOT_JSON') return provider(`not JSON (${responseSummary((e as { cause?: unknown }).cause)})`);
     if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') return provider(`unexpected reply (${responseSummary((e as { cause?: unknown }).cause)})`);

@@ -94,8 +94,11 @@ export class Refresher {
   async #refreshOnce(t: RefreshTarget): Promise<TokenLookup> {
     const lockKey = `lock:refresh:${t.extensionId}:${t.userId}`;
     const owner = randomToken(12);
-    let cutoff = Math.min(Date.now() + REFRESH_TIMEOUT_MS, t.deadline);
-    while (!(await this.#store.setIfAbsent(lockKey, owner, cutoff - Date.now() + LOCK_GRACE_MS))) {
+    // The attempt ends at its full timeout, or sooner when this request's deadline comes first.
+    const cutoffFrom = (now: number): number => Math.min(now + REFRESH_TIMEOUT_MS, t.deadline);
+    let cutoff = cutoffFrom(Date.now());
+    if (cutoff <= Date.now()) return { status: 'unavailable' };
+    while (!(await this.#store.setIfAbsent(lockKey, owner, Math.max(1, cutoff - Date.now()) + LOCK_GRACE_MS))) {
       const held = await this.#store.get(lockKey);
       if (held !== null && held.startsWith(FAILED_PREFIX)) {
         if (held === FAILED_PREFIX + t.settingsVersion) {
@@ -115,8 +118,10 @@ export class Refresher {
       await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
       const done = this.#fresh(await this.#vault.read(t.extensionId, t.userId), t.stale);
       if (done !== undefined) return done;
-      cutoff = Math.min(Date.now() + REFRESH_TIMEOUT_MS, t.deadline);
+      cutoff = cutoffFrom(Date.now());
     }
+    // Cut short by this request's own deadline: running out of time then says nothing about the provider.
+    const cutShort = cutoff === t.deadline;
     let failed = false;
     try {
       const current = await this.#vault.read(t.extensionId, t.userId);
@@ -131,8 +136,8 @@ export class Refresher {
       try {
         response = await withProviderDeadline(cutoff, async () => oidc.refreshTokenGrant(await t.config(), refreshToken));
       } catch (err) {
-        const result = await this.#failed(t, err);
-        failed = result.status === 'unavailable';
+        const { result, timedOut } = await this.#failed(t, err);
+        failed = result.status === 'unavailable' && !(timedOut && cutShort);
         return result;
       }
       const expiresIn = response.expiresIn();
@@ -157,19 +162,19 @@ export class Refresher {
     }
   }
 
-  async #failed(t: RefreshTarget, err: unknown): Promise<TokenLookup> {
+  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean }> {
     const failure = classifyProviderFailure(err);
     this.#metrics.tokenRefreshes.inc({ outcome: failure.kind });
     switch (failure.kind) {
       case 'grant_revoked':
         await this.#markBroken(t, `refresh refused: ${failure.reason}`);
-        return { status: 'broken' };
+        return { result: { status: 'broken' }, timedOut: false };
       case 'client_rejected':
         await this.#health.clientRejected(t.extensionId, t.settingsVersion, failure.reason);
-        return { status: 'unavailable' };
+        return { result: { status: 'unavailable' }, timedOut: false };
       case 'provider_error':
         this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describe(err) }, 'token refresh failed');
-        return { status: 'unavailable' };
+        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true };
     }
   }
 
