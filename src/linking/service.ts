@@ -318,6 +318,9 @@ export class LinkingService implements LinkedTokens {
         idTokenExpected: pending.nonce !== undefined && OAuthClients.hasIssuer(settings),
       });
     } catch (err) {
+      const failure = classifyProviderFailure(err);
+      // A refused client fails every user's linking, not just this one: the operator must see it.
+      if (failure.kind === 'client_rejected') await this.health.clientRejected(ext.extensionId, settings.updatedAt, failure.reason);
       throw classifyProviderError(err);
     }
     if (typeof tokens.access_token !== 'string' || tokens.access_token === '') throw new LinkFailure('provider_error', 'no access_token');

@@ -297,6 +297,38 @@ describe('links survive a wrong client secret (oidc-provider)', () => {
   }, 30_000);
 });
 
+describe('a wrong client secret while users link (oidc-provider)', () => {
+  let app: TestApp;
+  let provider: TestProvider;
+  let target: TestTarget;
+  const g = (): Gateway => ({ app, ext: 'com.example.misconfigured2' });
+
+  beforeAll(async () => {
+    app = await startTestApp({ label: 'link-misconfigured2' });
+    provider = await startProvider({ clientAuth: 'body', redirectUri: `${app.config.publicUrl}/oauth/callback` });
+    target = await startEchoTarget();
+    await setUpExtension(app, g().ext, target, { loginUrl: provider.authorizationUrl, tokenUrl: provider.tokenUrl, clientId: provider.clientId, clientSecret: 'a-mistyped-secret-0123456789', clientAuth: 'body', scope: 'api' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await provider.close();
+    await target.close();
+  });
+
+  test('the code exchange refused with invalid_client ends on the error page and marks account linking misconfigured', async () => {
+    const code = spokenCode((await voice(g(), 'dana-clova')).speech);
+    const browser = new FetchBrowser();
+    const form = await browser.request(`${app.url}/link`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
+    const started = await browser.request(`${app.url}/link`, { form: { csrf, code } });
+    const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
+    const page = await browser.request(`${app.url}${callback.pathname}${callback.search}`);
+    expect(page.status).toBe(502);
+    const shown = await request(app.url).get(`/api/v1/extensions/${g().ext}/account-linking`).set(app.adminHeaders).expect(200);
+    expect(shown.body.misconfigured).toMatchObject({ reason: expect.stringContaining('invalid_client') });
+  });
+});
+
 describe('tokens that live shorter than REFRESH_SKEW_SECONDS (oidc-provider, 30 s tokens, skew 60 s)', () => {
   let app: TestApp;
   let provider: TestProvider;
