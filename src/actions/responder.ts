@@ -102,7 +102,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
       if (choice.kind === 'request' || linking === undefined) return prompt(ctx, linking);
       const refreshed = await beforeDeadline(ctx, linking.refreshAfterRejection(ctx.ext, ctx.cek.userId, choice.token, workDeadline(ctx)));
       if (refreshed === undefined || refreshed.status === 'unavailable') return failure(ctx, action, 'refresh_unavailable', loginSuccess);
-      // A failed refresh has marked the link broken already (LinkedTokens contract).
+      // A revoked grant has marked the link broken already (LinkedTokens contract): ask the user to link again.
       if (refreshed.status !== 'ok') return prompt(ctx, linking);
       sent = await forwardOnce(ctx, action, refreshed.token);
       if (!sent.result.ok && sent.result.cause === 'unauthorized') {
