@@ -157,8 +157,9 @@ export class Refresher {
       await this.#health.healed(t.extensionId);
       return { status: 'ok', token: response.access_token };
     } finally {
-      if (failed) await this.#store.set(lockKey, FAILED_PREFIX + t.settingsVersion, FAILED_MARK_MS);
-      else await this.#store.deleteIfEquals(lockKey, owner);
+      if (!failed) await this.#store.deleteIfEquals(lockKey, owner);
+      // Only over our own lock (it may have expired and been taken meanwhile), then with the mark's own life.
+      else if (await this.#store.compareAndSet(lockKey, owner, FAILED_PREFIX + t.settingsVersion)) await this.#store.set(lockKey, FAILED_PREFIX + t.settingsVersion, FAILED_MARK_MS);
     }
   }
 
