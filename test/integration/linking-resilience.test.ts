@@ -1,3 +1,4 @@
+import http from 'node:http';
 import request from 'supertest';
 import { LOCK_GRACE_MS, REFRESH_TIMEOUT_MS } from '../../src/linking/refresher.js';
 import type { LinkingService } from '../../src/linking/service.js';
@@ -139,6 +140,33 @@ describe('the 8-second promise: one deadline from the first byte through refresh
     expect(lockTtl).not.toBeNull();
     expect(lockTtl!).toBeLessThanOrEqual(REFRESH_TIMEOUT_MS + LOCK_GRACE_MS);
     expect(await linkStatus(g(), 'slow-user')).toBe('linked');
+  }, 20_000);
+
+  test('the deadline counts from the first byte: a body that trickles in for 1.5 s and a target that never answers still get the spoken error within 7.5 s', async () => {
+    target.on('/hang', () => undefined);
+    await request(app.url)
+      .put(`/api/v1/extensions/${g().ext}/actions/Hang`)
+      .set(app.adminHeaders)
+      .send({ trigger: { type: 'IntentRequest', intent: 'Hang' }, url: `${target.url}/hang`, timeoutMs: 7000 })
+      .expect(201);
+    const raw = Buffer.from(JSON.stringify(intentRequest({ extensionId: g().ext, intent: 'Hang', userId: 'trickle-user' })));
+    const started = performance.now();
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${app.url}/cek/${g().ext}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': raw.length, signaturecek: app.signer.sign(raw) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      req.write(raw.subarray(0, 10));
+      setTimeout(() => req.end(raw.subarray(10)), 1_500);
+    });
+    const { status, body } = await answer;
+    const ms = performance.now() - started;
+    expect(status).toBe(200);
+    expect(speechOf(JSON.parse(body) as Parameters<typeof speechOf>[0])).toBe(ERROR_TEXT);
+    expect(ms).toBeLessThan(PROMISE_MS);
   }, 20_000);
 
   test('a lock left by a crashed instance: the next request waits for it to expire, takes over and refreshes in time', async () => {
