@@ -39,6 +39,13 @@ type TokenChoice =
 const SAFE_HEADER_VALUE = /^[\x21-\x7e]*$/;
 
 /**
+ * `ctx.deadline` is when the answer must have left (7.5 s after the request's first byte); the work
+ * stops this much earlier, leaving time to map, serialise and write the answer on a busy machine.
+ */
+const ANSWER_MARGIN_MS = 500;
+const workDeadline = (ctx: CekContext): number => ctx.deadline - ANSWER_MARGIN_MS;
+
+/**
  * The action-method responder (DESIGN.md section 6): finds the action whose trigger matches the
  * request in the extension's cached definitions (no store read), gets the token, forwards the
  * exact request bytes, and maps the reply. Every failure is a CEK answer (the `error` message or
@@ -79,7 +86,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
       target: action.target,
       headers,
       body: cek.raw,
-      timeoutMs: Math.min(action.def.timeoutMs, ctx.deadline - Date.now()),
+      timeoutMs: Math.min(action.def.timeoutMs, workDeadline(ctx) - Date.now()),
       allowPrivateTargets: ext.record.allowPrivateTargets === true,
     });
     const seconds = (performance.now() - started) / 1000;
@@ -98,9 +105,9 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     if (!sent.result.ok && sent.result.cause === 'unauthorized' && choice.kind !== 'none') {
       // CLOVA's own token cannot be refreshed by us: the user has to link again.
       if (choice.kind === 'request' || linking === undefined) return prompt(ctx, linking);
-      const refreshed = await beforeDeadline(ctx, linking.refreshAfterRejection(ctx.ext, ctx.cek.userId, choice.token));
+      const refreshed = await beforeDeadline(ctx, linking.refreshAfterRejection(ctx.ext, ctx.cek.userId, choice.token, workDeadline(ctx)));
       if (refreshed === undefined || refreshed.status === 'unavailable') return failure(ctx, action, 'refresh_unavailable', loginSuccess);
-      // A failed refresh has marked the link broken already (LinkedTokens contract).
+      // A revoked grant has marked the link broken already (LinkedTokens contract): ask the user to link again.
       if (refreshed.status !== 'ok') return prompt(ctx, linking);
       sent = await forwardOnce(ctx, action, refreshed.token);
       if (!sent.result.ok && sent.result.cause === 'unauthorized') {
@@ -130,7 +137,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     if (source === 'request') return { kind: 'prompt' };
     // Without account linking installed, or without a user to look up, there is no vault token.
     if (linking === undefined || ctx.cek.userId === '') return { kind: 'prompt' };
-    const lookup: TokenLookup | undefined = await beforeDeadline(ctx, linking.accessToken(ctx.ext, ctx.cek.userId));
+    const lookup: TokenLookup | undefined = await beforeDeadline(ctx, linking.accessToken(ctx.ext, ctx.cek.userId, workDeadline(ctx)));
     if (lookup === undefined) return { kind: 'unavailable' };
     switch (lookup.status) {
       case 'ok':
@@ -197,7 +204,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
 async function beforeDeadline<T>(ctx: CekContext, work: Promise<T>): Promise<T | undefined> {
   // A late rejection, after the deadline won, must not become an unhandled rejection.
   work.catch(() => undefined);
-  const left = ctx.deadline - Date.now();
+  const left = workDeadline(ctx) - Date.now();
   if (left <= 0) return undefined;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<undefined>((resolve) => {

@@ -9,7 +9,10 @@ export interface CekContext {
   readonly ext: ResolvedExtension;
   readonly requestId: string;
   readonly log: Logger;
-  /** Epoch ms by which the response must be written (CEK's 8 s, less a safety margin). */
+  /**
+   * Epoch ms by which the response must have left: 7.5 s after the request's first byte (CEK's 8 s,
+   * less a safety margin). Every step that waits on another server is cut to what is left of it.
+   */
   readonly deadline: number;
   /** Set by a responder to name what answered, for the log line and metrics (e.g. `action`, `login_prompt`). */
   outcome: string;

@@ -9,7 +9,7 @@ import type { CekRequest, CekResponseBody } from './types.js';
 
 /** 256 KiB: far above any real CEK request (about 1.5 KB), low enough to refuse floods early. */
 export const CEK_BODY_LIMIT = 256 * 1024;
-/** CEK drops answers after 8 s; responders must finish by this many ms after the request arrived. */
+/** CEK drops answers after 8 s; the answer must leave within this many ms of the request's first byte. */
 export const CEK_DEADLINE_MS = 7_500;
 
 /** Called once the response is written, with its status and (for a refusal) its error code: usage counting. */

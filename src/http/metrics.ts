@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics of one service instance. A registry per instance (not prom-client's global one)
@@ -18,6 +18,8 @@ export interface Metrics {
   readonly storeErrors: Counter<'operation'>;
   /** Extension records served from the cache past their expiry because the store did not answer. */
   readonly staleExtensions: Counter;
+  /** Extensions whose account linking this instance saw refused by the provider for client reasons, until fixed. */
+  readonly linkingMisconfigured: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -73,6 +75,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     staleExtensions: new Counter({
       name: 'cekgw_registry_stale_served_total',
       help: 'Extension records served from the cache past their expiry because the store did not answer',
+      registers: [registry],
+    }),
+    linkingMisconfigured: new Gauge({
+      name: 'cekgw_linking_misconfigured_extensions',
+      help: 'Extensions whose account linking the provider refuses for client reasons (invalid_client, unauthorized_client), until their settings are fixed',
       registers: [registry],
     }),
   };

@@ -26,8 +26,8 @@ export function installLinking(core: Core): LinkingFeature {
   const skillDisabled: CekResponder = async (ctx) => {
     const { cek } = ctx;
     if (cek.type !== 'EventRequest' || cek.eventNamespace !== 'ClovaSkill' || cek.eventName !== 'SkillDisabled') return undefined;
-    if (cek.userId !== '') await linking.unlink(ctx.ext.record.extensionId, cek.userId);
-    ctx.outcome = 'skill_disabled';
+    const result = cek.userId === '' ? 'unlinked' : await linking.skillDisabled(ctx.ext.record.extensionId, cek.userId, cek.body.request['timestamp']);
+    ctx.outcome = result === 'kept' ? 'skill_disabled_stale' : 'skill_disabled';
     return acknowledgement(cek.version);
   };
 
@@ -39,6 +39,7 @@ export function installLinking(core: Core): LinkingFeature {
     publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:'), core.keyring.deriveKey('csrf pre-session forms')),
     onExtensionDeleted: async (extensionId) => {
       for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
+      await linking.health.healed(extensionId);
     },
     stop: () => linking.clients.close(),
   };

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { policyConnect } from '../security/outbound.js';
@@ -7,6 +8,17 @@ import type { LinkingSettings } from './settings.js';
 
 /** Seconds openid-client waits for the provider: short, because a refresh can sit on a voice request. */
 const PROVIDER_TIMEOUT_S = 5;
+
+/** The cut-off of the provider calls made inside `withProviderDeadline` (openid-client only knows a fixed timeout per configuration). */
+const callDeadline = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `work` with every provider call it makes aborted at `deadline` (epoch ms), on top of the
+ * configuration's own timeout: a refresh on a voice request gets only the time the request has left.
+ */
+export function withProviderDeadline<T>(deadline: number, work: () => Promise<T>): Promise<T> {
+  return callDeadline.run(AbortSignal.timeout(Math.max(1, deadline - Date.now())), work);
+}
 
 export const clientSecretContext = (extensionId: string): string => `oauth-client-secret:${extensionId}`;
 
@@ -39,11 +51,17 @@ export class OAuthClients {
    * addresses on the address actually dialled, so the token, revocation and discovery URLs cannot
    * be used to reach the gateway's own network.
    */
-  #fetchFor(ext: ExtensionRecord): oidc.CustomFetch | undefined {
-    if (!this.#production || ext.allowPrivateTargets === true) return undefined;
-    this.#strictAgent ??= new Agent({ connect: policyConnect(true, () => undefined, PROVIDER_TIMEOUT_S * 1000) });
-    const dispatcher = this.#strictAgent;
-    return (url, options) => undiciFetch(url, { ...options, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+  #fetchFor(ext: ExtensionRecord): oidc.CustomFetch {
+    let send: oidc.CustomFetch = (url, { body, ...rest }) => fetch(url, body === undefined ? rest : { ...rest, body });
+    if (this.#production && ext.allowPrivateTargets !== true) {
+      this.#strictAgent ??= new Agent({ connect: policyConnect(true, () => undefined, PROVIDER_TIMEOUT_S * 1000) });
+      const dispatcher = this.#strictAgent;
+      send = (url, options) => undiciFetch(url, { ...options, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+    }
+    return (url, options) => {
+      const deadline = callDeadline.getStore();
+      return send(url, deadline === undefined ? options : { ...options, signal: options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]) });
+    };
   }
 
   configFor(ext: ExtensionRecord, s: LinkingSettings): Promise<oidc.Configuration> {
@@ -90,16 +108,16 @@ export class OAuthClients {
     const config = new oidc.Configuration(server, clientId, undefined, auth);
     config.timeout = PROVIDER_TIMEOUT_S;
     if (insecure) oidc.allowInsecureRequests(config);
-    if (customFetch !== undefined) config[oidc.customFetch] = customFetch;
+    config[oidc.customFetch] = customFetch;
     return config;
   }
 }
 
-async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean, customFetch: oidc.CustomFetch | undefined): Promise<oidc.Configuration> {
+async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean, customFetch: oidc.CustomFetch): Promise<oidc.Configuration> {
   const options: oidc.DiscoveryRequestOptions = {
     timeout: PROVIDER_TIMEOUT_S,
     ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-    ...(customFetch === undefined ? {} : { [oidc.customFetch]: customFetch }),
+    [oidc.customFetch]: customFetch,
   };
   try {
     return await oidc.discovery(issuer, clientId, undefined, auth, options);

@@ -4,47 +4,74 @@ import type { Metrics } from '../http/metrics.js';
 import { randomToken } from '../security/random.js';
 import type { Store } from '../store/store.js';
 import type { TokenLookup } from './linkedTokens.js';
+import type { LinkingHealth } from './health.js';
+import { withProviderDeadline } from './oauthClient.js';
+import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
 
-const LOCK_TTL_MS = 15_000;
+/** The longest one refresh may take (discovery and the token call together); it is cut shorter when the request has less time left. */
+export const REFRESH_TIMEOUT_MS = 5_000;
+/** A lock outlives its refresh's cut-off by this much (time to write the result), then anyone may take over. */
+export const LOCK_GRACE_MS = 500;
 const WAIT_STEP_MS = 40;
+/** A failed attempt leaves this mark on its lock for so long: waiters and newcomers learn of it instead of calling the provider again. */
+const FAILED_MARK_MS = 2_000;
+const FAILED_PREFIX = 'failed ';
 
 export interface RefreshTarget {
   extensionId: string;
   userId: string;
   /** The provider's configuration (built lazily: only the worker that refreshes needs it). */
   config: () => Promise<oidc.Configuration>;
+  /** The version of the settings the configuration is built from (a failure under other settings does not count). */
+  settingsVersion: string;
   /** The access token that prompted the refresh; a record with another usable token means someone else already refreshed. */
   stale: string;
-  /** Until when waiting for another worker is worth it (epoch ms). */
-  waitUntil: number;
+  /** Epoch ms by which the caller needs the result: waiting for a lock and the provider call are cut to it. */
+  deadline: number;
 }
 
 /**
  * Refreshes a linked token by exactly one worker across processes: an in-process single flight,
- * then a store lock with a TTL, a re-read after acquiring it (another instance may have refreshed
- * while we waited), and release by compare-and-delete so a lock that expired and was taken by
- * someone else is never released by us.
+ * then a store lock whose life is bounded by the refresh's own cut-off (a crashed owner holds it
+ * for at most REFRESH_TIMEOUT_MS + LOCK_GRACE_MS), a re-read after acquiring it (another instance
+ * may have refreshed while we waited), and release by compare-and-delete so a lock that expired and
+ * was taken by someone else is never released by us. A failed attempt leaves a short mark instead,
+ * so the requests that waited for it answer at once rather than start a second slow attempt.
+ *
+ * Only `invalid_grant` breaks a link. A refused client (wrong secret) is the operator's mistake:
+ * the extension is marked misconfigured and every link is kept; 5xx and network errors break nothing.
  */
 export class Refresher {
   readonly #store: Store;
   readonly #vault: TokenVault;
   readonly #log: Logger;
   readonly #metrics: Metrics;
+  readonly #health: LinkingHealth;
   readonly #skewMs: number;
   readonly #inFlight = new Map<string, Promise<TokenLookup>>();
 
-  constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; skewSeconds: number }) {
+  constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; skewSeconds: number }) {
     this.#store = o.store;
     this.#vault = o.vault;
     this.#log = o.log;
     this.#metrics = o.metrics;
+    this.#health = o.health;
     this.#skewMs = o.skewSeconds * 1000;
   }
 
-  /** True when the record's access token can be used now without refreshing. */
+  /**
+   * True when the record's access token can be used now without refreshing. The skew is capped at
+   * half the token's lifetime, so tokens that live shorter than the skew are refreshed at most once
+   * per half-life, not on every request.
+   */
   usable(r: OpenedRecord): boolean {
-    return r.record.status === 'linked' && (r.record.expiresAt === null || r.record.expiresAt - this.#skewMs > Date.now());
+    const { status, expiresAt, refreshedAt, linkedAt } = r.record;
+    if (status !== 'linked') return false;
+    if (expiresAt === null) return true;
+    const issuedAt = Date.parse(refreshedAt ?? linkedAt);
+    const skew = Number.isFinite(issuedAt) ? Math.min(this.#skewMs, Math.max(0, (expiresAt - issuedAt) / 2)) : this.#skewMs;
+    return expiresAt - skew > Date.now();
   }
 
   refresh(t: RefreshTarget): Promise<TokenLookup> {
@@ -67,16 +94,35 @@ export class Refresher {
   async #refreshOnce(t: RefreshTarget): Promise<TokenLookup> {
     const lockKey = `lock:refresh:${t.extensionId}:${t.userId}`;
     const owner = randomToken(12);
-    while (!(await this.#store.setIfAbsent(lockKey, owner, LOCK_TTL_MS))) {
+    // The attempt ends at its full timeout, or sooner when this request's deadline comes first.
+    const cutoffFrom = (now: number): number => Math.min(now + REFRESH_TIMEOUT_MS, t.deadline);
+    let cutoff = cutoffFrom(Date.now());
+    if (cutoff <= Date.now()) return { status: 'unavailable' };
+    while (!(await this.#store.setIfAbsent(lockKey, owner, Math.max(1, cutoff - Date.now()) + LOCK_GRACE_MS))) {
+      const held = await this.#store.get(lockKey);
+      if (held !== null && held.startsWith(FAILED_PREFIX)) {
+        if (held === FAILED_PREFIX + t.settingsVersion) {
+          // The attempt we would wait for (or one a moment ago) failed: answer now, do not call the provider again.
+          this.#metrics.tokenRefreshes.inc({ outcome: 'failed_recently' });
+          return this.#fresh(await this.#vault.read(t.extensionId, t.userId), t.stale) ?? { status: 'unavailable' };
+        }
+        // Failed under settings that have changed since: try with the new ones.
+        await this.#store.deleteIfEquals(lockKey, held);
+        continue;
+      }
       // Another instance is refreshing: wait for its result instead of calling the provider too.
-      await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-      const done = this.#fresh(await this.#vault.read(t.extensionId, t.userId), t.stale);
-      if (done !== undefined) return done;
-      if (Date.now() > t.waitUntil) {
+      if (Date.now() + WAIT_STEP_MS >= t.deadline) {
         this.#metrics.tokenRefreshes.inc({ outcome: 'lock_timeout' });
         return { status: 'unavailable' };
       }
+      await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
+      const done = this.#fresh(await this.#vault.read(t.extensionId, t.userId), t.stale);
+      if (done !== undefined) return done;
+      cutoff = cutoffFrom(Date.now());
     }
+    // Cut short by this request's own deadline: running out of time then says nothing about the provider.
+    const cutShort = cutoff === t.deadline;
+    let failed = false;
     try {
       const current = await this.#vault.read(t.extensionId, t.userId);
       const done = this.#fresh(current, t.stale);
@@ -88,16 +134,11 @@ export class Refresher {
       }
       let response;
       try {
-        response = await oidc.refreshTokenGrant(await t.config(), refreshToken);
+        response = await withProviderDeadline(cutoff, async () => oidc.refreshTokenGrant(await t.config(), refreshToken));
       } catch (err) {
-        if (err instanceof oidc.ResponseBodyError && (err.error === 'invalid_grant' || err.error === 'unauthorized_client' || err.error === 'invalid_client')) {
-          this.#metrics.tokenRefreshes.inc({ outcome: err.error });
-          await this.#markBroken(t, `refresh refused: ${err.error}`);
-          return { status: 'broken' };
-        }
-        this.#metrics.tokenRefreshes.inc({ outcome: 'provider_error' });
-        this.#log.warn({ extensionId: t.extensionId, err: describe(err) }, 'token refresh failed');
-        return { status: 'unavailable' };
+        const { result, timedOut } = await this.#failed(t, err);
+        failed = result.status === 'unavailable' && !(timedOut && cutShort);
+        return result;
       }
       const expiresIn = response.expiresIn();
       await this.#vault.saveRefreshed(
@@ -113,9 +154,28 @@ export class Refresher {
         { expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000, scope: response.scope ?? null },
       );
       this.#metrics.tokenRefreshes.inc({ outcome: 'ok' });
+      await this.#health.healed(t.extensionId);
       return { status: 'ok', token: response.access_token };
     } finally {
-      await this.#store.deleteIfEquals(lockKey, owner);
+      if (!failed) await this.#store.deleteIfEquals(lockKey, owner);
+      // Only over our own lock (it may have expired and been taken meanwhile), then with the mark's own life.
+      else if (await this.#store.compareAndSet(lockKey, owner, FAILED_PREFIX + t.settingsVersion)) await this.#store.set(lockKey, FAILED_PREFIX + t.settingsVersion, FAILED_MARK_MS);
+    }
+  }
+
+  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean }> {
+    const failure = classifyProviderFailure(err);
+    this.#metrics.tokenRefreshes.inc({ outcome: failure.kind });
+    switch (failure.kind) {
+      case 'grant_revoked':
+        await this.#markBroken(t, `refresh refused: ${failure.reason}`);
+        return { result: { status: 'broken' }, timedOut: false };
+      case 'client_rejected':
+        await this.#health.clientRejected(t.extensionId, t.settingsVersion, failure.reason);
+        return { result: { status: 'unavailable' }, timedOut: false };
+      case 'provider_error':
+        this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describe(err) }, 'token refresh failed');
+        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true };
     }
   }
 

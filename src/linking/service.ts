@@ -19,6 +19,8 @@ import { LinkFailure } from './failures.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import { clientSecretContext, OAuthClients } from './oauthClient.js';
 import { normaliseCode, Pairing, spokenDigits } from './pairing.js';
+import { LinkingHealth, type Misconfiguration } from './health.js';
+import { classifyProviderFailure } from './providerFailure.js';
 import { describe, Refresher } from './refresher.js';
 import { incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from './settings.js';
 import { Tickets } from './tickets.js';
@@ -27,8 +29,8 @@ import { TokenVault, type TokenRecord } from './vault.js';
 const STATE_TTL_MS = 5 * 60_000;
 const LINK_TICKET_TTL_S = 10 * 60;
 const UNLINK_TICKET_TTL_S = 60 * 60;
-/** How long a voice request waits for another instance's refresh before giving up. */
-const REFRESH_WAIT_MS = 5_000;
+/** The time a token lookup may take when the caller gives no deadline of its own. */
+const DEFAULT_TOKEN_BUDGET_MS = 5_000;
 
 interface PendingAuthorization {
   extensionId: string;
@@ -61,6 +63,7 @@ export class LinkingService implements LinkedTokens {
   readonly attempts: AttemptLimiter;
   readonly tickets: Tickets;
   readonly clients: OAuthClients;
+  readonly health: LinkingHealth;
   readonly #refresher: Refresher;
   readonly #d: LinkingDeps;
   readonly #redirectUri: string;
@@ -73,7 +76,8 @@ export class LinkingService implements LinkedTokens {
     this.attempts = new AttemptLimiter(d.store);
     this.tickets = new Tickets(d.store, d.keyring.deriveKey('link tickets'));
     this.clients = new OAuthClients(d.keyring, d.config.production);
-    this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, skewSeconds: d.config.refreshSkewSeconds });
+    this.health = new LinkingHealth({ store: d.store, log: d.log, metrics: d.metrics });
+    this.#refresher = new Refresher({ store: d.store, vault: this.vault, log: d.log, metrics: d.metrics, health: this.health, skewSeconds: d.config.refreshSkewSeconds });
     this.#redirectUri = `${d.config.publicUrl}/oauth/callback`;
     this.#settingsSchema = settingsInput(d.config.production);
   }
@@ -84,7 +88,7 @@ export class LinkingService implements LinkedTokens {
 
   // ---- LinkedTokens (the voice path) ----
 
-  async accessToken(ext: ResolvedExtension, userId: string): Promise<TokenLookup> {
+  async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
     if (userId === '') return { status: 'unlinked' };
     let current;
     try {
@@ -99,7 +103,7 @@ export class LinkingService implements LinkedTokens {
     if (current === undefined) return { status: 'unlinked' };
     if (current.record.status === 'broken') return { status: 'broken' };
     let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
-    if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken);
+    if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken, deadline);
     if (result.status === 'ok' && current.record.successPending === true) {
       await this.vault.update(ext.record.extensionId, userId, (r) => {
         delete r.successPending;
@@ -109,13 +113,9 @@ export class LinkingService implements LinkedTokens {
     return result;
   }
 
-  async refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string): Promise<TokenLookup> {
-    const result = await this.#refresh(ext.record, userId, rejected);
-    if (result.status === 'unavailable') {
-      await this.markBroken(ext, userId, 'the target refused the token and it could not be refreshed');
-      return { status: 'broken' };
-    }
-    return result;
+  refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+    // A provider that is down (or refuses our client) says nothing about the user's grant: the link stays.
+    return this.#refresh(ext.record, userId, rejected, deadline);
   }
 
   async markBroken(ext: ResolvedExtension, userId: string, reason: string): Promise<void> {
@@ -146,16 +146,22 @@ export class LinkingService implements LinkedTokens {
     return { loginPrompt: s?.loginPromptMessage ?? ext.messages.loginPrompt, loginSuccess: s?.loginSuccessMessage ?? ext.messages.loginSuccess };
   }
 
-  #refresh(ext: ExtensionRecord, userId: string, stale: string): Promise<TokenLookup> {
+  #refresh(ext: ExtensionRecord, userId: string, stale: string, deadline: number): Promise<TokenLookup> {
     const settings = settingsOf(ext);
     if (settings?.enabled !== true) return Promise.resolve({ status: 'unlinked' });
     return this.#refresher.refresh({
       extensionId: ext.extensionId,
       userId,
       stale,
-      waitUntil: Date.now() + REFRESH_WAIT_MS,
+      deadline,
+      settingsVersion: settings.updatedAt,
       config: () => this.clients.configFor(ext, settings),
     });
+  }
+
+  /** The extension's account linking is refused by its provider under the current settings (admin API and pages). */
+  async misconfiguration(ext: ExtensionRecord): Promise<Misconfiguration | undefined> {
+    return this.health.read(ext.extensionId, settingsOf(ext)?.updatedAt);
   }
 
   // ---- Server settings (admin API and admin pages) ----
@@ -175,6 +181,8 @@ export class LinkingService implements LinkedTokens {
       next = this.#mergeSettings(current, input, sealedSecret);
       return next;
     });
+    // New settings deserve a fresh try: the next refresh tells whether they work.
+    await this.health.healed(ext.extensionId);
     return { extension, settings: next as LinkingSettings };
   }
 
@@ -309,6 +317,9 @@ export class LinkingService implements LinkedTokens {
         idTokenExpected: pending.nonce !== undefined && OAuthClients.hasIssuer(settings),
       });
     } catch (err) {
+      const failure = classifyProviderFailure(err);
+      // A refused client fails every user's linking, not just this one: the operator must see it.
+      if (failure.kind === 'client_rejected') await this.health.clientRejected(ext.extensionId, settings.updatedAt, failure.reason);
       throw classifyProviderError(err);
     }
     if (typeof tokens.access_token !== 'string' || tokens.access_token === '') throw new LinkFailure('provider_error', 'no access_token');
@@ -353,6 +364,29 @@ export class LinkingService implements LinkedTokens {
     return removed;
   }
 
+  /**
+   * CLOVA's `ClovaSkill.SkillDisabled`: unlinks the user, unless the event is older than the current
+   * link. CEK has no replay protection, so a captured event could otherwise undo a link made later;
+   * its signed `request.timestamp` (ISO 8601, whole seconds) cannot be changed by whoever replays it.
+   * Without a readable timestamp the event is taken as current.
+   */
+  async skillDisabled(extensionId: string, userId: string, timestamp: unknown): Promise<'unlinked' | 'kept'> {
+    const eventAt = typeof timestamp === 'string' ? Date.parse(timestamp) : typeof timestamp === 'number' ? timestamp : Number.NaN;
+    if (Number.isFinite(eventAt)) {
+      const linkedAt = Date.parse((await this.vault.record(extensionId, userId))?.linkedAt ?? '');
+      // The timestamp has whole seconds: the event happened before the link only if its whole second did.
+      if (Number.isFinite(linkedAt) && eventAt + 1000 <= linkedAt) {
+        this.#d.log.warn(
+          { extensionId, eventAt: new Date(eventAt).toISOString(), linkedAt: new Date(linkedAt).toISOString() },
+          'ClovaSkill.SkillDisabled older than the current link (replayed or late): the link is kept',
+        );
+        return 'kept';
+      }
+    }
+    await this.unlink(extensionId, userId);
+    return 'unlinked';
+  }
+
   /** One page of an extension's links (user id order). Callers have already looked the extension up (404). */
   async links(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
     return this.vault.listPage(extensionId, page);
@@ -394,5 +428,5 @@ function classifyProviderError(err: unknown): LinkFailure {
     }
   }
   // Everything else is a response we could not use: HTML instead of JSON, a 5xx, a missing field.
-  return new LinkFailure('provider_error', `provider response rejected (${(err as Error).name})`, err);
+  return new LinkFailure('provider_error', `provider response rejected: ${classifyProviderFailure(err).reason}`, err);
 }

@@ -58,6 +58,12 @@ export class TokenVault {
     return { record, tokens };
   }
 
+  /** The record without opening its tokens (dates and status only). */
+  async record(extensionId: string, userId: string): Promise<TokenRecord | undefined> {
+    const raw = await this.#store.get(keyFor(extensionId, userId));
+    return raw === null ? undefined : (JSON.parse(raw) as TokenRecord);
+  }
+
   /** Stores a new link (replacing any earlier one) with `successPending` set. */
   async link(
     extensionId: string,

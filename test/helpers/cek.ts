@@ -48,9 +48,13 @@ export const launchRequest = (o: RequestOptions) => envelope(o, { type: 'LaunchR
 export const intentRequest = (o: RequestOptions & { intent: string; slots?: Record<string, unknown> | null }) =>
   envelope(o, { type: 'IntentRequest', intent: { name: o.intent, slots: o.slots === undefined ? {} : o.slots } });
 export const sessionEndedRequest = (o: RequestOptions) => envelope(o, { type: 'SessionEndedRequest' });
-export const eventRequest = (o: RequestOptions & { namespace: string; name: string; payload?: unknown; nullSession?: boolean }) =>
+/** CEK's event timestamp: ISO 8601 in whole seconds (`2021-03-02T02:00:00Z`). */
+export const cekTimestamp = (at: number = Date.now()): string => new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** An EventRequest sent now (`timestamp` defaults to the current second). */
+export const eventRequest = (o: RequestOptions & { namespace: string; name: string; payload?: unknown; nullSession?: boolean; timestamp?: string }) =>
   envelope(
     o,
-    { type: 'EventRequest', requestId: 'e-1', timestamp: '2021-03-02T02:00:00Z', event: { namespace: o.namespace, name: o.name, payload: o.payload ?? null } },
+    { type: 'EventRequest', requestId: 'e-1', timestamp: o.timestamp ?? cekTimestamp(), event: { namespace: o.namespace, name: o.name, payload: o.payload ?? null } },
     o.nullSession === true ? 'null' : 'normal',
   );

@@ -4,6 +4,7 @@ import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
 import { parseInput } from '../../http/validate.js';
 import { LinkFailure } from '../../linking/failures.js';
+import { formatMisconfiguration } from '../../linking/health.js';
 import type { LinkingService } from '../../linking/service.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import type { TokenRecord } from '../../linking/vault.js';
@@ -45,13 +46,14 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
 
   router.get('/extensions/:id/account-linking', async (req, res) => {
     const ext = await registry.get(req.params['id']);
-    res.json(formatSettings(settingsOf(ext), ext, o.publicUrl));
+    res.json({ ...formatSettings(settingsOf(ext), ext, o.publicUrl), misconfigured: formatMisconfiguration(await linking.misconfiguration(ext)) });
   });
 
   /** Merge semantics: an omitted field keeps its value, `null` clears it; `clientSecret` is write-only. */
   router.put('/extensions/:id/account-linking', async (req, res) => {
     const { extension, settings } = await linking.saveSettings(req.params['id'], req.body);
-    res.json(formatSettings(settings, extension, o.publicUrl));
+    // Saving clears the misconfigured mark: the next refresh tells whether the new settings work.
+    res.json({ ...formatSettings(settings, extension, o.publicUrl), misconfigured: null });
   });
 
   /** A page of linked users in user id order: `?limit=` (1-1000, default 100) and `?after=<next of the previous page>`. */

@@ -34,6 +34,7 @@ const OUTCOMES: Record<string, string> = {
   fallback: 'No action method answers this intent: the fallback message was spoken.',
   ack: 'No action method answers this request: an empty acknowledgement was sent.',
   skill_disabled: 'ClovaSkill.SkillDisabled: the user was unlinked.',
+  skill_disabled_stale: 'ClovaSkill.SkillDisabled older than the current link (replayed or late): the link was kept.',
   internal_error: 'Answering failed inside the gateway: the error message was spoken. The server log has the request id.',
 };
 

@@ -6,6 +6,7 @@ import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord
 import { parseInput } from '../../http/validate.js';
 import { AppError } from '../../http/errors.js';
 import { runSelfTest } from '../selfTest.js';
+import { formatMisconfiguration } from '../../linking/health.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
@@ -86,6 +87,7 @@ export function setupPages(ctx: PagesContext): Router {
     const record = await registry.get(id);
     const ext = formatExtension(record, publicUrl);
     const linking = formatSettings(settingsOf(record), record, publicUrl);
+    const misconfigured = formatMisconfiguration(await linkingOf(ctx.s)?.misconfiguration(record));
     const forms = { ...current(record), ...posted };
     const defaultPrompt = resolveMessages(record.language, record.messages).loginPrompt;
     const promptTemplate = String(forms.linking.values['loginPromptMessage'] ?? '').trim() || defaultPrompt;
@@ -100,6 +102,7 @@ export function setupPages(ctx: PagesContext): Router {
         ext,
         tabs: extensionTabs(record.extensionId, 'setup'),
         linking,
+        misconfigured,
         forms,
         defaults: DEFAULT_MESSAGES[record.language],
         preview: { code: PREVIEW_CODE, text: fillLoginPrompt(promptTemplate, { url: linking.linkUrl, code: PREVIEW_CODE }), defaultPrompt },
