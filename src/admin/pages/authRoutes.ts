@@ -13,12 +13,15 @@ const LOGIN_PATH = '/admin/login';
 /** `/admin/login` and `/admin/logout`. */
 export function authRoutes(ctx: PagesContext): Router {
   const router = Router();
+  // Development keeps a generated token in DATA_DIR; a production page must not point at files it lacks.
+  const devSecretsHint = !ctx.s.config.production;
+  const wrongToken = devSecretsHint ? 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' : 'That is not the admin token. Check ADMIN_TOKEN.';
 
   const loginForm = async (req: Request, res: Response, status: number, data: Record<string, unknown>): Promise<void> => {
     const existing = readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE);
     const token = existing !== undefined && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomToken();
     res.cookie(LOGIN_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: ctx.secureCookies, path: LOGIN_PATH, maxAge: 30 * 60_000 });
-    await page(ctx, req, res, status, 'login.njk', { ...data, csrf: token, next: safeNext(req.query['next'] ?? field(req, 'next')) });
+    await page(ctx, req, res, status, 'login.njk', { ...data, devSecretsHint, csrf: token, next: safeNext(req.query['next'] ?? field(req, 'next')) });
   };
 
   router.get('/login', async (req, res) => {
@@ -49,7 +52,7 @@ export function authRoutes(ctx: PagesContext): Router {
     if (token === '' || !constantTimeEqual(token, ctx.s.config.adminToken)) {
       await ctx.limiter.recordFailure(client);
       req.failure = { code: 'unauthorized' };
-      await loginForm(req, res, 401, { error: 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' });
+      await loginForm(req, res, 401, { error: wrongToken });
       return;
     }
     await ctx.limiter.reset(client);
