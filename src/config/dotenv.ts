@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { ConfigError } from './env.js';
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=(.*)$/;
@@ -39,12 +40,13 @@ export interface DotEnvResult {
 }
 
 /**
- * Reads `.env` from the working directory into `env` when the file exists, with Node's
- * `process.loadEnvFile`: a variable already set in the real environment keeps its value. A file that
- * cannot be read or has lines that are not `NAME=value` stops the start with the line numbers (never
- * the lines themselves: they may hold secrets).
+ * Reads `.env` from the working directory into `env` when the file exists, parsed by Node's own .env
+ * parser (`util.parseEnv`, the one behind `process.loadEnvFile` and `--env-file`) and with the same
+ * rule: a variable already set in the real environment keeps its value. A file that cannot be read or
+ * has lines that are not `NAME=value` stops the start with the line numbers (never the lines
+ * themselves: they may hold secrets).
  */
-export function loadDotEnv(path = '.env'): DotEnvResult {
+export function loadDotEnv(path = '.env', env: Record<string, string | undefined> = process.env): DotEnvResult {
   const file = resolve(path);
   let isFile: boolean;
   try {
@@ -65,6 +67,8 @@ export function loadDotEnv(path = '.env'): DotEnvResult {
     const where = bad.length === 1 ? `line ${bad[0]} is` : `lines ${bad.join(', ')} are`;
     throw new ConfigError([`.env: ${where} not NAME=value (${file}; comments start with #)`]);
   }
-  process.loadEnvFile(file);
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] === undefined) env[name] = value;
+  }
   return { file };
 }

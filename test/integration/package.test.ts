@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redisServerBinary, startPrivateRedis } from '../helpers/privateRedis.js';
 
 /**
  * The shipped file set, run as a user of the package would: `npm pack` (its `prepack` builds dist/
@@ -85,6 +86,35 @@ async function waitUntilHealthy(url: string, proc: ChildProcess): Promise<void> 
   throw new Error(`the packed service did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${output}`);
 }
 
+/** Only what a deployment sets: no REDIS_URL or other variable of this test run leaks in. */
+function productionEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    ENCRYPTION_KEY,
+    ADMIN_TOKEN,
+    DATA_DIR: join(work, 'data'),
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** Runs the packed service to its exit (for starts that must be refused). */
+function runToExit(cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [join(app, 'dist', 'main.js')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    proc.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    proc.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), START_TIMEOUT_MS);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: text });
+    });
+  });
+}
+
 function listFiles(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
@@ -105,20 +135,10 @@ beforeAll(async () => {
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  // Only what a deployment sets: no REDIS_URL or other variable of this test run leaks in.
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_URL: 'https://cek.example.test',
-    TRUST_PROXY: '1',
-    ENCRYPTION_KEY,
-    ADMIN_TOKEN,
-    DATA_DIR: join(work, 'data'),
-    LOG_LEVEL: 'info',
-  };
-  child = spawn(process.execPath, ['dist/main.js'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Part of the configuration comes from a .env in the working directory; its PORT loses to the
+  // real environment's (port 1 could not be bound).
+  writeFileSync(join(app, '.env'), '# deployment settings\nPUBLIC_URL=https://cek.example.test\nTRUST_PROXY=1\nPORT=1\n');
+  child = spawn(process.execPath, ['dist/main.js'], { cwd: app, env: productionEnv({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString('utf8')));
   await waitUntilHealthy(base, child);
@@ -213,6 +233,49 @@ describe('the npm package (npm pack output, production dependencies only)', () =
     expect(style.status).toBe(200);
     expect(style.headers.get('content-type')).toMatch(/^text\/css/);
     expect((await style.text()).length).toBeGreaterThan(0);
+  });
+
+  test('read .env from its working directory, the real environment winning', () => {
+    expect(output).toContain('read .env');
+    expect(output).toContain('listening on https://cek.example.test');
+  });
+
+  test('a malformed .env stops the start with the line number and no stack trace', async () => {
+    const cwd = join(work, 'bad-dotenv');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, '.env'), 'PUBLIC_URL=https://cek.example.test\nADMIN_TOKEN the-secret-typed-wrong\n');
+    const result = await runToExit(cwd, productionEnv({ PORT: '0' }));
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('cek-gateway cannot start.');
+    expect(result.output).toContain('.env: line 2 is not NAME=value');
+    expect(result.output).not.toContain('the-secret-typed-wrong');
+    expect(result.output).not.toMatch(/\n\s+at /);
+  });
+
+  (redisServerBinary() === undefined ? test.skip : test)('refuses a Redis that persists nothing, unless REDIS_ALLOW_VOLATILE=1', async () => {
+    const redis = await startPrivateRedis(['--save', '', '--appendonly', 'no']);
+    try {
+      const env = productionEnv({ PORT: '0', PUBLIC_URL: 'https://cek.example.test', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'packtest:' });
+      const refused = await runToExit(work, env);
+      expect(refused.code).toBe(1);
+      expect(refused.output).toContain('persists nothing');
+      expect(refused.output).toContain('REDIS_ALLOW_VOLATILE=1');
+
+      const allowed = spawn(process.execPath, [join(app, 'dist', 'main.js')], { cwd: work, env: { ...env, REDIS_ALLOW_VOLATILE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      allowed.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      const listening = new Promise<void>((resolve, reject) => {
+        allowed.stdout.on('data', () => text.includes('cek-gateway listening') && resolve());
+        allowed.once('exit', (code) => reject(new Error(`exited with ${code}: ${text}`)));
+      });
+      await listening;
+      expect(text).toContain('persists nothing');
+      const exited = new Promise((r) => allowed.once('exit', r));
+      allowed.kill('SIGTERM');
+      await exited;
+    } finally {
+      await redis.stop();
+    }
   });
 
   test('never writes a secret to its output', () => {
