@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { redisServerBinary, startPrivateRedis } from '../helpers/privateRedis.js';
 
 /**
- * The shipped file set, run as a user of the package would: `npm pack` (its `prepack` builds dist/
- * from scratch), the tarball unpacked into an empty folder with production dependencies only, and
+ * The shipped file set, run as a user of the package would: `npm pack` of a clean copy of the
+ * checkout (its `prepack` builds dist/ from scratch), the tarball unpacked into an empty folder with production dependencies only, and
  * `node dist/main.js` started there with NODE_ENV=production. The Dockerfile's runtime stage is made
  * the same way, so what passes here is what the image runs.
  */
@@ -123,7 +123,14 @@ function listFiles(dir: string, prefix = ''): string[] {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cek-pack-'));
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  // Packed from a copy of the checkout as git sees it (a clean clone plus uncommitted work), so the
+  // result does not depend on this checkout's dist/, and the prepack's clean build does not remove
+  // the dist/ another test or a running `npm start` is using.
+  const checkout = join(work, 'checkout');
+  const tracked = run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], ROOT).split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+  for (const file of tracked) cpSync(join(ROOT, file), join(checkout, file));
+  symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], checkout)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const tarball = packed[0];
   if (tarball === undefined) throw new Error('npm pack produced nothing');
   packedFiles = tarball.files.map((f) => f.path).sort();

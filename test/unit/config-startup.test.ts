@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/env.js';
@@ -92,5 +92,12 @@ describe('loadDotEnv', () => {
   test('a directory named .env is a clear error', () => {
     mkdirSync(join(dir, '.env'));
     expect(problemsOf(() => loadDotEnv(join(dir, '.env')))).toEqual([expect.stringContaining('is not a file')]);
+  });
+});
+
+describe('.env.example', () => {
+  test('is a valid .env, so `cp .env.example .env` starts', () => {
+    const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    expect(malformedDotEnvLines(text)).toEqual([]);
   });
 });
