@@ -31,9 +31,12 @@ async function main(): Promise<void> {
     );
   }
 
+  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  // Asked once the store answered, so an unreachable Redis is reported once, by createStore.
   if (config.redisUrl !== undefined) {
     const verdict = await redisDurability(config.redisUrl, { env: config.env, allowVolatile: config.redisAllowVolatile });
     if (verdict.refusal !== undefined) {
+      await store.close();
       process.stderr.write(`cek-gateway cannot start.\n${verdict.refusal}\n`);
       process.exit(1);
     }
@@ -42,7 +45,6 @@ async function main(): Promise<void> {
       if (config.env === 'development') process.stderr.write(`\n  !!! ${verdict.warning}\n\n`);
     }
   }
-  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
   const services = await createServices({ config, store, log });
   const server = createServer(services);
   server.on('error', (err: NodeJS.ErrnoException) => {
