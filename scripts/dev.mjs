@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run dev`: `tsc --watch` re-emits what changed into dist/, and `node --watch` restarts the
- * service whenever a module it loaded changes. Two child processes, no extra dependency; Ctrl-C
+ * `npm run dev`: `tsc --watch` re-emits what changed into dist/, and `node --watch-path` restarts
+ * the service whenever dist/ or a template in views/ changes. Two child processes, no extra dependency; Ctrl-C
  * stops both, and if either one exits the other is stopped too.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,7 +22,8 @@ const children = [
     [tsc, '-p', join(root, 'tsconfig.build.json'), '--watch', '--preserveWatchOutput', '--incremental', '--tsBuildInfoFile', join(dist, '.tsbuildinfo')],
     { stdio: 'inherit' },
   ),
-  spawn(process.execPath, ['--watch', join(dist, 'main.js')], { stdio: 'inherit' }),
+  // dist/ for code, views/ for templates (read once and cached by the running service).
+  spawn(process.execPath, ['--watch-path', dist, '--watch-path', join(root, 'views'), join(dist, 'main.js')], { stdio: 'inherit', cwd: root }),
 ];
 
 let exiting = false;
