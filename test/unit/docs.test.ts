@@ -15,7 +15,7 @@ describe('documentation lives in the repository', () => {
   test('every relative link and every docs/ path the README cites exists', () => {
     const readme = read('README.md');
     const links = [...readme.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/.test(href));
-    const paths = [...readme.matchAll(/`((?:docs|bench|scripts)\/[^`\s*]+)`/g)].map((m) => m[1]!);
+    const paths = [...readme.matchAll(/`((?:docs|bench|scripts|test)\/[^`\s*]+)`/g)].map((m) => m[1]!);
     expect(links.length + paths.length).toBeGreaterThan(0);
     for (const file of [...links, ...paths]) expect([file, existsSync(join(ROOT, file))]).toEqual([file, true]);
   });
