@@ -1,11 +1,13 @@
 # cek-gateway. The image holds exactly what `npm pack` ships (package.json `files`), with production
 # dependencies only; nothing is compiled when the container starts.
 
-# 1. Build dist/ and pack it: the runtime files are the package's `files`, never a hand-kept list.
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
 # better-sqlite3 compiles from source where no prebuilt binary can be downloaded.
+FROM node:20-bookworm-slim AS toolchain
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+
+# 1. Build dist/ and pack it: the runtime files are the package's `files`, never a hand-kept list.
+FROM toolchain AS build
+WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
@@ -13,9 +15,8 @@ RUN npm pack --pack-destination /tmp \
   && mkdir /app && tar -xzf /tmp/cek-gateway-*.tgz -C /app --strip-components=1
 
 # 2. Production dependencies only, from the lockfile.
-FROM node:20-bookworm-slim AS deps
+FROM toolchain AS deps
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
