@@ -28,6 +28,8 @@ export function createApp(s: Services): Express {
   app.use(healthRoutes(s.store, s.metrics));
   app.use(helmet());
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
+  // Whoever opens the bare address gets the admin pages, not a JSON 404.
+  app.get('/', (_req, res) => res.redirect(302, '/admin'));
 
   const api = express.Router();
   // Shares its counts with the admin pages' sign-in (same store keys).

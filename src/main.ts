@@ -5,6 +5,7 @@ import { closeGracefully } from './http/shutdown.js';
 import { createServer } from './server.js';
 import { createServices } from './services.js';
 import { createStore } from './store/createStore.js';
+import { redisDurability } from './store/redisDurability.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -19,8 +20,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { config, warnings, adminTokenToPrint } = loaded;
+  const { config, warnings, adminTokenToPrint, dotEnvFile } = loaded;
   const log = createLogger(config.logLevel);
+  if (dotEnvFile !== undefined) log.info({ file: dotEnvFile }, 'read .env (variables set in the environment take precedence)');
   for (const w of warnings) log.warn(`!!! ${w}`);
   if (adminTokenToPrint !== undefined) {
     // Printed once, to the terminal only (not the JSON log): it is kept in DATA_DIR/dev-secrets.json.
@@ -30,15 +32,33 @@ async function main(): Promise<void> {
   }
 
   const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  // Asked once the store answered, so an unreachable Redis is reported once, by createStore.
+  if (config.redisUrl !== undefined) {
+    const verdict = await redisDurability(config.redisUrl, { env: config.env, allowVolatile: config.redisAllowVolatile });
+    if (verdict.refusal !== undefined) {
+      await store.close();
+      process.stderr.write(`cek-gateway cannot start.\n${verdict.refusal}\n`);
+      process.exit(1);
+    }
+    if (verdict.warning !== undefined) {
+      log.warn(`!!! ${verdict.warning}`);
+      if (config.env === 'development') process.stderr.write(`\n  !!! ${verdict.warning}\n\n`);
+    }
+  }
   const services = await createServices({ config, store, log });
   const server = createServer(services);
   server.on('error', (err: NodeJS.ErrnoException) => {
-    const hint = err.code === 'EADDRINUSE' ? ` (port ${config.port} is in use: set PORT to another one)` : '';
+    const hint =
+      err.code === 'EADDRINUSE'
+        ? ` (port ${config.port} is in use: set PORT to another one)`
+        : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+          ? ` (HOST ${config.host} is not an address of this machine)`
+          : '';
     process.stderr.write(`cek-gateway cannot listen: ${err.message}${hint}\n`);
     process.exit(1);
   });
-  server.listen(config.port, () => {
-    log.info({ port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env }, `cek-gateway listening on ${config.publicUrl}`);
+  server.listen(config.port, config.host, () => {
+    log.info({ host: config.host, port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env }, `cek-gateway listening on ${config.publicUrl} (admin pages: ${config.publicUrl}/admin)`);
   });
 
   let stopping = false;

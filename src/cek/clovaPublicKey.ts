@@ -1,5 +1,5 @@
 /**
- * CLOVA's public key for `SignatureCEK` (RSA-2048, SPKI). Copied from shared/cek/clova-signature-public-key.pem;
+ * CLOVA's public key for `SignatureCEK` (RSA-2048, SPKI). The key CLOVA publishes (docs/cek-protocol.md);
  * the official LINE SDKs embed the same key (SPKI SHA-256 0aa9590f35a0646b12ceeb09103ba0cbdde4a97b8dca10d956550f3f8c1bee86).
  * Kept as source rather than a .pem file so it ships inside dist/ and no key file is tracked.
  */

@@ -1,6 +1,6 @@
 import type { CekResponseBody, OutputSpeech, SpeechInfo, SpeechLang } from './types.js';
 
-/** Speech limits of shared/cek-protocol.md section 3.1. */
+/** Speech limits of docs/cek-protocol.md section 3.1. */
 export const SPEECH_LIMITS = { sentence: 200, total: 1000, urlBytes: 2048 } as const;
 
 // Sentences end at . ! ? followed by whitespace (so "3.5" stays whole), or right after 。！？.

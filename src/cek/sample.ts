@@ -20,7 +20,7 @@ export interface SampleInput {
 const LOCALES: Record<SpeechLang, string> = { ko: 'ko-KR', en: 'en-US', ja: 'ja-JP' };
 
 /**
- * A CEK request in the shape CLOVA sends (shared/cek-protocol.md section 2): the same user as the
+ * A CEK request in the shape CLOVA sends (docs/cek-protocol.md section 2): the same user as the
  * session's speaker and the device owner, a device without a screen, no `accessToken` (the console
  * never handles a user's token).
  */

@@ -1,5 +1,5 @@
 /**
- * CEK message types (shared/cek-protocol.md sections 2 and 3). Requests are typed loosely on purpose:
+ * CEK message types (docs/cek-protocol.md sections 2 and 3). Requests are typed loosely on purpose:
  * real traffic carries extra fields, `session: null`, `slots: null` and placeholder `intent`/`event`
  * objects, and none of that may be rejected.
  */

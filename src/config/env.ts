@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
@@ -13,12 +14,16 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly production: boolean;
+  /** Bind address: loopback by default except in production (`0.0.0.0`). */
+  readonly host: string;
   readonly port: number;
   /** Without a trailing slash, e.g. `https://cek.example.com`. */
   readonly publicUrl: string;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** Start on a Redis that persists nothing (no RDB, no AOF) even in production. */
+  readonly redisAllowVolatile: boolean;
   /** Current sealing key (32 bytes) first, then the previous ones still accepted for opening. */
   readonly encryptionKeys: readonly Buffer[];
   readonly adminToken: string;
@@ -46,8 +51,19 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(blankToUndefined, z.string().optional());
 
+/** An IP address or a host name (`localhost`, `gateway.internal`): what `server.listen` binds to. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const flag = z.preprocess(blankToUndefined, z.enum(['0', '1', 'true', 'false'], { message: 'must be 1 or 0' }).default('0')).transform((v) => v === '1' || v === 'true');
+
 const schema = z.object({
   NODE_ENV: z.preprocess(blankToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), 'must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name')
+      .optional(),
+  ),
   PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
   PUBLIC_URL: optionalString,
   DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
@@ -59,6 +75,7 @@ const schema = z.object({
       .optional(),
   ),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
+  REDIS_ALLOW_VOLATILE: flag,
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS_PREVIOUS: optionalString,
   ADMIN_TOKEN: optionalString,
@@ -174,11 +191,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   const config: Config = {
     env: e.NODE_ENV,
     production,
+    // Development answers this machine only; a server (or a container) must be reachable from outside.
+    host: e.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     port: e.PORT,
     publicUrl,
     dataDir,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisAllowVolatile: e.REDIS_ALLOW_VOLATILE,
     encryptionKeys,
     adminToken,
     cekPublicKey,

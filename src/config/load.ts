@@ -1,11 +1,15 @@
 import { loadOrCreateDevSecrets } from './devSecrets.js';
+import { loadDotEnv } from './dotenv.js';
 import { parseConfig, type ParsedConfig } from './env.js';
 
 /**
  * The process's configuration, read from `process.env` once at start-up (the only place that reads
- * it). `adminTokenToPrint` is set when a development admin token was just generated.
+ * it), after `.env` in the working directory when there is one (the real environment wins).
+ * `adminTokenToPrint` is set when a development admin token was just generated; `dotEnvFile` is the
+ * .env file that was read.
  */
-export function loadConfig(): ParsedConfig & { adminTokenToPrint: string | undefined } {
+export function loadConfig(): ParsedConfig & { adminTokenToPrint: string | undefined; dotEnvFile: string | undefined } {
+  const { file: dotEnvFile } = loadDotEnv();
   let adminTokenToPrint: string | undefined;
   const parsed = parseConfig(process.env, {
     devSecrets: (dir) => {
@@ -14,5 +18,5 @@ export function loadConfig(): ParsedConfig & { adminTokenToPrint: string | undef
       return s;
     },
   });
-  return { ...parsed, adminTokenToPrint };
+  return { ...parsed, adminTokenToPrint, dotEnvFile };
 }

@@ -14,12 +14,15 @@ const LOGIN_FORM_MS = 30 * 60_000;
 /** `/admin/login` and `/admin/logout`. */
 export function authRoutes(ctx: PagesContext): Router {
   const router = Router();
+  // Development keeps a generated token in DATA_DIR; a production page must not point at files it lacks.
+  const devSecretsHint = !ctx.s.config.production;
+  const wrongToken = devSecretsHint ? 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' : 'That is not the admin token. Check ADMIN_TOKEN.';
   const csrf = new PreSessionCsrf(ctx.s.keyring.deriveKey('csrf pre-session forms'), { form: 'admin sign-in', maxAgeMs: LOGIN_FORM_MS });
 
   const loginForm = async (req: Request, res: Response, status: number, data: Record<string, unknown>): Promise<void> => {
     const { nonce, token } = csrf.issue(readCookie(req.headers.cookie, LOGIN_CSRF_COOKIE));
     res.cookie(LOGIN_CSRF_COOKIE, nonce, { httpOnly: true, sameSite: 'strict', secure: ctx.secureCookies, path: LOGIN_PATH, maxAge: LOGIN_FORM_MS });
-    await page(ctx, req, res, status, 'login.njk', { ...data, csrf: token, next: safeNext(req.query['next'] ?? field(req, 'next')) });
+    await page(ctx, req, res, status, 'login.njk', { ...data, devSecretsHint, csrf: token, next: safeNext(req.query['next'] ?? field(req, 'next')) });
   };
 
   router.get('/login', async (req, res) => {
@@ -49,7 +52,7 @@ export function authRoutes(ctx: PagesContext): Router {
     const token = field(req, 'token').trim();
     if (token === '' || !constantTimeEqual(token, ctx.s.config.adminToken)) {
       req.failure = { code: 'unauthorized' };
-      await loginForm(req, res, 401, { error: 'That is not the admin token. Check ADMIN_TOKEN (in development: data/dev-secrets.json).' });
+      await loginForm(req, res, 401, { error: wrongToken });
       return;
     }
     await ctx.limiter.reset(client);
