@@ -29,6 +29,21 @@ export function requireAdminToken(adminToken: string, limiter: LoginLimiter): Re
   };
 }
 
+const LOCKOUT_PREFIX = 'adminlogin:fail:';
+const lockoutKey = (client: string): string => `${LOCKOUT_PREFIX}${sha256Hex(client)}`;
+
+/**
+ * Ends the sign-in lockout of one address, or of every address (`cek-gateway unlock-admin`).
+ * Returns how many addresses had failures recorded. Works on the store directly, so it helps
+ * even when every door to the admin API is locked.
+ */
+export async function clearAdminLockouts(store: Store, address?: string): Promise<number> {
+  if (address !== undefined) return (await store.delete(lockoutKey(address))) ? 1 : 0;
+  let cleared = 0;
+  for (const { key } of await store.list(LOCKOUT_PREFIX)) if (await store.delete(key)) cleared += 1;
+  return cleared;
+}
+
 /** Wrong admin tokens from one client before it is locked out for the window. */
 export const MAX_LOGIN_FAILURES = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
@@ -44,7 +59,7 @@ export class LoginLimiter {
   }
 
   #key(client: string): string {
-    return `adminlogin:fail:${sha256Hex(client)}`;
+    return lockoutKey(client);
   }
 
   /** Milliseconds until the client may try again, or 0. */
