@@ -18,8 +18,11 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
-    // parseArgs' messages name the option ("Unknown option '--x'"); keep the first line only.
-    throw new CliError(`${command.name}: ${String((err as Error).message).split('\n')[0]} (see cek-gateway ${command.name} --help)`, USAGE_EXIT);
+    // parseArgs' messages name the option, then add advice about "--" that does not help here.
+    const message = String((err as Error).message);
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    const shown = unknown?.[1] !== undefined ? `unknown option ${unknown[1]}` : (message.split(/(?<=\.)\s/)[0] ?? message);
+    throw new CliError(`${command.name}: ${shown} (see cek-gateway ${command.name} --help)`, USAGE_EXIT);
   }
   const values: Record<string, string | boolean | undefined> = { ...parsed.values };
   const help = values['help'] === true;

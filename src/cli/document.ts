@@ -49,7 +49,8 @@ const extensionDoc = z
 const documentSchema = z
   .object({
     version: z.literal(DOCUMENT_VERSION, { error: `must be ${DOCUMENT_VERSION}` }),
-    extensions: z.record(z.string().regex(EXTENSION_ID, 'is not an extension ID (reverse-domain, e.g. com.example.weather)'), extensionDoc),
+    // Keys are checked in `idProblems`: zod would report a bad key only as "Invalid key in record".
+    extensions: z.record(z.string(), extensionDoc),
   })
   .strict();
 
@@ -82,11 +83,20 @@ export function readDocument(file: string): ConfigDocument {
     throw new CliError(`${file} is not valid YAML or JSON: ${String((err as Error).message).split('\n')[0]}`);
   }
   const parsed = documentSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${fieldPath(i.path)}: ${i.message}`);
+  const problems = [...idProblems(raw), ...(parsed.success ? [] : parsed.error.issues)];
+  if (!parsed.success || problems.length > 0) {
+    const lines = problems.map((i) => `  ${fieldPath(i.path)}: ${i.message}`);
     throw new CliError(`${file} is not a valid cek-gateway configuration (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+function idProblems(raw: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const extensions: unknown = typeof raw === 'object' && raw !== null && 'extensions' in raw ? raw.extensions : undefined;
+  if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) return [];
+  return Object.keys(extensions)
+    .filter((id) => !EXTENSION_ID.test(id))
+    .map((id) => ({ path: ['extensions', id], message: 'is not an extension ID (reverse-domain, e.g. com.example.weather)' }));
 }
 
 export function formatDocument(doc: unknown, format: 'json' | 'yaml'): string {
