@@ -3,7 +3,7 @@
 // check: `npm run typecheck` does that). Used by tests that start the CLI as a child process.
 // Transpiled files are cached in node_modules/.cache by path, size and mtime, so only the first run
 // after a change loads the TypeScript compiler (most of a cold start).
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { URL, fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ export async function load(url, context, next) {
   });
   mkdirSync(CACHE, { recursive: true });
   // Written aside and renamed: two processes starting at once never read half a file.
-  const partial = `${cached}.${process.pid}.tmp`;
+  const partial = `${cached}.${randomUUID()}.tmp`;
   await writeFile(partial, outputText);
   await rename(partial, cached);
   return { format: 'module', source: outputText, shortCircuit: true };
