@@ -17,9 +17,9 @@ const GATEWAY_FIELDS = new Set(['requireApiKey', 'usagePlan', 'freeMonthlyCalls'
 export async function applyPlan(api: AdminClient, plan: ExtensionPlan, prune: boolean): Promise<number> {
   const path = `/extensions/${encodeURIComponent(plan.id)}`;
   let writes = 0;
-  const write = async (what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<unknown> => {
+  const write: Write = async <T>(what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<T | undefined> => {
     try {
-      const result = await api.send(method, url, body);
+      const result = await api.send<T>(method, url, body);
       writes += 1;
       return result;
     } catch (err) {
@@ -100,7 +100,7 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, prune: bo
   return writes;
 }
 
-type Write = (what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) => Promise<unknown>;
+type Write = <T = unknown>(what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) => Promise<T | undefined>;
 
 async function applyKeys(cur: ExtensionState, want: ExtensionState, ids: Record<string, string>, prune: boolean, path: string, write: Write): Promise<void> {
   for (const [name, k] of Object.entries(want.gateway.keys)) {
@@ -109,7 +109,7 @@ async function applyKeys(cur: ExtensionState, want: ExtensionState, ids: Record<
     if (have === undefined || id === undefined) {
       // The key's values are made by the instance and shown only in this response: not printed
       // (README "CLI": read them by regenerating the key in the admin pages).
-      const created = (await write(`creating API key "${name}"`, 'POST', `${path}/keys`, { name, usagePlan: k.usagePlan })) as { id?: string } | undefined;
+      const created = await write<{ id?: string }>(`creating API key "${name}"`, 'POST', `${path}/keys`, { name, usagePlan: k.usagePlan });
       if (!k.enabled && created?.id !== undefined) await write(`disabling API key "${name}"`, 'PATCH', `${path}/keys/${encodeURIComponent(created.id)}`, { enabled: false });
     } else if (!sameValue(have, k)) {
       await write(`updating API key "${name}"`, 'PATCH', `${path}/keys/${encodeURIComponent(id)}`, { enabled: k.enabled, usagePlan: k.usagePlan });

@@ -139,6 +139,19 @@ describe('cek-gateway backup and restore, SQLite → Redis', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(`cek-gateway: ${garbled} line 2: not a key line (value: Invalid input: expected string, received undefined; expiresAt: Invalid input: expected number, received undefined)\n`);
 
+    // A backup of the Redis store (key by key) holds the same keys and values.
+    const fromRedis = path.join(dir, 'redis.backup');
+    const redisBackup = await runCli(['backup', fromRedis], { REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix });
+    expect(redisBackup.code).toBe(0);
+    const entries = (f: string) =>
+      fs
+        .readFileSync(f, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { key?: string; value?: string })
+        .flatMap((l) => (l.key === undefined ? [] : [[l.key, l.value]]));
+    expect(entries(fromRedis)).toEqual(entries(backupFile()));
+
     // Back into SQLite from the backup: the round trip works in the other direction too.
     const back = await runCli(['restore', backupFile()], { DATA_DIR: emptyDir });
     expect(back.code).toBe(0);
