@@ -206,7 +206,8 @@ export function desiredState(id: string, d: ExtensionDoc, current: ExtensionStat
       tokenUrl: l.tokenUrl ?? null,
       revocationUrl: l.revocationUrl ?? null,
       issuer: l.issuer ?? null,
-      clientId: l.clientId ?? null,
+      // The admin API cannot remove a client id, only replace it: a file without one keeps the instance's.
+      clientId: l.clientId ?? current.accountLinking?.clientId ?? null,
       clientSecret: l.clientSecret !== undefined,
       scope: l.scope ?? '',
       clientAuth: l.clientAuth ?? 'basic',
