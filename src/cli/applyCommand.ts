@@ -12,6 +12,7 @@ export const applyCommand: Command = {
   args: ['FILE'],
   options: {
     prune: { type: 'boolean', help: 'also delete extensions, actions and API keys that are not in FILE' },
+    'replace-secrets': { type: 'boolean', help: 'send every ${env:NAME} secret again, even where the instance has one (to change it)' },
     ...ADMIN_OPTIONS,
   },
   details: `${ADMIN_ENV_HELP}\nVariables named by \${env:NAME} in FILE must be set; a missing one stops apply before anything changes.`,
@@ -21,7 +22,7 @@ export const applyCommand: Command = {
     const api = adminFrom(ctx);
     const prune = ctx.values['prune'] === true;
     // Everything is read, resolved and planned before the first write.
-    const plans = planAll(doc, await readInstance(api), new EnvResolver(ctx.env.lookup));
+    const plans = planAll(doc, await readInstance(api), new EnvResolver(ctx.env.lookup), { replaceSecrets: ctx.values['replace-secrets'] === true });
     const lines = renderPlans(plans, prune);
     const work = plans.filter((p) => hasWork(p, prune));
     for (const l of lines) ctx.out(l);
@@ -30,7 +31,7 @@ export const applyCommand: Command = {
       return 0;
     }
     let writes = 0;
-    for (const p of work) writes += await applyPlan(api, p, prune);
+    for (const p of work) writes += await applyPlan(api, p, { prune, replaceSecrets: ctx.values['replace-secrets'] === true });
     ctx.out(`Applied ${writes} change${writes === 1 ? '' : 's'} to ${work.length} extension${work.length === 1 ? '' : 's'}.`);
     return 0;
   },

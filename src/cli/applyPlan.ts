@@ -1,7 +1,7 @@
 import type { AdminClient } from './adminClient.js';
 import type { Desired } from './document.js';
 import { CliError } from './errors.js';
-import { diffState, sameValue, type Change, type ExtensionPlan } from './plan.js';
+import { diffState, sameValue, secretReplacements, type Change, type ExtensionPlan } from './plan.js';
 import { readOne, type ExtensionState, type InstanceExtension } from './state.js';
 
 const EXTENSION_FIELDS = new Set(['name', 'language', 'verification', 'allowPrivateTargets', 'messages']);
@@ -14,7 +14,8 @@ const GATEWAY_FIELDS = new Set(['requireApiKey', 'usagePlan', 'freeMonthlyCalls'
  * at that step and names it (the steps before it stay applied; running apply again finishes the job).
  * Returns how many API writes were made.
  */
-export async function applyPlan(api: AdminClient, plan: ExtensionPlan, prune: boolean): Promise<number> {
+export async function applyPlan(api: AdminClient, plan: ExtensionPlan, o: { prune: boolean; replaceSecrets: boolean }): Promise<number> {
+  const prune = o.prune;
   const path = `/extensions/${encodeURIComponent(plan.id)}`;
   let writes = 0;
   const write: Write = async <T>(what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<T | undefined> => {
@@ -50,6 +51,7 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, prune: bo
   }
   if (current === undefined) return writes;
   const changes = diffState(current.state, desired.state);
+  if (o.replaceSecrets) changes.push(...secretReplacements(current.state, desired));
   const touched = (pred: (c: Change) => boolean) => changes.some(pred);
   const cur = current.state;
   const want = desired.state;
@@ -80,9 +82,9 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, prune: bo
       loginSuccessMessage: linking.loginSuccessMessage,
     };
     if (linking.clientId !== null) body['clientId'] = linking.clientId;
-    // Write-only: sent when it is being set or removed; an unchanged "set" keeps the stored one.
+    // Write-only: sent when it is being set, replaced or removed; an unchanged "set" keeps the stored one.
     const had = cur.accountLinking?.clientSecret === true;
-    if (linking.clientSecret && !had) body['clientSecret'] = desired.secrets.clientSecret;
+    if (linking.clientSecret && (!had || o.replaceSecrets)) body['clientSecret'] = desired.secrets.clientSecret;
     if (!linking.clientSecret && had) body['clientSecret'] = null;
     await write('saving the account-linking settings', 'PUT', `${path}/account-linking`, body);
   }

@@ -11,6 +11,7 @@ export const diffCommand: Command = {
   args: ['FILE'],
   options: {
     prune: { type: 'boolean', help: 'show what "apply --prune" would delete' },
+    'replace-secrets': { type: 'boolean', help: 'send every ${env:NAME} secret again, even where the instance has one (to change it)' },
     ...ADMIN_OPTIONS,
   },
   details: `${ADMIN_ENV_HELP}\nVariables named by \${env:NAME} in FILE must be set (header values are compared).`,
@@ -19,7 +20,7 @@ export const diffCommand: Command = {
     const doc = readDocument(file);
     const api = adminFrom(ctx);
     const prune = ctx.values['prune'] === true;
-    const plans = planAll(doc, await readInstance(api), new EnvResolver(ctx.env.lookup));
+    const plans = planAll(doc, await readInstance(api), new EnvResolver(ctx.env.lookup), { replaceSecrets: ctx.values['replace-secrets'] === true });
     const lines = renderPlans(plans, prune);
     if (!plans.some((p) => hasWork(p, prune))) {
       for (const l of lines) ctx.out(l);

@@ -24,18 +24,34 @@ export interface ExtensionPlan {
  * What `apply` would do: per extension of the file and of the instance, the changes. Computed
  * completely (every `${env:NAME}` resolved) before anything is changed.
  */
-export function planAll(doc: ConfigDocument, instance: readonly InstanceExtension[], env: EnvResolver): ExtensionPlan[] {
+export function planAll(doc: ConfigDocument, instance: readonly InstanceExtension[], env: EnvResolver, o: { replaceSecrets?: boolean } = {}): ExtensionPlan[] {
   const byId = new Map(instance.map((e) => [e.id, e]));
   const plans: ExtensionPlan[] = [];
   for (const [id, d] of Object.entries(doc.extensions)) {
     const current = byId.get(id);
     const desired = desiredState(id, d, current?.state ?? newExtensionState(id), env);
     const changes = diffState(current?.state ?? newExtensionState(id), desired.state);
+    if (o.replaceSecrets === true && current !== undefined) changes.push(...secretReplacements(current.state, desired));
     plans.push(current === undefined ? { id, action: 'create', changes, desired } : { id, action: 'update', changes, desired, current });
   }
   for (const e of instance) if (!Object.hasOwn(doc.extensions, e.id)) plans.push({ id: e.id, action: 'extra', changes: [], current: e });
   env.check();
   return plans.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * With `--replace-secrets`: the write-only secrets the file references and the instance already has,
+ * sent again (the API cannot tell whether they differ).
+ */
+export function secretReplacements(current: ExtensionState, desired: Desired): Change[] {
+  const out: Change[] = [];
+  if (desired.secrets.clientSecret !== undefined && current.accountLinking?.clientSecret === true && desired.state.accountLinking?.clientSecret === true) {
+    out.push({ path: ['accountLinking', 'clientSecret'], kind: 'change', from: true, to: true, deletion: false });
+  }
+  if (desired.secrets.messengerVerifyToken !== undefined && current.gateway.messengerVerifyToken && desired.state.gateway.messengerVerifyToken) {
+    out.push({ path: ['gateway', 'messengerVerifyToken'], kind: 'change', from: true, to: true, deletion: false });
+  }
+  return out;
 }
 
 export function diffState(current: ExtensionState, desired: ExtensionState): Change[] {

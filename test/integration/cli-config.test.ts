@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import request from 'supertest';
 import { adminApi } from '../helpers/adminApi.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
@@ -157,6 +158,27 @@ describe('cek-gateway export, diff and apply', () => {
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toContain(`- ${NEWS}: extension deleted (not in the file)`);
     expect((await adminApi(target).get(`/extensions/${NEWS}`)).status).toBe(404);
+  });
+
+  test('a changed secret behind the same reference is sent again only with --replace-secrets', async () => {
+    const config = file('secrets.yaml', (await cli(target, ['export'])).stdout);
+    const rotated = { ...SECRETS, CEK_COM_EXAMPLE_WEATHER_MESSENGER_VERIFY_TOKEN: 'verify-token-value-2' };
+    const verify = (token: string) => request(target.url).get(`/chatbot/${WEATHER}`).query({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': 'challenge-1' });
+
+    // Write-only on the instance: without the flag the change cannot be seen, and nothing is sent.
+    expect((await cli(target, ['apply', config], rotated)).stdout).toMatch(/^No changes/);
+    expect((await verify('verify-token-value-2')).status).toBe(403);
+
+    const diff = await cli(target, ['diff', config, '--replace-secrets'], rotated);
+    expect(diff.code).toBe(3);
+    expect(diff.stdout).toBe(`~ ${WEATHER}\n    accountLinking.clientSecret: changed (value hidden)\n    gateway.messengerVerifyToken: changed (value hidden)\n`);
+    const applied = await cli(target, ['apply', config, '--replace-secrets'], rotated);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).not.toContain('verify-token-value-2');
+    const answer = await verify('verify-token-value-2');
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe('challenge-1');
+    expect((await verify(SECRETS.CEK_COM_EXAMPLE_WEATHER_MESSENGER_VERIFY_TOKEN)).status).toBe(403);
   });
 
   test('a missing ${env:NAME} variable stops apply before anything changes', async () => {
