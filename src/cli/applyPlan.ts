@@ -1,5 +1,5 @@
 import type { AdminClient } from './adminClient.js';
-import type { Desired } from './document.js';
+import type { Desired } from './desired.js';
 import { CliError } from './errors.js';
 import { diffState, sameValue, secretReplacements, type Change, type ExtensionPlan } from './plan.js';
 import { readOne, type ExtensionState, type InstanceExtension } from './state.js';

@@ -1,6 +1,7 @@
 import { ADMIN_ENV_HELP, ADMIN_OPTIONS, adminFrom } from './adminOptions.js';
 import type { Command } from './command.js';
-import { EnvResolver, readDocument } from './document.js';
+import { readDocument } from './document.js';
+import { EnvResolver } from './secrets.js';
 import { hasWork, planAll, renderPlans } from './plan.js';
 import { readInstance } from './state.js';
 

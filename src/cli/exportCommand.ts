@@ -1,6 +1,7 @@
 import { ADMIN_ENV_HELP, ADMIN_OPTIONS, adminFrom } from './adminOptions.js';
 import type { Command } from './command.js';
-import { DOCUMENT_VERSION, formatDocument, toDocument } from './document.js';
+import { DOCUMENT_VERSION, formatDocument } from './document.js';
+import { toDocument } from './exportForm.js';
 import { CliError, USAGE_EXIT } from './errors.js';
 import { readInstance } from './state.js';
 

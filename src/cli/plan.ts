@@ -1,4 +1,6 @@
-import { desiredState, type ConfigDocument, type Desired, type EnvResolver } from './document.js';
+import { desiredState, type Desired } from './desired.js';
+import type { ConfigDocument } from './document.js';
+import type { EnvResolver } from './secrets.js';
 import { newExtensionState, type ExtensionState, type InstanceExtension } from './state.js';
 
 /** One difference between the instance and the file, at a path inside an extension. */
