@@ -23,6 +23,7 @@ export function requireAdminToken(adminToken: string, limiter: LoginLimiter): Re
     const tried = await limiter.attempt(req.ip ?? 'unknown');
     if (!tried.allowed) throw lockedOut(tried.retryAfterMs);
     if (!constantTimeEqual(presented, adminToken)) {
+      await tried.attempt.failed();
       res.setHeader('www-authenticate', 'Bearer realm="cek-gateway admin"');
       throw new AppError('unauthorized', 'A valid admin token is required: send "Authorization: Bearer <ADMIN_TOKEN>".');
     }
@@ -38,6 +39,17 @@ async function refuseIfLocked(limiter: LoginLimiter, client: string): Promise<vo
 
 function lockedOut(ms: number): AppError {
   return new AppError('rate_limited', `Too many wrong admin tokens from this address: try again in ${Math.ceil(ms / 60_000)} minutes.`, { headers: { 'retry-after': String(Math.ceil(ms / 1000)) } });
+}
+
+/**
+ * Ends the sign-in lockout of one address, or of every address (`cek-gateway unlock-admin`).
+ * Returns how many addresses had failures recorded. Works on the store directly, so it helps
+ * even when every door to the admin API is locked.
+ */
+export async function clearAdminLockouts(store: Store, address?: string): Promise<number> {
+  const limiter = new LoginLimiter(store);
+  if (address === undefined) return limiter.resetAll();
+  return (await limiter.reset(address)) ? 1 : 0;
 }
 
 /** Wrong admin tokens from one client before it is locked out for the window. */

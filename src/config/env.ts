@@ -227,3 +227,6 @@ function loadPublicKey(value: string | undefined): KeyObject {
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`must be an RSA key, got ${String(key.asymmetricKeyType)}`);
   return key;
 }
+
+/** The store settings alone (DATA_DIR, REDIS_URL, REDIS_KEY_PREFIX), same rules: for tools that open the store, like the CLI. */
+export const storeEnvSchema = schema.pick({ DATA_DIR: true, REDIS_URL: true, REDIS_KEY_PREFIX: true });

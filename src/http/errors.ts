@@ -90,6 +90,9 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof URIError) return new AppError('invalid_request', 'The URL is not valid: it has malformed percent-encoding.');
   if (isStoreUnavailable(err)) return new AppError('store_unavailable', 'The store does not answer right now; try again shortly.', { cause: err });
   if (type === 'entity.too.large') return new AppError('payload_too_large', 'The request body is too large.');
+  // A form with more fields than its route takes (body-parser's parameterLimit).
+  if (type === 'parameters.too.many') return new AppError('payload_too_large', 'The form has too many fields.');
+  if (type === 'request.aborted' || type === 'request.size.invalid') return new AppError('invalid_request', 'The request body did not arrive as announced.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'Unsupported content encoding or charset.');
   }

@@ -244,7 +244,7 @@ export class LinkingService implements LinkedTokens {
     const tried = await this.attempts.attempt(client);
     if (!tried.allowed) throw new LinkFailure('locked');
     const pair = await this.pairing.redeem(code);
-    if (pair === undefined) throw new LinkFailure(tried.attempt.lockedNow ? 'locked' : 'invalid_code');
+    if (pair === undefined) throw new LinkFailure((await tried.attempt.failed()) ? 'locked' : 'invalid_code');
     await tried.attempt.succeeded();
     return this.#begin(pair.extensionId, pair.userId);
   }

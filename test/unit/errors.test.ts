@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import express from 'express';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,5 +108,15 @@ describe('error registry', () => {
     const parseFailure = (body: string) => Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', body });
     for (const scalar of ['null', '123', '"text"', 'true']) expect(toAppError(parseFailure(scalar)).code).toBe('invalid_body');
     for (const broken of ['{', '{"a":}', 'nul']) expect(toAppError(parseFailure(broken)).code).toBe('invalid_json');
+  });
+
+  test('body-parser refusals are client errors: too many form fields 413, an aborted body 400', async () => {
+    const parse = express.urlencoded({ extended: false, parameterLimit: 2 });
+    const err = await new Promise<unknown>((resolve) => {
+      const req = Object.assign(Readable.from([Buffer.from('a=1&b=2&c=3')]), { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '11' } });
+      parse(req as never, {} as never, resolve);
+    });
+    expect(toAppError(err).code).toBe('payload_too_large');
+    expect(toAppError(Object.assign(new Error('aborted'), { type: 'request.aborted' })).code).toBe('invalid_request');
   });
 });

@@ -51,10 +51,12 @@ export function authRoutes(ctx: PagesContext): Router {
     }
     const token = field(req, 'token').trim();
     if (token === '' || !constantTimeEqual(token, ctx.s.config.adminToken)) {
+      await tried.attempt.failed();
       req.failure = { code: 'unauthorized' };
       await loginForm(req, res, 401, { error: wrongToken });
       return;
     }
+    await tried.attempt.succeeded();
     await ctx.limiter.reset(client);
     const session = await ctx.sessions.create(ctx.tokenTag);
     res.clearCookie(LOGIN_CSRF_COOKIE, { path: LOGIN_PATH });

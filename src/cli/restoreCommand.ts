@@ -1,0 +1,100 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { z } from 'zod';
+import { endLine, entryLine, headerLine, type BackupEntry } from './backupFormat.js';
+import { STORE_ENV_HELP } from './backupCommand.js';
+import type { Command } from './command.js';
+import { CliError } from './errors.js';
+import { describeStore, openConfiguredStore } from './storeAccess.js';
+
+/** Writes at once per batch: enough to keep a remote store busy, few enough to stay gentle. */
+const BATCH = 100;
+
+/** Each line of the file, checked; `onEntry` sees the entries in order. Throws with the line number of the first mistake. */
+async function readBackup(file: string, onEntry: (e: BackupEntry) => Promise<void>): Promise<number> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  let entries = 0;
+  let ended = false;
+  const parse = <T>(schema: z.ZodType<T>, text: string, what: string): T => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new CliError(`${file} line ${n}: not JSON (is this a cek-gateway backup?)`);
+    }
+    const r = schema.safeParse(raw);
+    if (!r.success) throw new CliError(`${file} line ${n}: not ${what} (${r.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')})`);
+    return r.data;
+  };
+  for await (const text of lines) {
+    n += 1;
+    if (ended) {
+      if (text.trim() === '') continue;
+      throw new CliError(`${file} line ${n}: data after the end line`);
+    }
+    if (n === 1) {
+      parse(headerLine, text, 'a cek-gateway backup header');
+      continue;
+    }
+    if (text.startsWith('{"end"')) {
+      const end = parse(endLine, text, 'the end line');
+      if (end.entries !== entries) throw new CliError(`${file}: the end line counts ${end.entries} keys, the file has ${entries}`);
+      ended = true;
+      continue;
+    }
+    await onEntry(parse(entryLine, text, 'a key line'));
+    entries += 1;
+  }
+  if (n === 0) throw new CliError(`${file} is empty`);
+  if (!ended) throw new CliError(`${file} is cut off (no end line after line ${n}): the backup did not finish`);
+  return entries;
+}
+
+/** `cek-gateway restore FILE`: writes a backup into the configured store. */
+export const restoreCommand: Command = {
+  name: 'restore',
+  summary: 'Write every key of a backup FILE into the configured store (any kind: SQLite to Redis and back), keeping the remaining TTLs.',
+  args: ['FILE'],
+  options: {
+    overwrite: { type: 'boolean', help: 'write into a store that already has keys (keys of the file replace theirs; others stay)' },
+  },
+  details: `${STORE_ENV_HELP}\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
+  async run(ctx) {
+    const file = ctx.positionals[0] ?? '';
+    if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
+    // The whole file is checked before the first write: a bad backup changes nothing.
+    await readBackup(file, async () => undefined);
+    const { store, settings } = await openConfiguredStore(ctx.env, { mustExist: false });
+    const label = describeStore(store, settings);
+    try {
+      const existing = await store.listPage('', { limit: 1 });
+      if (existing.items.length > 0 && ctx.values['overwrite'] !== true) {
+        throw new CliError(`${label} is not empty: restore into an empty store, or pass --overwrite`);
+      }
+      let written = 0;
+      let expired = 0;
+      let batch: Array<Promise<void>> = [];
+      await readBackup(file, async (e) => {
+        const ttl = e.expiresAt === null ? undefined : e.expiresAt - Date.now();
+        if (ttl !== undefined && ttl <= 0) {
+          expired += 1;
+          return;
+        }
+        batch.push(store.set(e.key, e.value, ttl));
+        written += 1;
+        if (batch.length >= BATCH) {
+          await Promise.all(batch);
+          batch = [];
+        }
+      });
+      await Promise.all(batch);
+      ctx.err(`Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and were left out)` : ''}.`);
+    } catch (err) {
+      throw err instanceof CliError ? err : new CliError(`restore into ${label} failed: ${(err as Error).message}`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+};
