@@ -29,7 +29,14 @@ async function main(): Promise<void> {
     );
   }
 
-  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  const store = await createStore({
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    dataDir: config.dataDir,
+    warn: (message) => log.warn(message),
+  });
   const services = await createServices({ config, store, log });
   const server = createServer(services);
   server.on('error', (err: NodeJS.ErrnoException) => {

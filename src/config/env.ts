@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
 import { decodeKey } from '../security/keyring.js';
+import { SCHEMA_NAME } from '../store/postgresMigrations.js';
 import { deepFreeze } from './freeze.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,6 +19,10 @@ export interface Config {
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** PostgreSQL (`postgres://…`): when set, the store lives there. */
+  readonly databaseUrl: string | undefined;
+  /** The PostgreSQL schema of the store's tables, so deployments can share a database. */
+  readonly databaseSchema: string;
   /** Current sealing key (32 bytes) first, then the previous ones still accepted for opening. */
   readonly encryptionKeys: readonly Buffer[];
   readonly adminToken: string;
@@ -58,6 +63,8 @@ const schema = z.object({
       .optional(),
   ),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
+  DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?:\/\/[^/]/, 'must be a postgres:// or postgresql:// URL').refine(URL.canParse, 'is not a valid URL').optional()),
+  DATABASE_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(SCHEMA_NAME, 'must be lower-case letters, digits and _ (at most 63, not starting with a digit)').default('cek_gateway')),
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS_PREVIOUS: optionalString,
   ADMIN_TOKEN: optionalString,
@@ -169,6 +176,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     dataDir,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
     encryptionKeys,
     adminToken,
     cekPublicKey,

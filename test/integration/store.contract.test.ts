@@ -4,10 +4,20 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createStore } from '../../src/store/createStore.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
-import { deleteRedisKeys, openTestStore, redisAvailable, redisUrl, storeKinds, uniquePrefix, type StoreKindName } from '../helpers/stores.js';
+import {
+  contractStoreKinds,
+  deleteRedisKeys,
+  openTestStore,
+  postgresUrl,
+  redisAvailable,
+  redisUrl,
+  uniquePrefix,
+  type StoreKindName,
+} from '../helpers/stores.js';
 
 /** Short TTLs keep the suite fast; a key is only asserted gone after more than twice its TTL. */
 const TTL = 80;
@@ -57,15 +67,16 @@ function inbox(): { handler: (m: string) => void; messages: string[]; next: (tim
 
 /**
  * Another store object on the same backend and namespace as `store` (a second SQLite connection on
- * the same file, or a second Redis connection with the same prefix): concurrency across connections.
+ * the same file, a second Redis connection with the same prefix, a second PostgreSQL pool on the
+ * same schema): concurrency across connections.
  */
-function openPeer(kind: StoreKindName, store: Store): Store {
-  return kind === 'sqlite'
-    ? createSqliteStore({ file: (store as SqliteStore).file })
-    : createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
+async function openPeer(kind: StoreKindName, store: Store): Promise<Store> {
+  if (kind === 'sqlite') return createSqliteStore({ file: (store as SqliteStore).file });
+  if (kind === 'postgres') return openPostgresStore({ url: postgresUrl(), schema: (store as PostgresStore).schema, poolSize: 4 });
+  return createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
 }
 
-describe.each(storeKinds)('Store contract on %s', (kind) => {
+describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   let store: Store;
   let cleanup: () => Promise<void>;
 
@@ -175,7 +186,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
 
     test('concurrent callers: exactly one wins', async () => {
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).setIfAbsent('race', `owner-${i}`, 10_000)),
@@ -272,7 +283,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
 
     test('20 concurrent takes: exactly one gets the value', async () => {
       await store.set('single-use', 'value');
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).take('single-use')));
         expect(results.filter((r) => r !== null)).toEqual(['value']);
@@ -293,7 +304,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
 
     test('100 concurrent increments give 100', async () => {
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? store : peer).increment('hits')));
         expect(await store.get('hits')).toBe('100');
@@ -499,8 +510,9 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
           },
         };
       }
-      const one = await openTestStore('redis', 'pair-one');
-      const two = await openTestStore('redis', 'pair-two');
+      // Redis: two key prefixes; PostgreSQL: two schemas in one database.
+      const one = await openTestStore(kind, 'pair-one');
+      const two = await openTestStore(kind, 'pair-two');
       return {
         a: one.store,
         b: two.store,

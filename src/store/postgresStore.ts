@@ -1,0 +1,445 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { isPostgresUnavailable, redactPostgresUrl } from './postgresErrors.js';
+import { migrate, quoteSchema } from './postgresMigrations.js';
+import { prefixUpperBound } from './sqliteStore.js';
+import { pageLimit, type Store } from './store.js';
+import { StoreUnavailableError } from './unavailable.js';
+
+/**
+ * The PostgreSQL store (node-postgres): one table `kv(key, value, expires_at)` in the store's own
+ * schema (config `DATABASE_SCHEMA`), so several deployments and test runs can share a database.
+ *
+ * Every statement is a single atomic SQL statement on a pooled connection: compare-and-set,
+ * take and increment rely on PostgreSQL's row locks (READ COMMITTED re-checks the WHERE clause on
+ * the row a concurrent writer left), never on a read followed by a write from here.
+ *
+ * Time is the server's: expiry instants are `now() + ttl` and liveness is `expires_at > now()` in
+ * SQL, so instances with skewed clocks agree on when a key expires. Expired rows are invisible to
+ * every statement and deleted by a periodic sweep.
+ *
+ * publish/subscribe uses NOTIFY and one LISTEN connection per store, created on the first
+ * subscribe; channel names are hashed with the schema (a LISTEN channel is database-wide).
+ */
+export interface PostgresStore extends Store {
+  readonly kind: 'postgres';
+  /** The schema holding this store's tables. */
+  readonly schema: string;
+  /** Deletes expired rows now (the periodic sweep calls it); returns how many were removed. */
+  sweep(): Promise<number>;
+}
+
+export interface PostgresStoreOptions {
+  /** `postgres://user[:password]@host[:port]/database[?…]`. */
+  url: string;
+  /** The schema of the store's tables, created when missing (config `DATABASE_SCHEMA`). */
+  schema: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Bound for a connect and for `ping` (default 2000 ms). */
+  connectTimeoutMs?: number;
+  /** Expired rows are deleted this often (default 60 s). */
+  sweepIntervalMs?: number;
+}
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/** A KV statement takes milliseconds; past this the server is stuck and the call fails as unavailable. */
+const STATEMENT_TIMEOUT_MS = 5_000;
+const SWEEP_BATCH = 5_000;
+const MAX_LISTEN_RETRY_MS = 1_000;
+/** The largest value that increment keeps: beyond it a JavaScript number loses integer precision. */
+const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+/** Liveness of a row at the statement's time. */
+const LIVE = '(expires_at IS NULL OR expires_at > now())';
+/** The expiry instant for a TTL in ms passed as parameter `$n` (NULL: no TTL). */
+const expiry = (n: number): string => `now() + $${n}::bigint * interval '1 millisecond'`;
+
+/**
+ * Opens the store: connects, creates or migrates the schema (see postgresMigrations.ts) and starts
+ * the sweep. Rejects with a message naming the URL without its password when that fails.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const schema = opts.schema;
+  quoteSchema(schema); // a bad name fails before any connection is made
+  const store = new PostgresStoreImpl(opts);
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close();
+    const reason = err instanceof Error ? err.message : String(err);
+    const message = `Cannot open the PostgreSQL store at ${redactPostgresUrl(opts.url)} (schema ${schema}): ${reason}`;
+    throw isPostgresUnavailable(err) ? new StoreUnavailableError(message, { cause: err }) : new Error(message, { cause: err });
+  }
+  return store;
+}
+
+interface ChannelEntry {
+  handlers: Set<(message: string) => void>;
+  ready: Promise<void>;
+}
+
+class PostgresStoreImpl implements PostgresStore {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly connectTimeoutMs: number;
+  private readonly sweepIntervalMs: number;
+  private readonly sql: ReturnType<typeof statements>;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private lastError: Error | undefined;
+  private closed = false;
+
+  /** The LISTEN connection, while connected or connecting. */
+  private listener: Promise<pg.Client> | undefined;
+  private listenRetry: NodeJS.Timeout | undefined;
+  private listenFailures = 0;
+  /** PostgreSQL channel → the handlers and its LISTEN. */
+  private readonly channels = new Map<string, ChannelEntry>();
+
+  constructor(opts: PostgresStoreOptions) {
+    this.schema = opts.schema;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    this.clientConfig = {
+      connectionString: opts.url,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      // Server-side bound on a statement, and a client-side one for a server that stops answering.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS + 1_000,
+      keepAlive: true,
+      // Names the schema, so pg_stat_activity tells which deployment a connection serves.
+      application_name: `cek-gateway ${opts.schema}`.slice(0, 63),
+    };
+    this.pool = new pg.Pool({ ...this.clientConfig, max: opts.poolSize ?? DEFAULT_POOL_SIZE, idleTimeoutMillis: 30_000 });
+    // An idle pooled connection that breaks (server restart) is reported here; without a listener
+    // the process would crash. The pool drops it and the next query connects again.
+    this.pool.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    this.sql = statements(quoteSchema(opts.schema));
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await migrate(client, this.schema);
+    } finally {
+      client.release();
+    }
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((err: unknown) => {
+        // The next sweep tries again; expired rows stay invisible meanwhile.
+        if (err instanceof Error) this.lastError = err;
+      });
+    }, this.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Runs one statement; driver failures that mean "unreachable" become StoreUnavailableError. */
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new Error('store is closed');
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw this.classify(err);
+    }
+  }
+
+  private classify(err: unknown): Error {
+    if (isPostgresUnavailable(err)) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return new StoreUnavailableError(`PostgreSQL is unavailable: ${reason}`, { cause: err });
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  async get(key: string): Promise<string | null> {
+    const r = await this.query<{ value: string }>(this.sql.get, [key]);
+    return r.rows[0]?.value ?? null;
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    const r = await this.query<{ key: string; value: string }>(this.sql.getMany, [[...new Set(keys)]]);
+    const found = new Map(r.rows.map((row) => [row.key, row.value]));
+    return keys.map((k) => found.get(k) ?? null);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    await this.query(this.sql.set, [key, value, normalizeTtl(ttlMs) ?? null]);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const r = await this.query(this.sql.setIfAbsent, [key, value, normalizeTtl(ttlMs) ?? null]);
+    return r.rowCount === 1;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return ((await this.query(this.sql.delete, [key])).rowCount ?? 0) > 0;
+  }
+
+  async deleteIfEquals(key: string, expected: string): Promise<boolean> {
+    return ((await this.query(this.sql.deleteIfEquals, [key, expected])).rowCount ?? 0) > 0;
+  }
+
+  async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
+    return ((await this.query(this.sql.compareAndSet, [key, expected, value])).rowCount ?? 0) > 0;
+  }
+
+  async take(key: string): Promise<string | null> {
+    const r = await this.query<{ value: string }>(this.sql.take, [key]);
+    return r.rows[0]?.value ?? null;
+  }
+
+  async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new RangeError(`increment: by must be a safe integer, got ${by}`);
+    const ttl = normalizeTtl(ttlMs) ?? null;
+    let r: pg.QueryResult<{ value: string }>;
+    try {
+      r = await this.query<{ value: string }>(this.sql.increment, [key, by, ttl, MAX_COUNTER]);
+    } catch (err) {
+      // 22P02: the value is not an integer; 22003: out of bigint's range.
+      const code = (err as { code?: unknown }).code;
+      if (code === '22P02' || code === '22003') throw new Error('value is not an integer or out of range', { cause: err });
+      throw err;
+    }
+    const row = r.rows[0];
+    // No row: the guard in the statement refused a result past MAX_COUNTER and nothing was written.
+    if (row === undefined) throw new RangeError('increment would overflow');
+    return Number(row.value);
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const r = await this.query<{ ms: number | null }>(this.sql.ttl, [key]);
+    return r.rows[0]?.ms ?? null;
+  }
+
+  async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const hi = prefixUpperBound(prefix);
+    const r = hi === null ? await this.query<{ key: string; value: string }>(this.sql.listFrom, [prefix]) : await this.query<{ key: string; value: string }>(this.sql.listRange, [prefix, hi]);
+    return r.rows.map((row) => ({ key: row.key, value: row.value }));
+  }
+
+  async listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }> {
+    const limit = pageLimit(page.limit);
+    const hi = prefixUpperBound(prefix);
+    // Keyset pagination on the primary key: the page costs its own rows, however many come before.
+    // Both lower bounds go to SQL, which compares in code point order (JavaScript's `<` would not);
+    // statements are planned with their parameters, so `$2 IS NULL` folds away and the index range stays.
+    const after = page.after ?? null;
+    const r =
+      hi === null
+        ? await this.query<{ key: string; value: string }>(this.sql.pageOpen, [prefix, after, limit + 1])
+        : await this.query<{ key: string; value: string }>(this.sql.page, [prefix, after, hi, limit + 1]);
+    const items = r.rows.slice(0, limit).map((row) => ({ key: row.key, value: row.value }));
+    return { items, next: r.rows.length > limit ? items[items.length - 1]?.key : undefined };
+  }
+
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = (await this.query(this.sql.sweep, [SWEEP_BATCH])).rowCount ?? 0;
+      total += n;
+      if (n < SWEEP_BATCH) return total;
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`PostgreSQL did not answer within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([this.query('SELECT 1', []), timeout]);
+    } catch (err) {
+      const cause = this.lastError?.message;
+      const message = `PostgreSQL ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`;
+      throw isPostgresUnavailable(err) || err instanceof StoreUnavailableError ? new StoreUnavailableError(message, { cause: err }) : new Error(message, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The LISTEN/NOTIFY channel for a store channel: database-wide, so it is keyed by the schema too. */
+  private pgChannel(channel: string): string {
+    if (this.closed) throw new Error('store is closed');
+    // Identifiers are cut at 63 bytes: a fixed-length hash keeps long names distinct.
+    return `cekgw_${createHash('sha256').update(`${this.schema}\0${channel}`).digest('hex').slice(0, 40)}`;
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [this.pgChannel(channel), message]);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    const name = this.pgChannel(channel);
+    let entry = this.channels.get(name);
+    if (entry === undefined) {
+      const created: ChannelEntry = { handlers: new Set(), ready: this.listen(name) };
+      this.channels.set(name, created);
+      entry = created;
+    }
+    // A wrapper per call, so the same function subscribed twice gets two independent subscriptions.
+    const own = (message: string): void => handler(message);
+    entry.handlers.add(own);
+    try {
+      // Later subscribers also wait for the LISTEN, so a publish sent after this resolves is delivered.
+      await entry.ready;
+    } catch (err) {
+      entry.handlers.delete(own);
+      if (this.channels.get(name) === entry) this.channels.delete(name);
+      throw this.classify(err);
+    }
+    let active = true;
+    return async () => {
+      if (!active) return;
+      active = false;
+      await this.removeHandler(name, channel, own);
+    };
+  }
+
+  private async listen(name: string): Promise<void> {
+    const client = await this.getListener();
+    await client.query(`LISTEN "${name}"`);
+  }
+
+  private async removeHandler(name: string, channel: string, own: (message: string) => void): Promise<void> {
+    const entry = this.channels.get(name);
+    if (entry === undefined || !entry.handlers.delete(own) || entry.handlers.size > 0) return;
+    this.channels.delete(name);
+    if (this.listener === undefined || this.closed) return;
+    try {
+      // Queries on one connection run in order, so a LISTEN sent after this UNLISTEN wins.
+      await (await this.listener).query(`UNLISTEN "${name}"`);
+    } catch (err) {
+      // The connection is gone: it listens to nothing any more, and a reconnect skips this channel.
+      this.lastError = err instanceof Error ? err : new Error(`UNLISTEN ${channel} failed`);
+    }
+  }
+
+  private getListener(): Promise<pg.Client> {
+    if (this.listener !== undefined) return this.listener;
+    const client = new pg.Client({ ...this.clientConfig, application_name: `cek-gateway listen ${this.schema}`.slice(0, 63) });
+    client.on('notification', (n: pg.Notification) => {
+      const entry = this.channels.get(n.channel);
+      if (entry === undefined || n.payload === undefined) return;
+      for (const handler of [...entry.handlers]) {
+        try {
+          handler(n.payload);
+        } catch (err) {
+          process.emitWarning(`store subscriber threw: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    });
+    const lost = (err?: Error): void => {
+      if (err !== undefined) this.lastError = err;
+      if (this.listener !== connecting) return;
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      this.scheduleRelisten();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    const connecting = client.connect().then(
+      () => {
+        this.listenFailures = 0;
+        return client;
+      },
+      (err: unknown) => {
+        if (this.listener === connecting) this.listener = undefined;
+        throw err;
+      },
+    );
+    this.listener = connecting;
+    return connecting;
+  }
+
+  /**
+   * After the LISTEN connection broke: connect again (50 ms doubling, capped at 1 s) and LISTEN to
+   * every channel that still has handlers. Messages sent while it was down are lost, as with Redis.
+   */
+  private scheduleRelisten(): void {
+    if (this.closed || this.channels.size === 0 || this.listenRetry !== undefined) return;
+    const delay = Math.min(50 * 2 ** Math.min(this.listenFailures, 10), MAX_LISTEN_RETRY_MS);
+    this.listenFailures++;
+    this.listenRetry = setTimeout(() => {
+      this.listenRetry = undefined;
+      if (this.closed) return;
+      const names = [...this.channels.keys()];
+      Promise.all(names.map((name) => this.listen(name))).catch((err: unknown) => {
+        if (err instanceof Error) this.lastError = err;
+        this.scheduleRelisten();
+      });
+    }, delay);
+    this.listenRetry.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    if (this.listenRetry !== undefined) clearTimeout(this.listenRetry);
+    this.channels.clear();
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener !== undefined) {
+      const client = await listener.catch(() => undefined);
+      await client?.end().catch(() => undefined);
+    }
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** Every statement, with the schema-qualified table. */
+function statements(schema: string) {
+  const kv = `${schema}.kv`;
+  const expired = 'kv.expires_at IS NOT NULL AND kv.expires_at <= now()';
+  return {
+    get: `SELECT value FROM ${kv} WHERE key = $1 AND ${LIVE}`,
+    getMany: `SELECT key, value FROM ${kv} WHERE key = ANY($1::text[]) AND ${LIVE}`,
+    // A plain upsert also clears an earlier TTL (expires_at NULL) or replaces it.
+    set: `INSERT INTO ${kv} AS kv (key, value, expires_at) VALUES ($1, $2, ${expiry(3)})
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    // Inserts, or replaces a row only when it has expired: one row is affected exactly when it set the key.
+    setIfAbsent: `INSERT INTO ${kv} AS kv (key, value, expires_at) VALUES ($1, $2, ${expiry(3)})
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at WHERE ${expired}`,
+    delete: `DELETE FROM ${kv} WHERE key = $1 AND ${LIVE}`,
+    deleteIfEquals: `DELETE FROM ${kv} WHERE key = $1 AND value = $2 AND ${LIVE}`,
+    compareAndSet: `UPDATE ${kv} SET value = $3 WHERE key = $1 AND value = $2 AND ${LIVE}`,
+    take: `DELETE FROM ${kv} WHERE key = $1 AND ${LIVE} RETURNING value`,
+    /*
+     * Creates the key with `by` and the TTL, restarts an expired one the same way, or adds to a live
+     * one keeping its TTL. The DO UPDATE's WHERE refuses (no row returned, nothing written) a sum
+     * past $4; a value that is not an integer makes the cast fail and the statement write nothing.
+     */
+    increment: `INSERT INTO ${kv} AS kv (key, value, expires_at) VALUES ($1, $2::bigint::text, ${expiry(3)})
+          ON CONFLICT (key) DO UPDATE SET
+            value = CASE WHEN ${expired} THEN excluded.value ELSE (kv.value::bigint + $2::bigint)::text END,
+            expires_at = CASE WHEN ${expired} THEN excluded.expires_at ELSE kv.expires_at END
+          WHERE ${expired} OR abs(kv.value::bigint + $2::bigint) <= $4::bigint
+          RETURNING value`,
+    // Rounded up so a live key never reports 0 ms.
+    ttl: `SELECT ceil(extract(epoch FROM expires_at - now()) * 1000)::float8 AS ms FROM ${kv} WHERE key = $1 AND ${LIVE}`,
+    // Ranges on the primary key (no LIKE), so `%`, `_` and any other character in a prefix are literal.
+    listRange: `SELECT key, value FROM ${kv} WHERE key >= $1 AND key < $2 AND ${LIVE} ORDER BY key`,
+    listFrom: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ${LIVE} ORDER BY key`,
+    page: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ($2::text IS NULL OR key > $2) AND key < $3 AND ${LIVE} ORDER BY key LIMIT $4`,
+    pageOpen: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ($2::text IS NULL OR key > $2) AND ${LIVE} ORDER BY key LIMIT $3`,
+    // In batches, skipping rows another instance's sweep (or a writer) holds.
+    sweep: `DELETE FROM ${kv} AS kv USING (
+              SELECT key FROM ${kv} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+            ) AS gone
+            WHERE kv.key = gone.key AND ${expired}`,
+  };
+}
+
+/** `ttlMs` checked and rounded up to whole milliseconds; `undefined` means "no TTL". */
+function normalizeTtl(ttlMs: number | undefined): number | undefined {
+  if (ttlMs === undefined) return undefined;
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}
