@@ -4,18 +4,25 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createStore } from '../../src/store/createStore.js';
+import { jest } from '@jest/globals';
+import pg from 'pg';
+import { MIGRATIONS, migrate } from '../../src/store/postgresMigrations.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
+import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import {
   contractStoreKinds,
   deleteRedisKeys,
+  dropPostgresSchema,
   openTestStore,
+  postgresAvailable,
   postgresUrl,
   redisAvailable,
   redisUrl,
   uniquePrefix,
+  uniqueSchema,
   type StoreKindName,
 } from '../helpers/stores.js';
 
@@ -712,6 +719,193 @@ describeRedis('Redis store specifics', () => {
   });
 });
 
+const describePostgres = postgresAvailable ? describe : describe.skip;
+
+describePostgres('PostgreSQL store specifics', () => {
+  /** A fresh schema name, dropped after the test. */
+  const schemas: string[] = [];
+  function newSchema(label: string): string {
+    const schema = uniqueSchema(label);
+    schemas.push(schema);
+    return schema;
+  }
+  afterEach(async () => {
+    for (const schema of schemas.splice(0)) await dropPostgresSchema(schema);
+  });
+
+  async function rawQuery<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const client = new pg.Client({ connectionString: postgresUrl() });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  test('the schema is created and migrated once, also when several instances start at once', async () => {
+    const schema = newSchema('migrate');
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore({ url: postgresUrl(), schema, poolSize: 2 })));
+    try {
+      await stores[0]!.set('k', 'v');
+      expect(await stores[3]!.get('k')).toBe('v');
+      const versions = await rawQuery<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      expect(versions.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      // Opening again applies nothing and keeps the data.
+      const client = new pg.Client({ connectionString: postgresUrl() });
+      await client.connect();
+      try {
+        expect(await migrate(client, schema)).toEqual([]);
+      } finally {
+        await client.end();
+      }
+      expect(await stores[1]!.get('k')).toBe('v');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  test('a later migration is applied on the next start, in its own version', async () => {
+    const schema = newSchema('migrate-next');
+    const store = await openPostgresStore({ url: postgresUrl(), schema, poolSize: 1 });
+    await store.set('kept', 'v');
+    await store.close();
+    const next = [...MIGRATIONS, { version: 999, name: 'test column', sql: 'ALTER TABLE kv ADD COLUMN note text' }];
+    const client = new pg.Client({ connectionString: postgresUrl() });
+    await client.connect();
+    try {
+      expect(await migrate(client, schema, next)).toEqual([999]);
+      expect(await migrate(client, schema, next)).toEqual([]);
+    } finally {
+      await client.end();
+    }
+    const columns = await rawQuery<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'kv' ORDER BY column_name`, [schema]);
+    expect(columns.map((c) => c.column_name)).toEqual(['expires_at', 'key', 'note', 'value']);
+    const reopened = await openPostgresStore({ url: postgresUrl(), schema, poolSize: 1 });
+    try {
+      expect(await reopened.get('kept')).toBe('v');
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a schema name that is not a plain identifier is refused before connecting', async () => {
+    await expect(openPostgresStore({ url: postgresUrl(), schema: 'Bad"; DROP' })).rejects.toThrow(/invalid PostgreSQL schema name/);
+  });
+
+  test('sweep removes expired rows only', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'sweep');
+    try {
+      const pgStore = store as PostgresStore;
+      await store.set('live', 'v', 60_000);
+      await store.set('forever', 'v');
+      await store.set('gone1', 'v', TTL);
+      await store.set('gone2', 'v', TTL);
+      expect(await pgStore.sweep()).toBe(0);
+      await sleep(AFTER_EXPIRY);
+      expect(await pgStore.sweep()).toBe(2);
+      const rows = await rawQuery<{ key: string }>(`SELECT key FROM "${pgStore.schema}".kv ORDER BY key`);
+      expect(rows.map((r) => r.key)).toEqual(['forever', 'live']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test("expiry follows the server's clock, not this process's", async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'clock');
+    const realNow = Date.now.bind(Date);
+    try {
+      await store.set('k', 'v', 60_000);
+      // This instance's clock runs two minutes ahead (another instance's would be on time).
+      const skewed = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 120_000);
+      try {
+        expect(await store.get('k')).toBe('v');
+        const left = await store.ttl('k');
+        expect(left).not.toBeNull();
+        expect(left!).toBeGreaterThan(50_000);
+        expect(await store.setIfAbsent('k', 'other')).toBe(false);
+      } finally {
+        skewed.mockRestore();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('increment refuses a result past 2^53 - 1 and writes nothing', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'overflow');
+    try {
+      await store.set('n', String(Number.MAX_SAFE_INTEGER - 1));
+      expect(await store.increment('n')).toBe(Number.MAX_SAFE_INTEGER);
+      await expect(store.increment('n')).rejects.toThrow(RangeError);
+      expect(await store.get('n')).toBe(String(Number.MAX_SAFE_INTEGER));
+      await store.set('big', '99999999999999999999999');
+      await expect(store.increment('big')).rejects.toThrow(/not an integer or out of range/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('an unreachable server fails the open as "store unavailable", its URL shown without the password', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const err = await openPostgresStore({ url: `postgres://postgres:hunter2secret@127.0.0.1:${port}/db`, schema: 'unused' }).then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.message).not.toContain('hunter2secret');
+    expect(isStoreUnavailable(err)).toBe(true);
+  });
+
+  test('while the server is away calls fail fast as "store unavailable"; the store and its subscribers recover when it is back', async () => {
+    const proxy = await startTcpProxy(postgresUrl());
+    const schema = newSchema('outage');
+    const store = await openPostgresStore({ url: proxy.url, schema, poolSize: 2, connectTimeoutMs: 1_000 });
+    const box = inbox();
+    try {
+      await store.set('k', 'v');
+      await store.subscribe('events', box.handler);
+      await store.publish('events', 'before');
+      expect(await box.next()).toBe('before');
+
+      await proxy.stop();
+      const started = Date.now();
+      const failures = await Promise.all([store.get('k'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => undefined, (e: unknown) => e)));
+      for (const failure of failures) expect(isStoreUnavailable(failure)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+
+      await proxy.start();
+      await waitFor(async () => (await store.get('k')) === 'v', 10_000);
+      // The LISTEN connection came back and listens to the channel again.
+      await waitFor(async () => {
+        await store.publish('events', 'after');
+        await sleep(50);
+        return box.messages.includes('after');
+      }, 10_000);
+    } finally {
+      await store.close();
+      await proxy.stop();
+    }
+  });
+
+  test('a closed store rejects calls as "store unavailable"', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'closed');
+    await store.close();
+    try {
+      const err = await store.get('k').then(
+        () => new Error('expected a rejection'),
+        (e: unknown) => e,
+      );
+      expect(isStoreUnavailable(err)).toBe(true);
+      await expect(store.ping()).rejects.toThrow();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('createStore', () => {
   test('without a Redis URL: SQLite at <dataDir>/cek-gateway.sqlite', async () => {
     const dir = tempDir('create');
@@ -751,6 +945,85 @@ describe('createStore', () => {
     }
   });
 });
+
+describePostgres('createStore with DATABASE_URL', () => {
+  test('PostgreSQL in the given schema; with REDIS_URL too it still uses PostgreSQL and says so', async () => {
+    const schema = uniqueSchema('create');
+    const warnings: string[] = [];
+    const store = await createStore({
+      databaseUrl: postgresUrl(),
+      databaseSchema: schema,
+      redisUrl: 'redis://127.0.0.1:1',
+      redisKeyPrefix: 'unused:',
+      dataDir: os.tmpdir(),
+      warn: (m) => warnings.push(m),
+    });
+    try {
+      expect(store.kind).toBe('postgres');
+      expect((store as PostgresStore).schema).toBe(schema);
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      expect(warnings).toEqual([expect.stringContaining('REDIS_URL is not used yet')]);
+    } finally {
+      await store.close();
+      await dropPostgresSchema(schema);
+    }
+  });
+
+  test('an unreachable PostgreSQL fails with a message naming the URL without its password', async () => {
+    const port = await freePort();
+    const attempt = createStore({ databaseUrl: `postgresql://me:hunter2secret@127.0.0.1:${port}/x`, redisKeyPrefix: 'x:', dataDir: os.tmpdir() });
+    const err = await attempt.then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.message).toContain('PostgreSQL');
+    expect(err.message).not.toContain('hunter2secret');
+  });
+});
+
+/**
+ * A TCP proxy to the PostgreSQL server on a fixed loopback port: `stop()` closes it and cuts every
+ * connection through it (the server seems gone), `start()` listens again on the same port.
+ */
+async function startTcpProxy(targetUrl: string): Promise<{ url: string; start: () => Promise<void>; stop: () => Promise<void> }> {
+  const target = new URL(targetUrl);
+  const targetPort = Number(target.port === '' ? 5432 : target.port);
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  const start = async (): Promise<void> => {
+    const srv = net.createServer((client) => {
+      const upstream = net.connect(targetPort, target.hostname);
+      sockets.add(client);
+      sockets.add(upstream);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+    server = srv;
+  };
+  const stop = async (): Promise<void> => {
+    const srv = server;
+    server = undefined;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    if (srv !== undefined) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  };
+  await start();
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return { url: url.toString(), start, stop };
+}
 
 function findOnPath(command: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
