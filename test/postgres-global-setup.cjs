@@ -1,8 +1,8 @@
 'use strict';
 /**
  * Jest globalSetup part: makes a PostgreSQL database of its own available to this test run through
- * CEK_TEST_DATABASE_URL. The server is DATABASE_URL's (default: the local one, role postgres,
- * trust auth). The database is named cek_test_<pid>_<random>, created here and dropped by the
+ * CEK_TEST_DATABASE_URL. The server is TEST_DATABASE_URL's, else DATABASE_URL's, else the local
+ * one (role postgres, trust auth). The database is named cek_test_<pid>_<random>, created here and dropped by the
  * teardown; nothing else on the server is touched. Each test store then uses a schema of its own.
  *
  * When the server cannot be reached: with REQUIRE_POSTGRES=1 fail; otherwise set
@@ -36,14 +36,14 @@ async function connect(url) {
 
 async function setup() {
   if (process.env.CEK_TEST_DATABASE_URL || process.env.POSTGRES_TESTS === 'skip') return;
-  const serverUrl = process.env.DATABASE_URL || DEFAULT_URL;
+  const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || DEFAULT_URL;
   let admin;
   try {
     admin = await connect(serverUrl);
   } catch (err) {
     const why = `PostgreSQL at ${redact(serverUrl)} cannot be reached (${err.message})`;
     if (process.env.REQUIRE_POSTGRES === '1') throw new Error(`REQUIRE_POSTGRES=1 but ${why}`);
-    console.log(`${why}: skipping PostgreSQL-backed suites (set DATABASE_URL or start PostgreSQL)`);
+    console.log(`${why}: skipping PostgreSQL-backed suites (set TEST_DATABASE_URL or start PostgreSQL)`);
     process.env.POSTGRES_TESTS = 'skip';
     return;
   }
