@@ -123,11 +123,18 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async init(): Promise<void> {
-    const client = await this.pool.connect();
+    // A connection of its own, without the per-statement bounds: a migration may rewrite a large
+    // table, and waiting for another instance's migration (the advisory lock) is expected.
+    const { statement_timeout: _statement, query_timeout: _query, ...unbounded } = this.clientConfig;
+    const client = new pg.Client(unbounded);
+    client.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    await client.connect();
     try {
       await migrate(client, this.schema);
     } finally {
-      client.release();
+      await client.end().catch(() => undefined);
     }
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err: unknown) => {
