@@ -113,7 +113,14 @@ class PostgresStoreImpl implements PostgresStore {
       // Names the schema, so pg_stat_activity tells which deployment a connection serves.
       application_name: `cek-gateway ${opts.schema}`.slice(0, 63),
     };
-    this.pool = new pg.Pool({ ...this.clientConfig, max: opts.poolSize ?? DEFAULT_POOL_SIZE, idleTimeoutMillis: 30_000 });
+    this.pool = new pg.Pool({
+      ...this.clientConfig,
+      max: opts.poolSize ?? DEFAULT_POOL_SIZE,
+      idleTimeoutMillis: 30_000,
+      // pg-pool also bounds the wait for a free connection with this: a burst of calls queues behind
+      // the pool's connections, so allow a statement's time, not just a connect's (ping keeps its own bound).
+      connectionTimeoutMillis: Math.max(this.connectTimeoutMs, STATEMENT_TIMEOUT_MS),
+    });
     // An idle pooled connection that breaks (server restart) is reported here; without a listener
     // the process would crash. The pool drops it and the next query connects again.
     this.pool.on('error', (err: Error) => {
