@@ -63,7 +63,7 @@ const schema = z.object({
       .optional(),
   ),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
-  DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?:\/\/[^/]/, 'must be a postgres:// or postgresql:// URL').refine(URL.canParse, 'is not a valid URL').optional()),
+  DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').refine((u) => URL.canParse(u), 'is not a valid URL').optional()),
   DATABASE_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(SCHEMA_NAME, 'must be lower-case letters, digits and _ (at most 63, not starting with a digit)').default('cek_gateway')),
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS_PREVIOUS: optionalString,

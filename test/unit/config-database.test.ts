@@ -21,16 +21,17 @@ describe('DATABASE_URL and DATABASE_SCHEMA', () => {
   });
 
   test('postgres:// and postgresql:// URLs and a custom schema are taken as given', () => {
-    for (const url of ['postgres://app:secret@db.internal:5432/cek', 'postgresql://127.0.0.1/cek?sslmode=require']) {
+    // The last one: a Unix socket (the host as a parameter, as libpq takes it).
+    for (const url of ['postgres://app:secret@db.internal:5432/cek', 'postgresql://127.0.0.1/cek?sslmode=require', 'postgres:///cek?host=/var/run/postgresql']) {
       const { config } = parseConfig({ ...BASE, DATABASE_URL: url, DATABASE_SCHEMA: 'tenant_2' });
       expect(config.databaseUrl).toBe(url);
       expect(config.databaseSchema).toBe('tenant_2');
     }
   });
 
-  test('another scheme, a URL without a host and a schema that is not a plain identifier are refused', () => {
+  test('another scheme, a malformed URL and a schema that is not a plain identifier are refused', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://db/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: must be a postgres/)]);
-    expect(problemsOf({ DATABASE_URL: 'postgres:///cek' })).toEqual([expect.stringMatching(/^DATABASE_URL:/)]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://db:99999/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: is not a valid URL/)]);
     for (const schema of ['Upper', '1st', 'semi;colon', 'a'.repeat(64)]) {
       expect(problemsOf({ DATABASE_SCHEMA: schema })).toEqual([expect.stringMatching(/^DATABASE_SCHEMA: must be lower-case letters/)]);
     }
