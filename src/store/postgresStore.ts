@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { isPostgresUnavailable, redactPostgresUrl } from './postgresErrors.js';
+import { PostgresNotifications } from './postgresNotifications.js';
 import { migrate, quoteSchema } from './postgresMigrations.js';
 import { prefixUpperBound } from './sqliteStore.js';
 import { pageLimit, type Store } from './store.js';
@@ -18,8 +18,7 @@ import { StoreUnavailableError } from './unavailable.js';
  * SQL, so instances with skewed clocks agree on when a key expires. Expired rows are invisible to
  * every statement and deleted by a periodic sweep.
  *
- * publish/subscribe uses NOTIFY and one LISTEN connection per store, created on the first
- * subscribe; channel names are hashed with the schema (a LISTEN channel is database-wide).
+ * publish/subscribe is NOTIFY and LISTEN (postgresNotifications.ts).
  */
 export interface PostgresStore extends Store {
   readonly kind: 'postgres';
@@ -48,7 +47,6 @@ const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /** A KV statement takes milliseconds; past this the server is stuck and the call fails as unavailable. */
 const STATEMENT_TIMEOUT_MS = 5_000;
 const SWEEP_BATCH = 5_000;
-const MAX_LISTEN_RETRY_MS = 1_000;
 /** The largest value that increment keeps: beyond it a JavaScript number loses integer precision. */
 const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 /** Liveness of a row at the statement's time. */
@@ -75,11 +73,6 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
   return store;
 }
 
-interface ChannelEntry {
-  handlers: Set<(message: string) => void>;
-  ready: Promise<void>;
-}
-
 class PostgresStoreImpl implements PostgresStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
@@ -92,12 +85,7 @@ class PostgresStoreImpl implements PostgresStore {
   private lastError: Error | undefined;
   private closed = false;
 
-  /** The LISTEN connection, while connected or connecting. */
-  private listener: Promise<pg.Client> | undefined;
-  private listenRetry: NodeJS.Timeout | undefined;
-  private listenFailures = 0;
-  /** PostgreSQL channel → the handlers and its LISTEN. */
-  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly notifications: PostgresNotifications;
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema;
@@ -127,6 +115,9 @@ class PostgresStoreImpl implements PostgresStore {
       this.lastError = err;
     });
     this.sql = statements(quoteSchema(opts.schema));
+    this.notifications = new PostgresNotifications(this.clientConfig, opts.schema, (err) => {
+      this.lastError = err;
+    });
   }
 
   async init(): Promise<void> {
@@ -278,132 +269,25 @@ class PostgresStoreImpl implements PostgresStore {
     }
   }
 
-  /** The LISTEN/NOTIFY channel for a store channel: database-wide, so it is keyed by the schema too. */
-  private pgChannel(channel: string): string {
-    if (this.closed) throw new Error('store is closed');
-    // Identifiers are cut at 63 bytes: a fixed-length hash keeps long names distinct.
-    return `cekgw_${createHash('sha256').update(`${this.schema}\0${channel}`).digest('hex').slice(0, 40)}`;
-  }
-
   async publish(channel: string, message: string): Promise<void> {
-    await this.query('SELECT pg_notify($1, $2)', [this.pgChannel(channel), message]);
+    if (this.closed) throw new Error('store is closed');
+    await this.query('SELECT pg_notify($1, $2)', [this.notifications.channelName(channel), message]);
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
-    const name = this.pgChannel(channel);
-    let entry = this.channels.get(name);
-    if (entry === undefined) {
-      const created: ChannelEntry = { handlers: new Set(), ready: this.listen(name) };
-      this.channels.set(name, created);
-      entry = created;
-    }
-    // A wrapper per call, so the same function subscribed twice gets two independent subscriptions.
-    const own = (message: string): void => handler(message);
-    entry.handlers.add(own);
+    if (this.closed) throw new Error('store is closed');
     try {
-      // Later subscribers also wait for the LISTEN, so a publish sent after this resolves is delivered.
-      await entry.ready;
+      return await this.notifications.subscribe(channel, handler);
     } catch (err) {
-      entry.handlers.delete(own);
-      if (this.channels.get(name) === entry) this.channels.delete(name);
       throw this.classify(err);
     }
-    let active = true;
-    return async () => {
-      if (!active) return;
-      active = false;
-      await this.removeHandler(name, channel, own);
-    };
-  }
-
-  private async listen(name: string): Promise<void> {
-    const client = await this.getListener();
-    await client.query(`LISTEN "${name}"`);
-  }
-
-  private async removeHandler(name: string, channel: string, own: (message: string) => void): Promise<void> {
-    const entry = this.channels.get(name);
-    if (entry === undefined || !entry.handlers.delete(own) || entry.handlers.size > 0) return;
-    this.channels.delete(name);
-    if (this.listener === undefined || this.closed) return;
-    try {
-      // Queries on one connection run in order, so a LISTEN sent after this UNLISTEN wins.
-      await (await this.listener).query(`UNLISTEN "${name}"`);
-    } catch (err) {
-      // The connection is gone: it listens to nothing any more, and a reconnect skips this channel.
-      this.lastError = err instanceof Error ? err : new Error(`UNLISTEN ${channel} failed`);
-    }
-  }
-
-  private getListener(): Promise<pg.Client> {
-    if (this.listener !== undefined) return this.listener;
-    const client = new pg.Client({ ...this.clientConfig, application_name: `cek-gateway listen ${this.schema}`.slice(0, 63) });
-    client.on('notification', (n: pg.Notification) => {
-      const entry = this.channels.get(n.channel);
-      if (entry === undefined || n.payload === undefined) return;
-      for (const handler of [...entry.handlers]) {
-        try {
-          handler(n.payload);
-        } catch (err) {
-          process.emitWarning(`store subscriber threw: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-    });
-    const lost = (err?: Error): void => {
-      if (err !== undefined) this.lastError = err;
-      if (this.listener !== connecting) return;
-      this.listener = undefined;
-      void client.end().catch(() => undefined);
-      this.scheduleRelisten();
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    const connecting = client.connect().then(
-      () => {
-        this.listenFailures = 0;
-        return client;
-      },
-      (err: unknown) => {
-        if (this.listener === connecting) this.listener = undefined;
-        throw err;
-      },
-    );
-    this.listener = connecting;
-    return connecting;
-  }
-
-  /**
-   * After the LISTEN connection broke: connect again (50 ms doubling, capped at 1 s) and LISTEN to
-   * every channel that still has handlers. Messages sent while it was down are lost, as with Redis.
-   */
-  private scheduleRelisten(): void {
-    if (this.closed || this.channels.size === 0 || this.listenRetry !== undefined) return;
-    const delay = Math.min(50 * 2 ** Math.min(this.listenFailures, 10), MAX_LISTEN_RETRY_MS);
-    this.listenFailures++;
-    this.listenRetry = setTimeout(() => {
-      this.listenRetry = undefined;
-      if (this.closed) return;
-      const names = [...this.channels.keys()];
-      Promise.all(names.map((name) => this.listen(name))).catch((err: unknown) => {
-        if (err instanceof Error) this.lastError = err;
-        this.scheduleRelisten();
-      });
-    }, delay);
-    this.listenRetry.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    if (this.listenRetry !== undefined) clearTimeout(this.listenRetry);
-    this.channels.clear();
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener !== undefined) {
-      const client = await listener.catch(() => undefined);
-      await client?.end().catch(() => undefined);
-    }
+    await this.notifications.close();
     await this.pool.end().catch(() => undefined);
   }
 }
