@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { isPostgresUnavailable, redactPostgresUrl } from './postgresErrors.js';
 import { PostgresNotifications } from './postgresNotifications.js';
+import { escapeText, unescapeText } from './postgresText.js';
 import { migrate, quoteSchema } from './postgresMigrations.js';
 import { prefixUpperBound } from './sqliteStore.js';
 import { pageLimit, type Store } from './store.js';
@@ -162,41 +163,41 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async get(key: string): Promise<string | null> {
-    const r = await this.query<{ value: string }>(this.sql.get, [key]);
-    return r.rows[0]?.value ?? null;
+    const r = await this.query<{ value: string }>(this.sql.get, [escapeText(key)]);
+    return valueOf(r.rows[0]);
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
-    const r = await this.query<{ key: string; value: string }>(this.sql.getMany, [[...new Set(keys)]]);
-    const found = new Map(r.rows.map((row) => [row.key, row.value]));
+    const r = await this.query<{ key: string; value: string }>(this.sql.getMany, [[...new Set(keys)].map(escapeText)]);
+    const found = new Map(r.rows.map((row) => [unescapeText(row.key), unescapeText(row.value)]));
     return keys.map((k) => found.get(k) ?? null);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    await this.query(this.sql.set, [key, value, normalizeTtl(ttlMs) ?? null]);
+    await this.query(this.sql.set, [escapeText(key), escapeText(value), normalizeTtl(ttlMs) ?? null]);
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
-    const r = await this.query(this.sql.setIfAbsent, [key, value, normalizeTtl(ttlMs) ?? null]);
+    const r = await this.query(this.sql.setIfAbsent, [escapeText(key), escapeText(value), normalizeTtl(ttlMs) ?? null]);
     return r.rowCount === 1;
   }
 
   async delete(key: string): Promise<boolean> {
-    return ((await this.query(this.sql.delete, [key])).rowCount ?? 0) > 0;
+    return ((await this.query(this.sql.delete, [escapeText(key)])).rowCount ?? 0) > 0;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
-    return ((await this.query(this.sql.deleteIfEquals, [key, expected])).rowCount ?? 0) > 0;
+    return ((await this.query(this.sql.deleteIfEquals, [escapeText(key), escapeText(expected)])).rowCount ?? 0) > 0;
   }
 
   async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
-    return ((await this.query(this.sql.compareAndSet, [key, expected, value])).rowCount ?? 0) > 0;
+    return ((await this.query(this.sql.compareAndSet, [escapeText(key), escapeText(expected), escapeText(value)])).rowCount ?? 0) > 0;
   }
 
   async take(key: string): Promise<string | null> {
-    const r = await this.query<{ value: string }>(this.sql.take, [key]);
-    return r.rows[0]?.value ?? null;
+    const r = await this.query<{ value: string }>(this.sql.take, [escapeText(key)]);
+    return valueOf(r.rows[0]);
   }
 
   async increment(key: string, by = 1, ttlMs?: number): Promise<number> {
@@ -204,7 +205,7 @@ class PostgresStoreImpl implements PostgresStore {
     const ttl = normalizeTtl(ttlMs) ?? null;
     let r: pg.QueryResult<{ value: string }>;
     try {
-      r = await this.query<{ value: string }>(this.sql.increment, [key, by, ttl, MAX_COUNTER]);
+      r = await this.query<{ value: string }>(this.sql.increment, [escapeText(key), by, ttl, MAX_COUNTER]);
     } catch (err) {
       // 22P02: the value is not an integer; 22003: out of bigint's range.
       const code = (err as { code?: unknown }).code;
@@ -218,28 +219,30 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async ttl(key: string): Promise<number | null> {
-    const r = await this.query<{ ms: number | null }>(this.sql.ttl, [key]);
+    const r = await this.query<{ ms: number | null }>(this.sql.ttl, [escapeText(key)]);
     return r.rows[0]?.ms ?? null;
   }
 
   async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
-    const hi = prefixUpperBound(prefix);
-    const r = hi === null ? await this.query<{ key: string; value: string }>(this.sql.listFrom, [prefix]) : await this.query<{ key: string; value: string }>(this.sql.listRange, [prefix, hi]);
-    return r.rows.map((row) => ({ key: row.key, value: row.value }));
+    const lo = escapeText(prefix);
+    const hi = prefixUpperBound(lo);
+    const r = hi === null ? await this.query<{ key: string; value: string }>(this.sql.listFrom, [lo]) : await this.query<{ key: string; value: string }>(this.sql.listRange, [lo, hi]);
+    return r.rows.map(entryOf);
   }
 
   async listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }> {
     const limit = pageLimit(page.limit);
-    const hi = prefixUpperBound(prefix);
+    const lo = escapeText(prefix);
+    const hi = prefixUpperBound(lo);
     // Keyset pagination on the primary key: the page costs its own rows, however many come before.
     // Both lower bounds go to SQL, which compares in code point order (JavaScript's `<` would not);
     // statements are planned with their parameters, so `$2 IS NULL` folds away and the index range stays.
-    const after = page.after ?? null;
+    const after = page.after === undefined ? null : escapeText(page.after);
     const r =
       hi === null
-        ? await this.query<{ key: string; value: string }>(this.sql.pageOpen, [prefix, after, limit + 1])
-        : await this.query<{ key: string; value: string }>(this.sql.page, [prefix, after, hi, limit + 1]);
-    const items = r.rows.slice(0, limit).map((row) => ({ key: row.key, value: row.value }));
+        ? await this.query<{ key: string; value: string }>(this.sql.pageOpen, [lo, after, limit + 1])
+        : await this.query<{ key: string; value: string }>(this.sql.page, [lo, after, hi, limit + 1]);
+    const items = r.rows.slice(0, limit).map(entryOf);
     return { items, next: r.rows.length > limit ? items[items.length - 1]?.key : undefined };
   }
 
@@ -333,6 +336,15 @@ function statements(schema: string) {
             ) AS gone
             WHERE kv.key = gone.key AND ${expired}`,
   };
+}
+
+/** A stored value as the caller gave it (see postgresText.ts), or null for no row. */
+function valueOf(row: { value: string } | undefined): string | null {
+  return row === undefined ? null : unescapeText(row.value);
+}
+
+function entryOf(row: { key: string; value: string }): { key: string; value: string } {
+  return { key: unescapeText(row.key), value: unescapeText(row.value) };
 }
 
 /** `ttlMs` checked and rounded up to whole milliseconds; `undefined` means "no TTL". */

@@ -450,6 +450,27 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
       expect((await store.list('u:')).map((e) => e.key)).toEqual(keys);
     });
 
+    test('U+0000 and U+0001 in keys and values are kept, compared and ordered like any character', async () => {
+      const keys = ['c:a', 'c:a\u0000', 'c:a\u0000\u0000', 'c:a\u0000b', 'c:a\u0001', 'c:a\u0001\u0000', 'c:a\u0002', 'c:ab'];
+      for (const key of [...keys].reverse()) await store.set(key, `v\u0000${key}\u0001`);
+      await store.set('c\u0000', 'outside the prefix');
+      expect(await store.get('c:a\u0000b')).toBe('v\u0000c:a\u0000b\u0001');
+      expect(await store.getMany(['c:a\u0001', 'c:a\u0000\u0001'])).toEqual(['v\u0000c:a\u0001\u0001', null]);
+      expect((await store.list('c:')).map((e) => e.key)).toEqual(keys);
+      expect((await store.list('c:a\u0000')).map((e) => e.key)).toEqual(['c:a\u0000', 'c:a\u0000\u0000', 'c:a\u0000b']);
+      const page = await store.listPage('c:a', { after: 'c:a\u0000b', limit: 2 });
+      expect(page.items).toEqual([
+        { key: 'c:a\u0001', value: 'v\u0000c:a\u0001\u0001' },
+        { key: 'c:a\u0001\u0000', value: 'v\u0000c:a\u0001\u0000\u0001' },
+      ]);
+      expect(page.next).toBe('c:a\u0001\u0000');
+      expect(await store.compareAndSet('c:a\u0000', 'v\u0000c:a\u0000\u0001', 'new\u0000')).toBe(true);
+      expect(await store.deleteIfEquals('c:a\u0000', 'new\u0001')).toBe(false);
+      expect(await store.take('c:a\u0000')).toBe('new\u0000');
+      expect(await store.increment('n\u0000')).toBe(1);
+      expect(await store.setIfAbsent('n\u0000', 'x')).toBe(false);
+    });
+
     test('an empty prefix lists every key of this store', async () => {
       await store.set('one', '1');
       await store.set('two', '2');
