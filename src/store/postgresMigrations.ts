@@ -49,7 +49,10 @@ export async function migrate(client: pg.ClientBase, schema: string, migrations:
   try {
     // hashtext() gives the int4 key; the prefix keeps us off other applications' advisory locks.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cek-gateway:migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+    // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+    // exists, and a role given only a schema made for it must still start.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${q}`);
     await client.query(`SET LOCAL search_path TO ${q}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (

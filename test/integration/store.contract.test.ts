@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -808,6 +809,34 @@ describePostgres('PostgreSQL store specifics', () => {
       expect(await reopened.get('kept')).toBe('v');
     } finally {
       await reopened.close();
+    }
+  });
+
+  test('a role without CREATE on the database starts on a schema made for it', async () => {
+    const schema = newSchema('granted');
+    const role = `${schema}_role`;
+    const password = randomBytes(12).toString('hex');
+    // A password, so the role logs in whether loopback is trusted or asks for one (PUBLIC has no
+    // CREATE on a database by default).
+    await rawQuery(`CREATE ROLE "${role}" LOGIN PASSWORD '${password}'`);
+    try {
+      await rawQuery(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`);
+      const url = new URL(postgresUrl());
+      url.username = role;
+      url.password = password;
+      const store = await openPostgresStore({ url: url.toString(), schema, poolSize: 1 });
+      try {
+        await store.set('k', 'v');
+        expect(await store.get('k')).toBe('v');
+      } finally {
+        await store.close();
+      }
+      // Without a schema of its own it cannot start, and says why.
+      await expect(openPostgresStore({ url: url.toString(), schema: `${schema}_other`, poolSize: 1 })).rejects.toThrow(/permission denied/);
+    } finally {
+      await rawQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await rawQuery(`DROP OWNED BY "${role}"`);
+      await rawQuery(`DROP ROLE "${role}"`);
     }
   });
 
