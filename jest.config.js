@@ -6,8 +6,8 @@ export default {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  globalSetup: '<rootDir>/test/redis-global-setup.cjs',
-  globalTeardown: '<rootDir>/test/redis-global-teardown.cjs',
+  globalSetup: '<rootDir>/test/global-setup.cjs',
+  globalTeardown: '<rootDir>/test/global-teardown.cjs',
   testTimeout: 30000,
   // Two cores here: more workers only adds contention with the Redis and servers the tests start.
   maxWorkers: 2,

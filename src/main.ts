@@ -31,7 +31,14 @@ async function main(): Promise<void> {
     );
   }
 
-  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  const store = await createStore({
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    dataDir: config.dataDir,
+    warn: (message) => log.warn(message),
+  });
   // Asked once the store answered, so an unreachable Redis is reported once, by createStore.
   if (config.redisUrl !== undefined) {
     const verdict = await redisDurability(config.redisUrl, { env: config.env, allowVolatile: config.redisAllowVolatile });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
 import { estimatedEntropyBits, MIN_KEY_BITS, MIN_TOKEN_BITS } from '../security/entropy.js';
 import { decodeKey } from '../security/keyring.js';
+import { SCHEMA_NAME } from '../store/postgresMigrations.js';
 import { deepFreeze } from './freeze.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -24,6 +25,10 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** Start on a Redis that persists nothing (no RDB, no AOF) even in production. */
   readonly redisAllowVolatile: boolean;
+  /** PostgreSQL (`postgres://…`): when set, the store lives there. */
+  readonly databaseUrl: string | undefined;
+  /** The PostgreSQL schema of the store's tables, so deployments can share a database. */
+  readonly databaseSchema: string;
   /** Current sealing key (32 bytes) first, then the previous ones still accepted for opening. */
   readonly encryptionKeys: readonly Buffer[];
   readonly adminToken: string;
@@ -76,6 +81,8 @@ const schema = z.object({
   ),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
   REDIS_ALLOW_VOLATILE: flag,
+  DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').refine((u) => URL.canParse(u), 'is not a valid URL').optional()),
+  DATABASE_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(SCHEMA_NAME, 'must be lower-case letters, digits and _ (at most 63, not starting with a digit)').default('cek_gateway')),
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS_PREVIOUS: optionalString,
   ADMIN_TOKEN: optionalString,
@@ -199,6 +206,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisAllowVolatile: e.REDIS_ALLOW_VOLATILE,
+    databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
     encryptionKeys,
     adminToken,
     cekPublicKey,

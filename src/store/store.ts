@@ -10,7 +10,7 @@
  * TTLs are in milliseconds. A key past its TTL is gone for every method (get, list, take, ...).
  */
 export interface Store {
-  /** `'sqlite'` or `'redis'`: for logs, /readyz and tests. */
+  /** `'sqlite'`, `'redis'` or `'postgres'`: for logs, /readyz and tests. */
   readonly kind: StoreKind;
 
   get(key: string): Promise<string | null>;
@@ -59,7 +59,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreKind = 'sqlite' | 'redis';
+export type StoreKind = 'sqlite' | 'redis' | 'postgres';
 
 /** The largest page `listPage` returns. */
 export const MAX_PAGE = 1_000;

@@ -1,15 +1,5 @@
 // Kept with the stores: which failures of their client libraries mean "the store cannot serve".
 
-/**
- * Thrown by a store itself when it knows it cannot answer right now (Redis found stalled or
- * disconnected: commands fail at once instead of waiting for a timeout each).
- */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, opts?: { cause?: unknown }) {
-    super(message, opts);
-    this.name = 'StoreUnavailableError';
-  }
-}
 
 /**
  * `work`, or a rejection with "Command timed out" when it has not settled `ms` after the call. A
@@ -71,11 +61,24 @@ export function isStoreUnavailable(err: unknown): boolean {
     // Duck-typed: errors made by native code (better-sqlite3) may come from another realm than `Error`.
     if (typeof e !== 'object' || e === null) return false;
     const { name, message, code, cause } = e as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
-    if (name === 'MaxRetriesPerRequestError' || name === 'StoreUnavailableError') return true;
+    if (name === 'MaxRetriesPerRequestError' || name === StoreUnavailableError.NAME) return true;
     if (typeof message === 'string' && CLIENT_MESSAGES.test(message)) return true;
     if (name === 'ReplyError' && typeof message === 'string' && REDIS_REPLIES.test(message)) return true;
     if (typeof code === 'string' && SQLITE_CODES.test(code)) return true;
     e = cause;
   }
   return false;
+}
+
+/**
+ * Thrown by a store itself when it knows it cannot answer right now: Redis found stalled or
+ * disconnected (commands fail at once instead of waiting for a timeout each), or PostgreSQL's
+ * driver failures that mean the server cannot be reached (classified next to the driver).
+ */
+export class StoreUnavailableError extends Error {
+  static readonly NAME = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = StoreUnavailableError.NAME;
+  }
 }

@@ -10,7 +10,7 @@ import type { Features } from '../../src/features.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { Store } from '../../src/store/store.js';
 import { makeClovaSigner, type ClovaSigner } from './cek.js';
-import { openTestStore } from './stores.js';
+import { openTestStore, type StoreKindName } from './stores.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -27,7 +27,7 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  store?: 'sqlite' | 'redis';
+  store?: StoreKindName;
   label?: string;
   env?: Record<string, string>;
   /** Share a store (and its cleanup) with another instance: two app instances on one Redis. */

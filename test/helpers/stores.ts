@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
+import { openPostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, escapeRedisGlob } from '../../src/store/redisStore.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
@@ -11,15 +13,27 @@ import type { Store } from '../../src/store/store.js';
  * Test stores. Redis comes from REDIS_URL (set by jest's globalSetup, test/redis-global-setup.cjs,
  * which starts a private redis-server when none is given); a shared Redis is never flushed: every
  * test store has its own key prefix and its cleanup deletes only the keys under it.
+ *
+ * PostgreSQL comes from CEK_TEST_DATABASE_URL: a database of this run's own, created and dropped by
+ * test/postgres-global-setup.cjs. Every test store gets a schema of its own, dropped by its cleanup.
  */
 
-export type StoreKindName = 'sqlite' | 'redis';
+export type StoreKindName = 'sqlite' | 'redis' | 'postgres';
 
 /** A Redis server is available to this run (REDIS_URL set, and the global setup did not skip Redis). */
 export const redisAvailable: boolean = (process.env['REDIS_URL'] ?? '') !== '' && process.env['REDIS_TESTS'] !== 'skip';
 
 /** The kinds a contract or integration suite should run against: `describe.each(storeKinds)`. */
 export const storeKinds: StoreKindName[] = redisAvailable ? ['sqlite', 'redis'] : ['sqlite'];
+
+/** A PostgreSQL database is available to this run (the global setup created one). */
+export const postgresAvailable: boolean = (process.env['CEK_TEST_DATABASE_URL'] ?? '') !== '' && process.env['POSTGRES_TESTS'] !== 'skip';
+
+/**
+ * The kinds of the store contract suite: `storeKinds` plus PostgreSQL. (The other suites move to
+ * PostgreSQL once the durable/ephemeral split lands.)
+ */
+export const contractStoreKinds: StoreKindName[] = postgresAvailable ? [...storeKinds, 'postgres'] : storeKinds;
 
 /** `test:<label>:<pid>:<random>:`, unique per call. */
 export function uniquePrefix(label: string): string {
@@ -30,6 +44,33 @@ export function redisUrl(): string {
   const url = process.env['REDIS_URL'];
   if (url === undefined || url === '' || !redisAvailable) throw new Error('Redis is not available in this test run (REDIS_URL not set)');
   return url;
+}
+
+export function postgresUrl(): string {
+  const url = process.env['CEK_TEST_DATABASE_URL'];
+  if (url === undefined || url === '' || !postgresAvailable) throw new Error('PostgreSQL is not available in this test run (CEK_TEST_DATABASE_URL not set)');
+  return url;
+}
+
+/** `t_<label>_<pid>_<random>`: a schema name unique per call, within PostgreSQL's 63 bytes. */
+export function uniqueSchema(label: string): string {
+  const safe = label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
+  return `t_${safe}_${process.pid}_${randomBytes(6).toString('hex')}`;
+}
+
+/** Drops one schema this test run created (never anything else). */
+export async function dropPostgresSchema(schema: string): Promise<void> {
+  if (!/^t_[a-z0-9_]+$/.test(schema)) throw new Error(`refusing to drop schema "${schema}": not a test schema`);
+  const client = new pg.Client({ connectionString: postgresUrl(), connectionTimeoutMillis: 3_000 });
+  client.on('error', () => {
+    // Reported by the query that fails.
+  });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestStore {
@@ -49,6 +90,21 @@ export async function openTestStore(kind: StoreKindName, label: string): Promise
         await store.close();
         // The directory holds the database and its -wal/-shm files.
         fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  if (kind === 'postgres') {
+    const schema = uniqueSchema(safeLabel(label));
+    // Small pools: the server is shared by several test runs (max_connections).
+    const store = await openPostgresStore({ url: postgresUrl(), schema, poolSize: 4 });
+    return {
+      store,
+      cleanup: async () => {
+        try {
+          await store.close();
+        } finally {
+          await dropPostgresSchema(schema);
+        }
       },
     };
   }

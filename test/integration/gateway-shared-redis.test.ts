@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
-import { openTestStore, redisAvailable, type TestStore } from '../helpers/stores.js';
+import { openTestStore, postgresAvailable, redisAvailable, type StoreKindName, type TestStore } from '../helpers/stores.js';
 
 /**
- * Issue 6: counting is exact across instances that share Redis. Two app instances on one Redis
- * store, each with its own registry cache, counters and usage recorder.
+ * Issue 6: counting is exact across instances that share Redis (or PostgreSQL). Two app instances
+ * on one shared store, each with its own registry cache, counters and usage recorder.
  */
-const describeRedis = redisAvailable ? describe : describe.skip;
-const reason = redisAvailable ? '' : ' (skipped: no Redis in this run; set REDIS_URL or install redis-server)';
+const sharedKinds: StoreKindName[] = [...(redisAvailable ? ['redis' as const] : []), ...(postgresAvailable ? ['postgres' as const] : [])];
+if (sharedKinds.length === 0) console.log('gateway on two instances: skipped (no Redis or PostgreSQL in this run)');
 
-describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
+describe.each(sharedKinds)('gateway on two instances sharing %s', (kind) => {
   let shared: TestStore;
   let a: TestApp;
   let b: TestApp;
@@ -19,7 +19,7 @@ describeRedis(`gateway on two instances sharing Redis${reason}`, () => {
 
   beforeAll(async () => {
     // One store, one encryption key (the sealed Chatbot Secrets), two instances.
-    shared = await openTestStore('redis', 'gw-shared');
+    shared = await openTestStore(kind, 'gw-shared');
     const encryptionKey = randomBytes(32).toString('base64');
     a = await startTestApp({ sharedStore: shared, encryptionKey });
     b = await startTestApp({ sharedStore: shared, encryptionKey, signer: a.signer });

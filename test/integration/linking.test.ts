@@ -7,6 +7,7 @@ import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { tokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
+import { postgresAvailable, type StoreKindName } from '../helpers/stores.js';
 
 const EXT = 'com.example.linked';
 
@@ -14,6 +15,8 @@ interface Shape {
   name: string;
   clientAuth: 'basic' | 'body';
   discovery: boolean;
+  /** SQLite unless given. */
+  store?: StoreKindName;
 }
 
 const shapes: Shape[] = [
@@ -21,10 +24,12 @@ const shapes: Shape[] = [
   { name: 'plain OAuth 2.0, typed URLs, client_secret_post', clientAuth: 'body', discovery: false },
   { name: 'OIDC with discovery, client_secret_basic', clientAuth: 'basic', discovery: true },
   { name: 'OIDC with discovery, client_secret_post', clientAuth: 'body', discovery: true },
+  // The whole flow once on PostgreSQL (the store contract suite covers the store itself).
+  ...(postgresAvailable ? [{ name: 'OIDC with discovery, client_secret_basic, on PostgreSQL', clientAuth: 'basic' as const, discovery: true, store: 'postgres' as const }] : []),
 ];
 
 async function setUp(shape: Shape) {
-  const app = await startTestApp({ label: 'linking', responders: tokenProbe });
+  const app = await startTestApp({ label: 'linking', responders: tokenProbe, ...(shape.store !== undefined ? { store: shape.store } : {}) });
   const provider = await startProvider({ clientAuth: shape.clientAuth, redirectUri: `${app.config.publicUrl}/oauth/callback` });
   await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, language: 'en' }).expect(201);
   const settings = shape.discovery

@@ -1,16 +1,35 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createStore } from '../../src/store/createStore.js';
+import { jest } from '@jest/globals';
+import pg from 'pg';
+import { MIGRATIONS, migrate } from '../../src/store/postgresMigrations.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import Database from 'better-sqlite3';
 import { startPrivateRedis } from '../helpers/redisServer.js';
-import { deleteRedisKeys, openTestStore, redisAvailable, redisUrl, storeKinds, uniquePrefix, type StoreKindName } from '../helpers/stores.js';
+import { startTcpProxy } from '../helpers/tcpProxy.js';
+import {
+  contractStoreKinds,
+  deleteRedisKeys,
+  dropPostgresSchema,
+  openTestStore,
+  postgresAvailable,
+  postgresUrl,
+  redisAvailable,
+  redisUrl,
+  storeKinds,
+  uniquePrefix,
+  uniqueSchema,
+  type StoreKindName,
+} from '../helpers/stores.js';
 
 /** Short TTLs keep the suite fast; a key is only asserted gone after more than twice its TTL. */
 const TTL = 80;
@@ -60,15 +79,16 @@ function inbox(): { handler: (m: string) => void; messages: string[]; next: (tim
 
 /**
  * Another store object on the same backend and namespace as `store` (a second SQLite connection on
- * the same file, or a second Redis connection with the same prefix): concurrency across connections.
+ * the same file, a second Redis connection with the same prefix, a second PostgreSQL pool on the
+ * same schema): concurrency across connections.
  */
-function openPeer(kind: StoreKindName, store: Store): Store {
-  return kind === 'sqlite'
-    ? createSqliteStore({ file: (store as SqliteStore).file })
-    : createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
+async function openPeer(kind: StoreKindName, store: Store): Promise<Store> {
+  if (kind === 'sqlite') return createSqliteStore({ file: (store as SqliteStore).file });
+  if (kind === 'postgres') return openPostgresStore({ url: postgresUrl(), schema: (store as PostgresStore).schema, poolSize: 4 });
+  return createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
 }
 
-describe.each(storeKinds)('Store contract on %s', (kind) => {
+describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   let store: Store;
   let cleanup: () => Promise<void>;
 
@@ -178,7 +198,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
 
     test('concurrent callers: exactly one wins', async () => {
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).setIfAbsent('race', `owner-${i}`, 10_000)),
@@ -275,7 +295,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
 
     test('20 concurrent takes: exactly one gets the value', async () => {
       await store.set('single-use', 'value');
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).take('single-use')));
         expect(results.filter((r) => r !== null)).toEqual(['value']);
@@ -296,7 +316,7 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
     });
 
     test('100 concurrent increments give 100', async () => {
-      const peer = openPeer(kind, store);
+      const peer = await openPeer(kind, store);
       try {
         const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? store : peer).increment('hits')));
         expect(await store.get('hits')).toBe('100');
@@ -434,6 +454,27 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
       expect((await store.list('u:')).map((e) => e.key)).toEqual(keys);
     });
 
+    test('U+0000 and U+0001 in keys and values are kept, compared and ordered like any character', async () => {
+      const keys = ['c:a', 'c:a\u0000', 'c:a\u0000\u0000', 'c:a\u0000b', 'c:a\u0001', 'c:a\u0001\u0000', 'c:a\u0002', 'c:ab'];
+      for (const key of [...keys].reverse()) await store.set(key, `v\u0000${key}\u0001`);
+      await store.set('c\u0000', 'outside the prefix');
+      expect(await store.get('c:a\u0000b')).toBe('v\u0000c:a\u0000b\u0001');
+      expect(await store.getMany(['c:a\u0001', 'c:a\u0000\u0001'])).toEqual(['v\u0000c:a\u0001\u0001', null]);
+      expect((await store.list('c:')).map((e) => e.key)).toEqual(keys);
+      expect((await store.list('c:a\u0000')).map((e) => e.key)).toEqual(['c:a\u0000', 'c:a\u0000\u0000', 'c:a\u0000b']);
+      const page = await store.listPage('c:a', { after: 'c:a\u0000b', limit: 2 });
+      expect(page.items).toEqual([
+        { key: 'c:a\u0001', value: 'v\u0000c:a\u0001\u0001' },
+        { key: 'c:a\u0001\u0000', value: 'v\u0000c:a\u0001\u0000\u0001' },
+      ]);
+      expect(page.next).toBe('c:a\u0001\u0000');
+      expect(await store.compareAndSet('c:a\u0000', 'v\u0000c:a\u0000\u0001', 'new\u0000')).toBe(true);
+      expect(await store.deleteIfEquals('c:a\u0000', 'new\u0001')).toBe(false);
+      expect(await store.take('c:a\u0000')).toBe('new\u0000');
+      expect(await store.increment('n\u0000')).toBe(1);
+      expect(await store.setIfAbsent('n\u0000', 'x')).toBe(false);
+    });
+
     test('an empty prefix lists every key of this store', async () => {
       await store.set('one', '1');
       await store.set('two', '2');
@@ -502,8 +543,9 @@ describe.each(storeKinds)('Store contract on %s', (kind) => {
           },
         };
       }
-      const one = await openTestStore('redis', 'pair-one');
-      const two = await openTestStore('redis', 'pair-two');
+      // Redis: two key prefixes; PostgreSQL: two schemas in one database.
+      const one = await openTestStore(kind, 'pair-one');
+      const two = await openTestStore(kind, 'pair-two');
       return {
         a: one.store,
         b: two.store,
@@ -703,6 +745,221 @@ describeRedis('Redis store specifics', () => {
   });
 });
 
+const describePostgres = postgresAvailable ? describe : describe.skip;
+
+describePostgres('PostgreSQL store specifics', () => {
+  /** A fresh schema name, dropped after the test. */
+  const schemas: string[] = [];
+  function newSchema(label: string): string {
+    const schema = uniqueSchema(label);
+    schemas.push(schema);
+    return schema;
+  }
+  afterEach(async () => {
+    for (const schema of schemas.splice(0)) await dropPostgresSchema(schema);
+  });
+
+  async function rawQuery<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const client = new pg.Client({ connectionString: postgresUrl() });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  test('the schema is created and migrated once, also when several instances start at once', async () => {
+    const schema = newSchema('migrate');
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore({ url: postgresUrl(), schema, poolSize: 2 })));
+    try {
+      await stores[0]!.set('k', 'v');
+      expect(await stores[3]!.get('k')).toBe('v');
+      const versions = await rawQuery<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      expect(versions.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      // Opening again applies nothing and keeps the data.
+      const client = new pg.Client({ connectionString: postgresUrl() });
+      await client.connect();
+      try {
+        expect(await migrate(client, schema)).toEqual([]);
+      } finally {
+        await client.end();
+      }
+      expect(await stores[1]!.get('k')).toBe('v');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  test('a later migration is applied on the next start, in its own version', async () => {
+    const schema = newSchema('migrate-next');
+    const store = await openPostgresStore({ url: postgresUrl(), schema, poolSize: 1 });
+    await store.set('kept', 'v');
+    await store.close();
+    const next = [...MIGRATIONS, { version: 999, name: 'test column', sql: 'ALTER TABLE kv ADD COLUMN note text' }];
+    const client = new pg.Client({ connectionString: postgresUrl() });
+    await client.connect();
+    try {
+      expect(await migrate(client, schema, next)).toEqual([999]);
+      expect(await migrate(client, schema, next)).toEqual([]);
+    } finally {
+      await client.end();
+    }
+    const columns = await rawQuery<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'kv' ORDER BY column_name`, [schema]);
+    expect(columns.map((c) => c.column_name)).toEqual(['expires_at', 'key', 'note', 'value']);
+    const reopened = await openPostgresStore({ url: postgresUrl(), schema, poolSize: 1 });
+    try {
+      expect(await reopened.get('kept')).toBe('v');
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a role without CREATE on the database starts on a schema made for it', async () => {
+    const schema = newSchema('granted');
+    const role = `${schema}_role`;
+    const password = randomBytes(12).toString('hex');
+    // A password, so the role logs in whether loopback is trusted or asks for one (PUBLIC has no
+    // CREATE on a database by default).
+    await rawQuery(`CREATE ROLE "${role}" LOGIN PASSWORD '${password}'`);
+    try {
+      await rawQuery(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`);
+      const url = new URL(postgresUrl());
+      url.username = role;
+      url.password = password;
+      const store = await openPostgresStore({ url: url.toString(), schema, poolSize: 1 });
+      try {
+        await store.set('k', 'v');
+        expect(await store.get('k')).toBe('v');
+      } finally {
+        await store.close();
+      }
+      // Without a schema of its own it cannot start, and says why.
+      await expect(openPostgresStore({ url: url.toString(), schema: `${schema}_other`, poolSize: 1 })).rejects.toThrow(/permission denied/);
+    } finally {
+      await rawQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await rawQuery(`DROP OWNED BY "${role}"`);
+      await rawQuery(`DROP ROLE "${role}"`);
+    }
+  });
+
+  test('a schema name that is not a plain identifier is refused before connecting', async () => {
+    await expect(openPostgresStore({ url: postgresUrl(), schema: 'Bad"; DROP' })).rejects.toThrow(/invalid PostgreSQL schema name/);
+  });
+
+  test('sweep removes expired rows only', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'sweep');
+    try {
+      const pgStore = store as PostgresStore;
+      await store.set('live', 'v', 60_000);
+      await store.set('forever', 'v');
+      await store.set('gone1', 'v', TTL);
+      await store.set('gone2', 'v', TTL);
+      expect(await pgStore.sweep()).toBe(0);
+      await sleep(AFTER_EXPIRY);
+      expect(await pgStore.sweep()).toBe(2);
+      const rows = await rawQuery<{ key: string }>(`SELECT key FROM "${pgStore.schema}".kv ORDER BY key`);
+      expect(rows.map((r) => r.key)).toEqual(['forever', 'live']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test("expiry follows the server's clock, not this process's", async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'clock');
+    const realNow = Date.now.bind(Date);
+    try {
+      await store.set('k', 'v', 60_000);
+      // This instance's clock runs two minutes ahead (another instance's would be on time).
+      const skewed = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 120_000);
+      try {
+        expect(await store.get('k')).toBe('v');
+        const left = await store.ttl('k');
+        expect(left).not.toBeNull();
+        expect(left!).toBeGreaterThan(50_000);
+        expect(await store.setIfAbsent('k', 'other')).toBe(false);
+      } finally {
+        skewed.mockRestore();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('increment refuses a result past 2^53 - 1 and writes nothing', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'overflow');
+    try {
+      await store.set('n', String(Number.MAX_SAFE_INTEGER - 1));
+      expect(await store.increment('n')).toBe(Number.MAX_SAFE_INTEGER);
+      await expect(store.increment('n')).rejects.toThrow(RangeError);
+      expect(await store.get('n')).toBe(String(Number.MAX_SAFE_INTEGER));
+      await store.set('big', '99999999999999999999999');
+      await expect(store.increment('big')).rejects.toThrow(/not an integer or out of range/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('an unreachable server fails the open as "store unavailable", its URL shown without the password', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const err = await openPostgresStore({ url: `postgres://postgres:hunter2secret@127.0.0.1:${port}/db`, schema: 'unused' }).then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.message).not.toContain('hunter2secret');
+    expect(isStoreUnavailable(err)).toBe(true);
+  });
+
+  test('while the server is away calls fail fast as "store unavailable"; the store and its subscribers recover when it is back', async () => {
+    const proxy = await startTcpProxy(postgresUrl());
+    const schema = newSchema('outage');
+    const store = await openPostgresStore({ url: proxy.url, schema, poolSize: 2, connectTimeoutMs: 1_000 });
+    const box = inbox();
+    try {
+      await store.set('k', 'v');
+      await store.subscribe('events', box.handler);
+      await store.publish('events', 'before');
+      expect(await box.next()).toBe('before');
+
+      await proxy.stop();
+      const started = Date.now();
+      const failures = await Promise.all([store.get('k'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => undefined, (e: unknown) => e)));
+      for (const failure of failures) expect(isStoreUnavailable(failure)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+
+      await proxy.start();
+      await waitFor(async () => (await store.get('k')) === 'v', 10_000);
+      // The LISTEN connection came back and listens to the channel again.
+      await waitFor(async () => {
+        await store.publish('events', 'after');
+        await sleep(50);
+        return box.messages.includes('after');
+      }, 10_000);
+    } finally {
+      await store.close();
+      await proxy.stop();
+    }
+  });
+
+  test('a closed store rejects calls as "store unavailable"', async () => {
+    const { store, cleanup } = await openTestStore('postgres', 'closed');
+    await store.close();
+    try {
+      const err = await store.get('k').then(
+        () => new Error('expected a rejection'),
+        (e: unknown) => e,
+      );
+      expect(isStoreUnavailable(err)).toBe(true);
+      await expect(store.ping()).rejects.toThrow();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('store outages', () => {
   test('a stalled Redis (SIGSTOP): a command times out within a second; once a PING confirms the stall, commands fail at once, all as "unavailable"; back after SIGCONT', async () => {
     const redis = await startPrivateRedis();
@@ -833,6 +1090,43 @@ describe('createStore', () => {
       await store.close();
       await deleteRedisKeys(prefix);
     }
+  });
+});
+
+describePostgres('createStore with DATABASE_URL', () => {
+  test('PostgreSQL in the given schema; with REDIS_URL too it still uses PostgreSQL and says so', async () => {
+    const schema = uniqueSchema('create');
+    const warnings: string[] = [];
+    const store = await createStore({
+      databaseUrl: postgresUrl(),
+      databaseSchema: schema,
+      redisUrl: 'redis://127.0.0.1:1',
+      redisKeyPrefix: 'unused:',
+      dataDir: os.tmpdir(),
+      warn: (m) => warnings.push(m),
+    });
+    try {
+      expect(store.kind).toBe('postgres');
+      expect((store as PostgresStore).schema).toBe(schema);
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      expect(warnings).toEqual([expect.stringContaining('REDIS_URL is not used yet')]);
+    } finally {
+      await store.close();
+      await dropPostgresSchema(schema);
+    }
+  });
+
+  test('an unreachable PostgreSQL fails with a message naming the URL without its password', async () => {
+    const port = await freePort();
+    const attempt = createStore({ databaseUrl: `postgresql://me:hunter2secret@127.0.0.1:${port}/x`, redisKeyPrefix: 'x:', dataDir: os.tmpdir() });
+    const err = await attempt.then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.message).toContain('PostgreSQL');
+    expect(err.message).not.toContain('hunter2secret');
   });
 });
 

@@ -1,0 +1,9 @@
+'use strict';
+/** Jest globalSetup: the Redis (redis-global-setup.cjs) and PostgreSQL (postgres-global-setup.cjs) the suites use. */
+const redisGlobalSetup = require('./redis-global-setup.cjs');
+const postgres = require('./postgres-global-setup.cjs');
+
+module.exports = async function globalSetup() {
+  await redisGlobalSetup();
+  await postgres.setup();
+};

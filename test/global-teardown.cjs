@@ -1,0 +1,12 @@
+'use strict';
+/** Jest globalTeardown: undoes test/global-setup.cjs (stops the private Redis, drops the run's database). */
+const redisGlobalTeardown = require('./redis-global-teardown.cjs');
+const postgres = require('./postgres-global-setup.cjs');
+
+module.exports = async function globalTeardown() {
+  try {
+    await postgres.teardown();
+  } finally {
+    await redisGlobalTeardown();
+  }
+};
