@@ -25,7 +25,6 @@ import {
   postgresUrl,
   redisAvailable,
   redisUrl,
-  storeKinds,
   uniquePrefix,
   uniqueSchema,
   type StoreKindName,
