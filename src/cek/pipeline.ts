@@ -3,6 +3,7 @@ import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registr
 import { AppError, toAppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import { dispatch, type CekContext, type CekResponder } from './dispatch.js';
 import { cekResponse, simpleSpeech } from './response.js';
 import type { CekRequest, CekResponseBody } from './types.js';
@@ -143,9 +144,14 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
         body = await dispatch(ctx, responders);
       } catch (err) {
         // The request was genuine: the caller still gets a CEK answer (the error message), not a 5xx.
-        failure = err;
-        ctx.outcome = 'internal_error';
-        log.error({ reqId: input.requestId, extensionId: input.extensionId, err }, 'answering a CEK request failed');
+        if (isStoreUnavailable(err)) {
+          // Not a bug: the store is down (its outage is logged and counted where it is detected).
+          ctx.outcome = 'store_unavailable';
+        } else {
+          failure = err;
+          ctx.outcome = 'internal_error';
+          log.error({ reqId: input.requestId, extensionId: input.extensionId, err }, 'answering a CEK request failed');
+        }
         const error = ext.say('error', cek.locale);
         body = cekResponse({ version: cek.version, speech: simpleSpeech(error.text, error.lang), shouldEndSession: true });
       }

@@ -5,6 +5,7 @@ import { cekResponse, simpleSpeech } from '../cek/response.js';
 import type { CekResponseBody } from '../cek/types.js';
 import type { Config } from '../config/env.js';
 import { fillLoginPrompt, resolveMessages } from '../extensions/messages.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
 import { AppError } from '../http/errors.js';
@@ -58,6 +59,7 @@ export interface LinkingDeps {
  * action methods.
  */
 export class LinkingService implements LinkedTokens {
+  #storeDownLoggedAt = 0;
   readonly vault: TokenVault;
   readonly pairing: Pairing;
   readonly attempts: AttemptLimiter;
@@ -94,6 +96,15 @@ export class LinkingService implements LinkedTokens {
     try {
       current = await this.vault.read(ext.record.extensionId, userId);
     } catch (err) {
+      if (isStoreUnavailable(err)) {
+        // The store is down: the error message is spoken (not the prompt: the link may well exist),
+        // and the log says so once a minute instead of once a request.
+        if (Date.now() - this.#storeDownLoggedAt > 60_000) {
+          this.#storeDownLoggedAt = Date.now();
+          this.#d.log.warn({ extensionId: ext.record.extensionId }, 'token lookups fail: the store does not answer (logged once a minute)');
+        }
+        return { status: 'unavailable' };
+      }
       if (!(err instanceof SealError)) throw err;
       // Sealed under a key that is no longer configured: the user has to link again, which
       // overwrites the record. Nothing is deleted here, in case the key comes back.

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, intentRequest } from '../helpers/cek.js';
 
@@ -18,6 +19,7 @@ describe('one CEK pipeline behind both doors', () => {
       responders: () => [
         async (ctx) => {
           if (ctx.cek.intentName === 'Explode' || ctx.cek.raw.toString('utf8').includes('explode')) throw new Error('responder failed on purpose');
+          if (ctx.cek.intentName === 'StoreDown') throw new StoreUnavailableError('the store does not answer');
           return undefined;
         },
       ],
@@ -39,6 +41,15 @@ describe('one CEK pipeline behind both doors', () => {
     expect(res.status).toBe(200);
     expect(res.body.response.outputSpeech.values.value).toBe(ERROR_TEXT);
     expect(res.body.response.shouldEndSession).toBe(true);
+  });
+
+  test('a store that fails inside a responder is the spoken error too, counted as store_unavailable, not internal_error', async () => {
+    const raw = JSON.stringify(intentRequest({ extensionId: ID, intent: 'StoreDown' }));
+    const res = await request(app.url).post(`/cek/${ID}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secret, raw)).send(raw);
+    expect(res.status).toBe(200);
+    expect(res.body.response.outputSpeech.values.value).toBe(ERROR_TEXT);
+    const counted = (await app.services.metrics.cekRequests.get()).values.filter((v) => v.labels['type'] === 'IntentRequest');
+    expect(counted.find((v) => v.labels['outcome'] === 'store_unavailable')?.value).toBe(1);
   });
 
   test('messenger: a failing responder answers 200 with the error message as a text bubble', async () => {
