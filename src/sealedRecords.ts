@@ -8,6 +8,7 @@ import { devSecretsFile, devKeyId } from './config/devSecrets.js';
 import type { Keyring } from './security/keyring.js';
 import { checkSealedKeys, resealAll, type JsonPath, type ResealReport, type SealedFamily } from './security/reseal.js';
 import type { Store } from './store/store.js';
+import { prefixOf } from './store/keys.js';
 
 /**
  * Every durable record that holds sealed values, with the context each value is sealed with: what
@@ -18,9 +19,9 @@ import type { Store } from './store/store.js';
 export const SEALED_FAMILIES: readonly SealedFamily[] = [
   {
     name: 'extensions (Chatbot Secrets, OAuth client secrets, forwarding secrets)',
-    prefix: 'ext:',
+    prefix: prefixOf('extension'),
     contextOf(key: string, path: JsonPath): string | undefined {
-      const id = key.slice('ext:'.length);
+      const id = key.slice(prefixOf('extension').length);
       const [first, second, third] = path;
       if (first === 'secret' && second === 'sealed' && path.length === 2) return secretContext(id);
       if (first === 'previousSecret' && second === 'sealed' && path.length === 2) return secretContext(id);
@@ -36,10 +37,10 @@ export const SEALED_FAMILIES: readonly SealedFamily[] = [
   },
   {
     name: "linked users' tokens",
-    prefix: 'tok:',
+    prefix: prefixOf('linkedToken'),
     contextOf(key: string, path: JsonPath): string | undefined {
       // tok:<extensionId>:<userId>; extension IDs have no ":", user IDs may.
-      const rest = key.slice('tok:'.length);
+      const rest = key.slice(prefixOf('linkedToken').length);
       const colon = rest.indexOf(':');
       if (colon < 0 || path.length !== 1 || path[0] !== 'sealed') return undefined;
       return tokenContext(rest.slice(0, colon), rest.slice(colon + 1));

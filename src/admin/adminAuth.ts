@@ -55,8 +55,6 @@ export async function clearAdminLockouts(store: Store, address?: string): Promis
 /** Wrong admin tokens from one client before it is locked out for the window. */
 export const MAX_LOGIN_FAILURES = 10;
 const LOGIN_WINDOW_MS = 15 * 60_000;
-/** The store key family of admin-token failures (API and sign-in together). */
-export const ADMIN_LOGIN_FAMILY = 'adminlogin:fail';
 
 /**
  * Admin-token tries per client address, shared by the API and the sign-in page. ADMIN_TOKEN is
@@ -65,6 +63,6 @@ export const ADMIN_LOGIN_FAMILY = 'adminlogin:fail';
  */
 export class LoginLimiter extends FailureLimiter {
   constructor(store: Store) {
-    super(store, { family: ADMIN_LOGIN_FAMILY, maxFailures: MAX_LOGIN_FAILURES, windowMs: LOGIN_WINDOW_MS });
+    super(store, { family: 'adminLoginFailures', maxFailures: MAX_LOGIN_FAILURES, windowMs: LOGIN_WINDOW_MS });
   }
 }

@@ -17,8 +17,9 @@ import {
   type ExtensionRecord,
   type PatchExtensionInput,
 } from './model.js';
+import { keyOf, prefixOf } from '../store/keys.js';
 
-const keyFor = (id: string): string => `ext:${id}`;
+const keyFor = (id: string): string => keyOf('extension', id);
 export const secretContext = (id: string): string => `chatbot-secret:${id}`;
 const CHANGED_CHANNEL = 'extensions:changed';
 const DEFAULT_GRACE_SECONDS = 3600;
@@ -132,7 +133,7 @@ export class ExtensionRegistry {
   }
 
   async list(): Promise<ExtensionRecord[]> {
-    const rows = await this.#store.list('ext:');
+    const rows = await this.#store.list(prefixOf('extension'));
     return rows.map((r) => JSON.parse(r.value) as ExtensionRecord);
   }
 

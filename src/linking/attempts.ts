@@ -12,6 +12,6 @@ const CLIENT_WINDOW_MS = 15 * 60_000;
  */
 export class AttemptLimiter extends FailureLimiter {
   constructor(store: Store) {
-    super(store, { family: 'pair:fail:client', maxFailures: MAX_WRONG_PER_CLIENT, windowMs: CLIENT_WINDOW_MS });
+    super(store, { family: 'pairingFailures', scope: 'client', maxFailures: MAX_WRONG_PER_CLIENT, windowMs: CLIENT_WINDOW_MS });
   }
 }

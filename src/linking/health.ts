@@ -1,6 +1,7 @@
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/store.js';
+import { keyOf } from '../store/keys.js';
 
 /** An extension whose provider refuses its client (`invalid_client`, `unauthorized_client`). */
 export interface Misconfiguration {
@@ -18,7 +19,7 @@ export function formatMisconfiguration(m: Misconfiguration | undefined): { reaso
   return m === undefined ? null : { reason: m.reason, since: m.since, lastSeenAt: m.lastSeenAt };
 }
 
-const keyFor = (extensionId: string): string => `linking:misconfigured:${extensionId}`;
+const keyFor = (extensionId: string): string => keyOf('linkingHealth', extensionId);
 /** A refusal repeats on every request of every user: note and log it at most this often per extension. */
 const NOTE_EVERY_MS = 60_000;
 

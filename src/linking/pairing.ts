@@ -2,6 +2,7 @@ import { SealError, type Keyring } from '../security/keyring.js';
 import { keyedHashHex, sha256Hex } from '../security/hash.js';
 import { randomDigits } from '../security/random.js';
 import type { Store } from '../store/store.js';
+import { keyOf } from '../store/keys.js';
 
 export const CODE_TTL_MS = 10 * 60_000;
 /**
@@ -48,11 +49,11 @@ export class Pairing {
   }
 
   #codeKey(code: string): string {
-    return `pair:code:${keyedHashHex(this.#hashKey, code)}`;
+    return keyOf('pairingCode', keyedHashHex(this.#hashKey, code));
   }
 
   #userKey(extensionId: string, userId: string): string {
-    return `pair:user:${extensionId}:${sha256Hex(userId)}`;
+    return keyOf('pairingUser', extensionId, sha256Hex(userId));
   }
 
   /** The user's live code, or a new one. */

@@ -8,6 +8,7 @@ import type { LinkingHealth } from './health.js';
 import { withProviderDeadline } from './oauthClient.js';
 import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
+import { keyOf } from '../store/keys.js';
 
 /** The longest one refresh may take (discovery and the token call together); it is cut shorter when the request has less time left. */
 export const REFRESH_TIMEOUT_MS = 5_000;
@@ -92,7 +93,7 @@ export class Refresher {
   }
 
   async #refreshOnce(t: RefreshTarget): Promise<TokenLookup> {
-    const lockKey = `lock:refresh:${t.extensionId}:${t.userId}`;
+    const lockKey = keyOf('refreshLock', t.extensionId, t.userId);
     const owner = randomToken(12);
     // The attempt ends at its full timeout, or sooner when this request's deadline comes first.
     const cutoffFrom = (now: number): number => Math.min(now + REFRESH_TIMEOUT_MS, t.deadline);

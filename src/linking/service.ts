@@ -26,6 +26,7 @@ import { describe, Refresher } from './refresher.js';
 import { incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from './settings.js';
 import { Tickets } from './tickets.js';
 import { TokenVault, type TokenRecord } from './vault.js';
+import { keyOf } from '../store/keys.js';
 
 const STATE_TTL_MS = 5 * 60_000;
 const LINK_TICKET_TTL_S = 10 * 60;
@@ -290,7 +291,7 @@ export class LinkingService implements LinkedTokens {
       pending.nonce = oidc.randomNonce();
       params['nonce'] = pending.nonce;
     }
-    await this.#d.store.set(`oauth:state:${state}`, JSON.stringify(pending), STATE_TTL_MS);
+    await this.#d.store.set(keyOf('oauthState', state), JSON.stringify(pending), STATE_TTL_MS);
     return oidc.buildAuthorizationUrl(config, params);
   }
 
@@ -301,7 +302,7 @@ export class LinkingService implements LinkedTokens {
   async complete(callbackUrl: URL): Promise<{ extension: ExtensionRecord; userId: string; message: string; unlinkUrl: string }> {
     const state = callbackUrl.searchParams.get('state');
     if (state === null || state === '' || state.length > 512) throw new LinkFailure('invalid_request', 'callback without state');
-    const raw = await this.#d.store.take(`oauth:state:${state}`);
+    const raw = await this.#d.store.take(keyOf('oauthState', state));
     if (raw === null) throw new LinkFailure('expired_state');
     const pending = JSON.parse(raw) as PendingAuthorization;
 

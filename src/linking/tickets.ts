@@ -1,6 +1,7 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { randomToken } from '../security/random.js';
 import type { Store } from '../store/store.js';
+import { keyOf } from '../store/keys.js';
 
 export type TicketPurpose = 'link' | 'unlink';
 
@@ -60,6 +61,6 @@ export class Tickets {
     const t = await this.peek(token, purpose);
     if (t === undefined) return undefined;
     const ttl = Math.max(1000, t.exp * 1000 - Date.now());
-    return (await this.#store.setIfAbsent(`ticket:used:${t.jti}`, '1', ttl)) ? t : undefined;
+    return (await this.#store.setIfAbsent(keyOf('usedTicket', t.jti), '1', ttl)) ? t : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
+import { keyOf, prefixOf } from '../store/keys.js';
 
 /** The secret half of a link: sealed as one blob, never stored or logged as text. */
 export interface TokenSet {
@@ -33,7 +34,7 @@ export interface OpenedRecord {
   tokens: TokenSet;
 }
 
-const keyFor = (extensionId: string, userId: string): string => `tok:${extensionId}:${userId}`;
+const keyFor = (extensionId: string, userId: string): string => keyOf('linkedToken', extensionId, userId);
 export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
 /**
@@ -121,7 +122,7 @@ export class TokenVault {
 
   /** One page of an extension's links in user id order, without tokens (admin use). `next`: the user id to continue after. */
   async listPage(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
-    const prefix = `tok:${extensionId}:`;
+    const prefix = prefixOf('linkedToken', extensionId);
     const { items, next } = await this.#store.listPage(prefix, { after: page.after === undefined ? undefined : prefix + page.after, limit: page.limit });
     return {
       links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord })),
@@ -131,7 +132,7 @@ export class TokenVault {
 
   /** Every link of an extension, without tokens. Admin use only (it lists by prefix). */
   async list(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
-    const prefix = `tok:${extensionId}:`;
+    const prefix = prefixOf('linkedToken', extensionId);
     const rows = await this.#store.list(prefix);
     return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord }));
   }

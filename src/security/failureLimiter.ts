@@ -1,10 +1,12 @@
 import { sha256Hex } from './hash.js';
 import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { prefixOf, type KeyFamilyName } from '../store/keys.js';
 
 export interface FailureLimiterOptions {
-  /** Key family, e.g. `adminlogin:fail` (one limiter per family; keys are `<family>:<hash of client>`). */
-  family: string;
+  /** Key family (store/keys.ts) and, when the family holds several limiters, this one's scope: keys are `<prefix>[<scope>:]<hash of client>`. */
+  family: KeyFamilyName;
+  scope?: string;
   /** Tries a client may fail within the window before it is refused. */
   maxFailures: number;
   windowMs: number;
@@ -56,8 +58,12 @@ export class FailureLimiter {
     return this.#o.windowMs;
   }
 
+  #prefix(): string {
+    return this.#o.scope === undefined ? prefixOf(this.#o.family) : prefixOf(this.#o.family, this.#o.scope);
+  }
+
   #key(client: string): string {
-    return `${this.#o.family}:${sha256Hex(client)}`;
+    return `${this.#prefix()}${sha256Hex(client)}`;
   }
 
   /**
@@ -126,7 +132,7 @@ export class FailureLimiter {
   /** Forgets every client's failures (the operator's "unlock"); the number of clients unlocked. */
   async resetAll(): Promise<number> {
     let n = 0;
-    for (const { key } of await this.#store.list(`${this.#o.family}:`)) if (await this.#store.delete(key)) n++;
+    for (const { key } of await this.#store.list(this.#prefix())) if (await this.#store.delete(key)) n++;
     return n;
   }
 }

@@ -147,3 +147,9 @@ export async function deleteRedisKeys(prefix: string): Promise<number> {
 function safeLabel(label: string): string {
   return label.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
 }
+
+/** Every key the store holds belongs to a family of src/store/keys.ts (nothing is written outside the table). */
+export async function keysOutsideFamilies(store: Store): Promise<string[]> {
+  const { familyOf } = await import('../../src/store/keys.js');
+  return (await store.list('')).map((e) => e.key).filter((key) => familyOf(key) === undefined);
+}

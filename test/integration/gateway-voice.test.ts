@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
-import { storeKinds } from '../helpers/stores.js';
+import { keysOutsideFamilies, storeKinds } from '../helpers/stores.js';
 
 describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) on %s', (kind) => {
   let app: TestApp;
@@ -172,6 +172,10 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     expect(usage.usagePlan.counted.day).toBe(1);
     expect(usage.keys.find((k: { id: string }) => k.id === limited.id).usagePlan.counted.day).toBe(2);
     expect(usage.days[usage.days.length - 1].byKey).toEqual({ [limited.id]: 2, [shared.id]: 1 });
+  });
+
+  test('every key the gateway wrote belongs to a family of store/keys.ts', async () => {
+    expect(await keysOutsideFamilies(app.store)).toEqual([]);
   });
 
   test('rate: more than rateRps calls in one second → 429 rate_limited with Retry-After 1', async () => {

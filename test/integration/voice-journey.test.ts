@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { LinkingService } from '../../src/linking/service.js';
+import { keysOutsideFamilies } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
@@ -100,5 +101,10 @@ describe.each(storeKinds)('voice journey on %s: action method + account linking'
 
     const links = await request(app.url).get(`/api/v1/extensions/${EXT}/links`).set(app.adminHeaders);
     expect(links.body.links).toEqual([expect.objectContaining({ userId: 'journey-user', status: 'linked' })]);
+  });
+
+  test('every key the journey wrote belongs to a family of store/keys.ts', async () => {
+    expect(await keysOutsideFamilies(app.store)).toEqual([]);
+    expect((await app.store.list('')).length).toBeGreaterThan(3);
   });
 });

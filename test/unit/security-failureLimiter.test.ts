@@ -6,7 +6,7 @@ describe.each(storeKinds)('FailureLimiter (%s)', (kind) => {
   let limiter: FailureLimiter;
   beforeEach(async () => {
     t = await openTestStore(kind, 'failure-limiter');
-    limiter = new FailureLimiter(t.store, { family: 'test:fail', maxFailures: 3, windowMs: 60_000 });
+    limiter = new FailureLimiter(t.store, { family: 'pairingFailures', scope: 'test', maxFailures: 3, windowMs: 60_000 });
   });
   afterEach(async () => {
     await t.cleanup();
@@ -70,10 +70,10 @@ describe.each(storeKinds)('FailureLimiter (%s)', (kind) => {
     expect(await limiter.resetAll()).toBe(2);
     expect(await limiter.lockedFor('b')).toBe(0);
     // The store holds hashes, never the address.
-    expect((await t.store.list('test:fail:')).length).toBe(0);
+    expect((await t.store.list('pair:fail:test:')).length).toBe(0);
   });
 
   test('refuses a limit that is not a positive integer', () => {
-    expect(() => new FailureLimiter(t.store, { family: 'x', maxFailures: 0, windowMs: 1 })).toThrow(RangeError);
+    expect(() => new FailureLimiter(t.store, { family: 'pairingFailures', maxFailures: 0, windowMs: 1 })).toThrow(RangeError);
   });
 });

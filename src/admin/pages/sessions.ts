@@ -1,6 +1,7 @@
 import { sha256Hex } from '../../security/hash.js';
 import { randomToken } from '../../security/random.js';
 import type { Store } from '../../store/store.js';
+import { keyOf } from '../../store/keys.js';
 
 /**
  * Sessions of the admin pages, kept in the Store so that any instance serves them.
@@ -64,7 +65,7 @@ export class AdminSessions {
   }
 
   static keyFor(keyHash: string): string {
-    return `adminsess:${keyHash}`;
+    return keyOf('adminSession', keyHash);
   }
 
   /** A new session (a new id every sign-in: no session fixation). */

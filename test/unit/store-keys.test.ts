@@ -1,0 +1,23 @@
+import { familyOf, KEY_FAMILIES, keyOf, prefixOf, type KeyFamilyName } from '../../src/store/keys.js';
+
+describe('store key families (store/keys.ts)', () => {
+  const entries = Object.entries(KEY_FAMILIES) as Array<[KeyFamilyName, (typeof KEY_FAMILIES)[KeyFamilyName]]>;
+
+  test('every prefix ends in ":" and none is a prefix of another, so a key has exactly one family', () => {
+    for (const [, f] of entries) expect(f.prefix).toMatch(/^[a-z]+(?::[a-z]+)*:$/);
+    for (const [a, fa] of entries) for (const [b, fb] of entries) if (a !== b) expect(fb.prefix.startsWith(fa.prefix)).toBe(false);
+  });
+
+  test('keys are built from the table and found in it again', () => {
+    expect(keyOf('linkedToken', 'com.example.x', 'user:1')).toBe('tok:com.example.x:user:1');
+    expect(prefixOf('linkedToken', 'com.example.x')).toBe('tok:com.example.x:');
+    expect(prefixOf('usage')).toBe('gw:usage:');
+    for (const [name] of entries) expect(familyOf(keyOf(name, 'a', 'b'))).toBe(name);
+    expect(familyOf('unknown:key')).toBeUndefined();
+  });
+
+  test('what is durable: extensions, tokens, quotas and usage; locks, codes, state and sessions are ephemeral', () => {
+    const durable = entries.filter(([, f]) => f.durability === 'durable').map(([n]) => n).sort();
+    expect(durable).toEqual(['extension', 'linkedToken', 'quotaDay', 'usage']);
+  });
+});
