@@ -27,7 +27,12 @@ for (let start = from; start < to; start += CHUNK) {
   await Promise.all(
     ids.map(async (n) => {
       const u = userId(n);
-      await vault.link(ext, u, { accessToken: `access-${n}-${'a'.repeat(40)}`, refreshToken: `refresh-${n}-${'r'.repeat(40)}` }, { expiresAt: Date.now() + 86_400_000, scope: 'points', tokenType: 'Bearer' });
+      await vault.link(
+        ext,
+        u,
+        { accessToken: `access-${n}-${'a'.repeat(40)}`, refreshToken: `refresh-${n}-${'r'.repeat(40)}` },
+        { expiresAt: Date.now() + 86_400_000, scope: 'points', tokenType: 'Bearer' },
+      );
       await vault.update(ext, u, (r) => {
         delete r.successPending;
       });

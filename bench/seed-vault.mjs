@@ -10,12 +10,7 @@ import { TokenVault } from '../dist/linking/vault.js';
 const env = process.env;
 const store = await createStore({ redisUrl: env.REDIS_URL, redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cekgw:', dataDir: env.DATA_DIR ?? './data' });
 const vault = new TokenVault(store, new Keyring([decodeKey(env.ENCRYPTION_KEY)]));
-await vault.link(
-  env.EXTENSION_ID,
-  env.USER_ID,
-  { accessToken: env.ACCESS_TOKEN, refreshToken: env.REFRESH_TOKEN },
-  { expiresAt: Number(env.EXPIRES_AT), scope: 'points', tokenType: 'Bearer' },
-);
+await vault.link(env.EXTENSION_ID, env.USER_ID, { accessToken: env.ACCESS_TOKEN, refreshToken: env.REFRESH_TOKEN }, { expiresAt: Number(env.EXPIRES_AT), scope: 'points', tokenType: 'Bearer' });
 if (env.SUCCESS_PENDING !== '1') {
   await vault.update(env.EXTENSION_ID, env.USER_ID, (r) => {
     delete r.successPending;

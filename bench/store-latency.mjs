@@ -48,9 +48,7 @@ async function measure(name, store) {
   }
   const page = await time(50, () => store.listPage('user:', { after: `user:${String(PAGE_ROWS / 2).padStart(8, '0')}`, limit: 100 }));
   rows.push(name);
-  console.log(
-    `| ${name} | ${fmt(pct(get, 50))} | ${fmt(pct(get, 99))} | ${fmt(pct(set, 50))} | ${fmt(pct(set, 99))} | ${(pct(page, 50) / 1000).toFixed(2)} ms |`,
-  );
+  console.log(`| ${name} | ${fmt(pct(get, 50))} | ${fmt(pct(get, 99))} | ${fmt(pct(set, 50))} | ${fmt(pct(set, 99))} | ${(pct(page, 50) / 1000).toFixed(2)} ms |`);
 }
 
 console.log(`N=${N} sequential round trips; listPage(limit 100) with ${PAGE_ROWS} keys under the prefix; ${os.cpus().length} CPUs, Node ${process.version}`);

@@ -33,7 +33,15 @@ function open(sealed, aad) {
 }
 
 const app = express();
-app.use(express.json({ limit: '256kb', type: () => true, verify: (req, _res, buf) => { req.rawBody = buf; } }));
+app.use(
+  express.json({
+    limit: '256kb',
+    type: () => true,
+    verify: (req, _res, buf) => {
+      req.rawBody = buf;
+    },
+  }),
+);
 app.post('/cek/:extensionId', async (req, res) => {
   try {
     const raw = req.rawBody;

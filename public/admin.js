@@ -3,12 +3,20 @@
 (function () {
   'use strict';
 
-  function $(selector, root) { return (root || document).querySelector(selector); }
-  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+  function $(selector, root) {
+    return (root || document).querySelector(selector);
+  }
+  function $all(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
 
   // ---- copy buttons: <button data-copy="#input-id"> ----
   function selectAll(el) {
-    if (typeof el.select === 'function') { el.focus(); el.select(); return; }
+    if (typeof el.select === 'function') {
+      el.focus();
+      el.select();
+      return;
+    }
     var range = document.createRange();
     range.selectNodeContents(el);
     var selection = window.getSelection();
@@ -21,7 +29,11 @@
     // http on another host than localhost: no clipboard API; select and use the legacy command.
     selectAll(el);
     var done = false;
-    try { done = document.execCommand("copy"); } catch { done = false; }
+    try {
+      done = document.execCommand('copy');
+    } catch {
+      done = false;
+    }
     return done ? Promise.resolve() : Promise.reject(new Error('copy failed'));
   }
   $all('[data-copy]').forEach(function (button) {
@@ -29,14 +41,20 @@
       var input = $(button.getAttribute('data-copy'));
       if (!input) return;
       var label = button.textContent;
-      copyText(input).then(function () {
-        button.textContent = 'Copied';
-        button.classList.add('copied');
-      }, function () {
-        selectAll(input);
-        button.textContent = 'Press Ctrl+C';
-      });
-      setTimeout(function () { button.textContent = label; button.classList.remove('copied'); }, 2000);
+      copyText(input).then(
+        function () {
+          button.textContent = 'Copied';
+          button.classList.add('copied');
+        },
+        function () {
+          selectAll(input);
+          button.textContent = 'Press Ctrl+C';
+        },
+      );
+      setTimeout(function () {
+        button.textContent = label;
+        button.classList.remove('copied');
+      }, 2000);
     });
   });
 
@@ -52,7 +70,9 @@
     var input = $(button.getAttribute('data-enable-on-match'));
     if (!input) return;
     var expected = input.getAttribute('data-confirm-match');
-    function update() { button.disabled = input.value.trim() !== expected; }
+    function update() {
+      button.disabled = input.value.trim() !== expected;
+    }
     input.addEventListener('input', update);
     update();
   });
@@ -68,12 +88,20 @@
     input.insertAdjacentElement('afterend', note);
     function update() {
       var v = input.value.trim();
-      if (serverError && v !== input.defaultValue) { serverError.hidden = true; }
-      if (v === '') { note.textContent = ''; note.className = ''; input.removeAttribute('aria-invalid'); return; }
+      if (serverError && v !== input.defaultValue) {
+        serverError.hidden = true;
+      }
+      if (v === '') {
+        note.textContent = '';
+        note.className = '';
+        input.removeAttribute('aria-invalid');
+        return;
+      }
       var ok = re.test(v);
       note.textContent = ok ? okText : badText;
       note.className = ok ? 'field-ok' : 'field-error';
-      if (ok) input.removeAttribute('aria-invalid'); else input.setAttribute('aria-invalid', 'true');
+      if (ok) input.removeAttribute('aria-invalid');
+      else input.setAttribute('aria-invalid', 'true');
     }
     input.addEventListener('input', update);
     if (!serverError) update();
@@ -92,7 +120,9 @@
       $all('[' + attribute + ']').forEach(function (el) {
         var show = el.getAttribute(attribute) === select.value;
         el.hidden = !show;
-        $all('input, select, textarea', el).forEach(function (f) { f.disabled = !show; });
+        $all('input, select, textarea', el).forEach(function (f) {
+          f.disabled = !show;
+        });
       });
     }
     select.addEventListener('change', update);
@@ -109,7 +139,9 @@
     if (!box) return;
     function update() {
       el.classList.toggle('muted', !box.checked);
-      $all('select, input', el).forEach(function (f) { f.disabled = !box.checked; });
+      $all('select, input', el).forEach(function (f) {
+        f.disabled = !box.checked;
+      });
     }
     box.addEventListener('change', update);
     update();

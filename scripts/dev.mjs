@@ -17,11 +17,7 @@ if (first.status !== 0) process.exit(first.status ?? 1);
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const children = [
-  spawn(
-    process.execPath,
-    [tsc, '-p', join(root, 'tsconfig.build.json'), '--watch', '--preserveWatchOutput', '--incremental', '--tsBuildInfoFile', join(dist, '.tsbuildinfo')],
-    { stdio: 'inherit' },
-  ),
+  spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--watch', '--preserveWatchOutput', '--incremental', '--tsBuildInfoFile', join(dist, '.tsbuildinfo')], { stdio: 'inherit' }),
   // dist/ for code, views/ for templates (read once and cached by the running service).
   spawn(process.execPath, ['--watch-path', dist, '--watch-path', join(root, 'views'), join(dist, 'main.js')], { stdio: 'inherit', cwd: root }),
 ];

@@ -65,7 +65,10 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   server.listen(config.port, config.host, () => {
-    log.info({ host: config.host, port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env }, `cek-gateway listening on ${config.publicUrl} (admin pages: ${config.publicUrl}/admin)`);
+    log.info(
+      { host: config.host, port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env },
+      `cek-gateway listening on ${config.publicUrl} (admin pages: ${config.publicUrl}/admin)`,
+    );
   });
 
   let stopping = false;
@@ -73,13 +76,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
-    void closeGracefully(server, SHUTDOWN_GRACE_MS, () => log.warn('in-flight requests did not finish in time; closing connections'))
-      .then(async () => {
-        await services.stop();
-        await store.close();
-        log.info('stopped');
-        log.flush(() => process.exit(0));
-      });
+    void closeGracefully(server, SHUTDOWN_GRACE_MS, () => log.warn('in-flight requests did not finish in time; closing connections')).then(async () => {
+      await services.stop();
+      await store.close();
+      log.info('stopped');
+      log.flush(() => process.exit(0));
+    });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

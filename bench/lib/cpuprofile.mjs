@@ -26,7 +26,7 @@ const PHASES = [
   ['verifyCekRequest', 'signature + Chatbot Secret checks'],
   ['parseCekRequest', 'JSON parse + request checks'],
   ['accessToken', 'token lookup (store read + AES-GCM open)'],
-  ['forward', 'forward with undici (send; the reply is read in undici\'s callbacks)'],
+  ['forward', "forward with undici (send; the reply is read in undici's callbacks)"],
   ['mapReply', 'reply mapping'],
   ['sendJson', 'writing the CEK response'],
   ['observeRequest', 'log line (pino) + metrics (prom-client)'],

@@ -40,13 +40,29 @@ process.on('uncaughtException', (err) => {
 export function printHeader(ctx) {
   const { P, QUICK, root, hasTaskset, SERVICE_CPU, LOAD_CPU, redisNote } = ctx;
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} vCPU, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
-  const deps = Object.fromEntries(['undici', 'express', 'axios', 'better-sqlite3', 'ioredis', 'autocannon', 'pino', 'prom-client'].map((d) => [d, JSON.parse(readFileSync(path.join(root, 'node_modules', d, 'package.json'), 'utf8')).version]));
+  const deps = Object.fromEntries(
+    ['undici', 'express', 'axios', 'better-sqlite3', 'ioredis', 'autocannon', 'pino', 'prom-client'].map((d) => [
+      d,
+      JSON.parse(readFileSync(path.join(root, 'node_modules', d, 'package.json'), 'utf8')).version,
+    ]),
+  );
   print(`# cek-gateway benchmark — ${new Date().toISOString()}`);
   print();
-  print(`- machine: ${machine}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  print(`- versions: ${Object.entries(deps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  print(
+    `- machine: ${machine}; load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  print(
+    `- versions: ${Object.entries(deps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   print(`- pinning: ${hasTaskset ? `servers on CPU ${SERVICE_CPU}; autocannon, target and Redis on CPU ${LOAD_CPU} (taskset)` : 'taskset not found: NOT pinned'}; Redis: ${redisNote}`);
-  print(`- method: ${P.reps} interleaved reps; per configuration and rep ${P.warmupS} s warm-up, ${P.throughputS} s at 32 connections (req/s, service CPU from /proc), ${P.latencyS} s at 1 connection (p50/p99 of every response); body ${BODY.length} B${QUICK ? '; BENCH_QUICK=1 (short run)' : ''}`);
+  print(
+    `- method: ${P.reps} interleaved reps; per configuration and rep ${P.warmupS} s warm-up, ${P.throughputS} s at 32 connections (req/s, service CPU from /proc), ${P.latencyS} s at 1 connection (p50/p99 of every response); body ${BODY.length} B${QUICK ? '; BENCH_QUICK=1 (short run)' : ''}`,
+  );
   print();
 }
 

@@ -20,7 +20,9 @@ export function printBase(ctx, results) {
   const name = `ours@${ref}`;
   print(`### ours against ${name} (BENCH_BASE_REF, ${sha.slice(0, 12)})`);
   print();
-  print(`\`${name}\` is the service built from \`${ref}\`, on its own data, measured just before \`ours\` (this checkout) in each rep. Ratios and differences rep by rep, median (min–max); a req/s ratio whose range holds 1.00 is within this run's noise.`);
+  print(
+    `\`${name}\` is the service built from \`${ref}\`, on its own data, measured just before \`ours\` (this checkout) in each rep. Ratios and differences rep by rep, median (min–max); a req/s ratio whose range holds 1.00 is within this run's noise.`,
+  );
   print();
   print(`| store | ours / ${name} req/s | ours / ${name} CPU µs/req | p50 ours − ${name} (ms) | p99 ours − ${name} (ms) | req/s range holds 1.00 |`);
   print('|---|---|---|---|---|---|');

@@ -25,7 +25,10 @@ export async function forward(ctx) {
     const headers = signedHeaders(secret);
     const floor = await startBaseline(ctx, 'floor.mjs', `floor-${store.kind}`, store, secret);
     const typical = await startBaseline(ctx, 'typical.mjs', `typical-${store.kind}`, store, secret);
-    onCleanup(() => floor.stop(), () => typical.stop());
+    onCleanup(
+      () => floor.stop(),
+      () => typical.stop(),
+    );
     configs.push(
       { name: `floor`, store: store.kind, url: `${floor.url}/cek/${EXT_ID}`, pid: floor.pid, headers, exact: true },
       { name: `typical`, store: store.kind, url: `${typical.url}/cek/${EXT_ID}`, pid: typical.pid, headers, exact: true },
@@ -50,13 +53,15 @@ export async function forward(ctx) {
 
   print('## forward');
   print();
-  print('Median of the reps (min–max). req/s at 32 connections; CPU = the server process\'s CPU µs per request (for `direct`, the target\'s); latency at one connection.');
+  print("Median of the reps (min–max). req/s at 32 connections; CPU = the server process's CPU µs per request (for `direct`, the target's); latency at one connection.");
   print();
   print('| store | configuration | req/s @32 | CPU µs/req | p50 ms @1 | p99 ms @1 |');
   print('|---|---|---|---|---|---|');
   for (const c of configs) {
     const r = results[c.label];
-    print(`| ${c.store} | ${c.name} | ${fmtStat(stat(r.map((x) => x.rps)))} | ${fmtStat(stat(r.map((x) => x.cpu)))} | ${fmtStat(stat(r.map((x) => x.p50)), 3)} | ${fmtStat(stat(r.map((x) => x.p99)), 3)} |`);
+    print(
+      `| ${c.store} | ${c.name} | ${fmtStat(stat(r.map((x) => x.rps)))} | ${fmtStat(stat(r.map((x) => x.cpu)))} | ${fmtStat(stat(r.map((x) => x.p50)), 3)} | ${fmtStat(stat(r.map((x) => x.p99)), 3)} |`,
+    );
   }
   print();
   print('| store | ours / floor req/s | ours / typical req/s | ours / floor CPU | added p50 over direct (ms) | added p99 over direct (ms) | targets met |');
@@ -83,6 +88,10 @@ export async function forward(ctx) {
   await printGateway(ctx, results);
   if (ctx.base !== undefined) printBase(ctx, results);
   printQuietness(ctx);
-  print(problems.length === 0 ? 'Correctness: every answer 2xx with the target\'s speech; the target saw the signed bytes unchanged and only the linked bearer token, in every run.' : `Correctness problems: ${problems.join('; ')}`);
+  print(
+    problems.length === 0
+      ? "Correctness: every answer 2xx with the target's speech; the target saw the signed bytes unchanged and only the linked bearer token, in every run."
+      : `Correctness problems: ${problems.join('; ')}`,
+  );
   print();
 }

@@ -35,7 +35,9 @@ export async function gatewayConfig(ctx, store, ours) {
 export async function printGateway(ctx, results) {
   print('### gateway (issue 6): API key check and usage plan on');
   print();
-  print(`\`ours + gateway\` is the same service process as \`ours\`, measured right after it in each rep, with \`requireApiKey: true\` (the key sent in \`x-ncp-apigw-api-key\`) and a usage plan with every limit set (\`${JSON.stringify(GATEWAY_PLAN)}\`, never reached) turned on through the admin API before its windows and off again before \`ours\`: each call checks the key and counts against the rate, day and month limits. (Usage by outcome is counted in both rows.)`);
+  print(
+    `\`ours + gateway\` is the same service process as \`ours\`, measured right after it in each rep, with \`requireApiKey: true\` (the key sent in \`x-ncp-apigw-api-key\`) and a usage plan with every limit set (\`${JSON.stringify(GATEWAY_PLAN)}\`, never reached) turned on through the admin API before its windows and off again before \`ours\`: each call checks the key and counts against the rate, day and month limits. (Usage by outcome is counted in both rows.)`,
+  );
   print();
   print('| store | ours + gateway / ours req/s | throughput cost | CPU µs/req added | added p50 (ms) | added p99 (ms) | cost < 10 % | counted by the plan this month |');
   print('|---|---|---|---|---|---|---|---|');
@@ -56,7 +58,9 @@ export async function printGateway(ctx, results) {
     // Warm-ups and latency runs count too, so the plan holds at least the measured windows' calls
     // (its counters are per UTC day, kept while the plan is off).
     if (counted < measured) problems.push(`ours + gateway (${store.kind}): the plan counted ${counted} calls for ${measured} measured`);
-    print(`| ${store.kind} | ${fmtStat(ratio, 3)} | ${fmtStat(cost, 1)} % | ${fmtStat(cpu, 1)} | ${fmtStat(p50, 3)} | ${fmtStat(p99, 3)} | ${cost.median < 10 ? '✓' : '✗'} | ${fmt(counted)} (all calls: ${fmt(usage.freeAllowance.used + usage.freeAllowance.overage)}) |`);
+    print(
+      `| ${store.kind} | ${fmtStat(ratio, 3)} | ${fmtStat(cost, 1)} % | ${fmtStat(cpu, 1)} | ${fmtStat(p50, 3)} | ${fmtStat(p99, 3)} | ${cost.median < 10 ? '✓' : '✗'} | ${fmt(counted)} (all calls: ${fmt(usage.freeAllowance.used + usage.freeAllowance.overage)}) |`,
+    );
   }
   print();
 }

@@ -36,9 +36,13 @@ export async function memory(ctx) {
   const steps = Math.round(P.memTotal / P.memFirst);
   print('## memory');
   print();
-  print(`A fresh service process per store (CPU ${SERVICE_CPU}), ${fmt(P.memTotal)} forwarded requests at 32 connections in steps of ${fmt(P.memFirst)}. RSS from /proc after each step, as it is and after a full GC forced through the inspector (\`HeapProfiler.collectGarbage\`).`);
+  print(
+    `A fresh service process per store (CPU ${SERVICE_CPU}), ${fmt(P.memTotal)} forwarded requests at 32 connections in steps of ${fmt(P.memFirst)}. RSS from /proc after each step, as it is and after a full GC forced through the inspector (\`HeapProfiler.collectGarbage\`).`,
+  );
   print();
-  print(`| store | RSS after ${fmt(P.memFirst)} (after GC) | RSS after ${fmt(P.memTotal)} (after GC) | growth | within 10 % | RSS as it is, after each step (MiB) | RSS after GC, after each step (MiB) |`);
+  print(
+    `| store | RSS after ${fmt(P.memFirst)} (after GC) | RSS after ${fmt(P.memTotal)} (after GC) | growth | within 10 % | RSS as it is, after each step (MiB) | RSS after GC, after each step (MiB) |`,
+  );
   print('|---|---|---|---|---|---|---|');
   for (const store of ctx.stores) {
     const headers = signedHeaders(ctx.services[store.kind].secret);

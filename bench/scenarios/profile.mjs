@@ -13,7 +13,9 @@ export async function profile(ctx) {
   const { P } = ctx;
   print('## profile (`node --cpu-prof`)');
   print();
-  print(`Our service under ${P.profileS} s at 32 connections (after a warm-up), self time grouped by package; \`(native)\` is C++ and V8 builtins (crypto, syscalls, JSON), attributed where they were called from.`);
+  print(
+    `Our service under ${P.profileS} s at 32 connections (after a warm-up), self time grouped by package; \`(native)\` is C++ and V8 builtins (crypto, syscalls, JSON), attributed where they were called from.`,
+  );
   print();
   for (const store of ctx.stores) {
     const dir = path.join(ctx.tmp, `prof-${store.kind}`);

@@ -14,7 +14,10 @@ export async function refreshStorm(ctx) {
   const store = { kind: 'redis', servicePrefix: `${ctx.PREFIX}storm:` };
   const a = await startService(ctx, store, 'storm-a');
   const b = await startService(ctx, store, 'storm-b');
-  onCleanup(() => a.stop(), () => b.stop());
+  onCleanup(
+    () => a.stop(),
+    () => b.stop(),
+  );
   try {
     const created = await api(a.url, 'POST', '/api/v1/extensions', { extensionId: EXT_ID, language: 'en' });
     await api(a.url, 'PUT', `/api/v1/extensions/${EXT_ID}/account-linking`, {

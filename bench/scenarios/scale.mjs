@@ -13,7 +13,9 @@ export async function scale(ctx) {
   print('## scale');
   print();
   const levels = ctx.QUICK ? [1_000, 10_000, 30_000] : [1_000, 10_000, 100_000];
-  print(`Linked users on one extension in steps (${levels.map((n) => fmt(n)).join(', ')}), seeded the way account linking stores them (\`TokenVault.link\` from \`dist/\`, sealed with the service's key). At each step: 5,000 token lookups for random linked users (store read + AES-GCM open, one at a time, in a separate process: the work a voice request does for its token), and 1,000 voice requests for random linked users through the service at one connection (Chatbot Secret signed, forwarded to the target with that user's token).`);
+  print(
+    `Linked users on one extension in steps (${levels.map((n) => fmt(n)).join(', ')}), seeded the way account linking stores them (\`TokenVault.link\` from \`dist/\`, sealed with the service's key). At each step: 5,000 token lookups for random linked users (store read + AES-GCM open, one at a time, in a separate process: the work a voice request does for its token), and 1,000 voice requests for random linked users through the service at one connection (Chatbot Secret signed, forwarded to the target with that user's token).`,
+  );
   print();
   print('| store | linked users | token lookup p50 µs | p99 µs | voice request p50 ms | p99 ms | store size per user |');
   print('|---|---|---|---|---|---|---|');

@@ -93,12 +93,7 @@ export function matchAction(index: ActionIndex, cek: CekRequest): CompiledAction
       if (index.events.size === 0) return undefined;
       const ns = cek.eventNamespace ?? '';
       const name = cek.eventName ?? '';
-      return (
-        index.events.get(eventKey(ns, name)) ??
-        index.events.get(eventKey(ns, '*')) ??
-        index.events.get(eventKey('*', name)) ??
-        index.events.get(eventKey('*', '*'))
-      );
+      return index.events.get(eventKey(ns, name)) ?? index.events.get(eventKey(ns, '*')) ?? index.events.get(eventKey('*', name)) ?? index.events.get(eventKey('*', '*'));
     }
   }
 }

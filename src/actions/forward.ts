@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { causeOf, codeOf } from '../http/errorInfo.js';
 import type { Logger } from '../http/logger.js';
 import { policyConnect } from '../security/outbound.js';
 
@@ -14,22 +15,9 @@ const DISCARD_LIMIT = 16 * 1024;
  * `redirect` (3xx: not followed), `bad_status` (other non-2xx), `unauthorized` (401),
  * `too_large` (reply above 256 KiB). `bad_reply` is added by the reply mapping.
  */
-export type ForwardFailure =
-  | 'timeout'
-  | 'refused'
-  | 'blocked'
-  | 'dns'
-  | 'tls'
-  | 'reset'
-  | 'network'
-  | 'redirect'
-  | 'bad_status'
-  | 'unauthorized'
-  | 'too_large';
+export type ForwardFailure = 'timeout' | 'refused' | 'blocked' | 'dns' | 'tls' | 'reset' | 'network' | 'redirect' | 'bad_status' | 'unauthorized' | 'too_large';
 
-export type ForwardResult =
-  | { ok: true; status: number; contentType: string; body: Buffer }
-  | { ok: false; cause: ForwardFailure; status?: number };
+export type ForwardResult = { ok: true; status: number; contentType: string; body: Buffer } | { ok: false; cause: ForwardFailure; status?: number };
 
 /** A definition's target, parsed once when the definitions are compiled. */
 export interface Target {
@@ -233,15 +221,14 @@ class Call implements Dispatcher.DispatchHandler {
   }
 }
 
-function codeOf(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  if (typeof e?.code === 'string' && e.code !== 'UND_ERR_SOCKET') return e.code;
-  if (typeof e?.cause?.code === 'string') return e.cause.code;
-  return typeof e?.code === 'string' ? e.code : '';
+function failureCode(err: unknown): string {
+  const code = codeOf(err);
+  if (code !== undefined && code !== 'UND_ERR_SOCKET') return code;
+  return codeOf(causeOf(err)) ?? code ?? '';
 }
 
 function classify(err: unknown): ForwardFailure {
-  const code = codeOf(err);
+  const code = failureCode(err);
   switch (code) {
     case 'CEKGW_TARGET_REFUSED':
       return 'blocked';

@@ -30,10 +30,7 @@ export const TOKEN_SOURCES = ['linked', 'request', 'auto'] as const;
 export type TokenSource = (typeof TOKEN_SOURCES)[number];
 
 export type ActionTrigger =
-  | { type: 'IntentRequest'; intent: string }
-  | { type: 'LaunchRequest' }
-  | { type: 'SessionEndedRequest' }
-  | { type: 'EventRequest'; namespace?: string | undefined; name?: string | undefined };
+  { type: 'IntentRequest'; intent: string } | { type: 'LaunchRequest' } | { type: 'SessionEndedRequest' } | { type: 'EventRequest'; namespace?: string | undefined; name?: string | undefined };
 
 /** What the `actions` section holds per action name. */
 export interface ActionDefinition {
@@ -91,7 +88,7 @@ function headerNameProblem(lower: string): string | undefined {
   if (lower.startsWith('x-cek-')) return 'x-cek-* headers are set by the gateway';
   if (RESERVED_HEADERS.has(lower)) {
     return lower === 'authorization'
-      ? 'is set by the gateway from the user\'s token (useOAuthToken); put other credentials in a header of their own'
+      ? "is set by the gateway from the user's token (useOAuthToken); put other credentials in a header of their own"
       : 'is set by the gateway or is a hop-by-hop header';
   }
   return undefined;
@@ -112,8 +109,7 @@ const triggerInput = z.discriminatedUnion(
     z.object({ type: z.literal('EventRequest'), namespace: label.optional(), name: label.optional() }).strict(),
   ],
   {
-    error: (i) =>
-      i.code === 'invalid_union' ? 'must be one of IntentRequest, LaunchRequest, SessionEndedRequest, EventRequest' : undefined,
+    error: (i) => (i.code === 'invalid_union' ? 'must be one of IntentRequest, LaunchRequest, SessionEndedRequest, EventRequest' : undefined),
   },
 );
 
@@ -139,24 +135,27 @@ export const actionInput = z
       .min(MIN_TIMEOUT_MS, `must be at least ${MIN_TIMEOUT_MS}`)
       .max(MAX_TIMEOUT_MS, `must be at most ${MAX_TIMEOUT_MS} (CEK drops answers after 8 s)`)
       .default(DEFAULT_TIMEOUT_MS),
-    headers: z.preprocess(refuseProtoKey, z
-      .record(z.string(), z.string('must be a string'))
-      .superRefine((headers, ctx) => {
-        const seen = new Set<string>();
-        const entries = Object.entries(headers);
-        if (entries.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADERS} headers` });
-        for (const [name, value] of entries) {
-          const lower = name.toLowerCase();
-          const problem = headerNameProblem(lower);
-          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-          else if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: 'is given twice (header names are case-insensitive)' });
-          if (!HEADER_VALUE.test(value) || value.length > 4096) {
-            ctx.addIssue({ code: 'custom', path: [name], message: 'must be printable ASCII without line breaks, at most 4096 characters' });
+    headers: z.preprocess(
+      refuseProtoKey,
+      z
+        .record(z.string(), z.string('must be a string'))
+        .superRefine((headers, ctx) => {
+          const seen = new Set<string>();
+          const entries = Object.entries(headers);
+          if (entries.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADERS} headers` });
+          for (const [name, value] of entries) {
+            const lower = name.toLowerCase();
+            const problem = headerNameProblem(lower);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+            else if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: 'is given twice (header names are case-insensitive)' });
+            if (!HEADER_VALUE.test(value) || value.length > 4096) {
+              ctx.addIssue({ code: 'custom', path: [name], message: 'must be printable ASCII without line breaks, at most 4096 characters' });
+            }
+            seen.add(lower);
           }
-          seen.add(lower);
-        }
-      })
-      .default({})),
+        })
+        .default({}),
+    ),
   })
   .strict();
 

@@ -167,7 +167,8 @@ export function prependSentence(speech: OutputSpeech, text: string, lang: Speech
   switch (speech.type) {
     case 'SimpleSpeech': {
       const v = speech.values;
-      if (v.type === 'PlainText') return { type: 'SimpleSpeech', values: { ...v, lang: v.lang === '' ? lang : v.lang, value: fitSpeechText(joinSentences(sentence, v.value, lang), v.lang === '' ? lang : v.lang) } };
+      if (v.type === 'PlainText')
+        return { type: 'SimpleSpeech', values: { ...v, lang: v.lang === '' ? lang : v.lang, value: fitSpeechText(joinSentences(sentence, v.value, lang), v.lang === '' ? lang : v.lang) } };
       return { type: 'SpeechList', values: [info(sentence), v] };
     }
     case 'SpeechList':

@@ -29,12 +29,7 @@ interface Forwarded {
 }
 
 /** Where the token of one forward came from, and what to do on a 401. */
-type TokenChoice =
-  | { kind: 'none' }
-  | { kind: 'request'; token: string }
-  | { kind: 'vault'; token: string; loginSuccess: string | undefined }
-  | { kind: 'prompt' }
-  | { kind: 'unavailable' };
+type TokenChoice = { kind: 'none' } | { kind: 'request'; token: string } | { kind: 'vault'; token: string; loginSuccess: string | undefined } | { kind: 'prompt' } | { kind: 'unavailable' };
 
 const SAFE_HEADER_VALUE = /^[\x21-\x7e]*$/;
 
@@ -71,14 +66,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
   async function forwardOnce(ctx: CekContext, action: CompiledAction, token: string | undefined): Promise<Forwarded> {
     const { cek, ext } = ctx;
     const headers = action.baseHeaders.slice();
-    headers.push(
-      'x-cek-extension-id',
-      ext.record.extensionId,
-      'x-cek-user-id',
-      SAFE_HEADER_VALUE.test(cek.userId) ? cek.userId : encodeURIComponent(cek.userId),
-      'x-request-id',
-      ctx.requestId,
-    );
+    headers.push('x-cek-extension-id', ext.record.extensionId, 'x-cek-user-id', SAFE_HEADER_VALUE.test(cek.userId) ? cek.userId : encodeURIComponent(cek.userId), 'x-request-id', ctx.requestId);
     if (token !== undefined) headers.push('authorization', `Bearer ${token}`);
     deps.signer.appendHeaders(headers, ext.record, ctx.requestId, cek.raw);
     const started = performance.now();

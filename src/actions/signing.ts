@@ -48,7 +48,7 @@ export function forwardingInfo(record: ExtensionRecord, now = Date.now()): Forwa
   const s = record.sections[FORWARDING_SECTION];
   if (s === undefined) return { configured: false, createdAt: null, previousExpiresAt: null };
   const live = s.previous.filter((p) => Date.parse(p.expiresAt) > now).map((p) => p.expiresAt);
-  return { configured: true, createdAt: s.secret.createdAt, previousExpiresAt: live.length === 0 ? null : live.sort().at(-1) ?? null };
+  return { configured: true, createdAt: s.secret.createdAt, previousExpiresAt: live.length === 0 ? null : (live.sort().at(-1) ?? null) };
 }
 
 /**

@@ -147,13 +147,17 @@ function judge(name: SelfTestCheck['name'], description: string, expected: SelfT
 /** What to change when a check did not get what it expected, from what it got instead. */
 function fixFor(name: SelfTestCheck['name'], expected: SelfTestCheck['expected'], got: Call): string {
   if (got.status === null) return `PUBLIC_URL does not answer from this instance (${got.error ?? 'no answer'}): check PUBLIC_URL, DNS, TLS and the proxy in front of the service.`;
-  if (!got.json) return `Something in front of the service answered ${got.status} without the service's JSON: the proxy does not pass POST /cek/… to cek-gateway unchanged (or, for a large body, refuses it itself${name === 'oversized' ? ', which is harmless' : ''}).`;
+  if (!got.json)
+    return `Something in front of the service answered ${got.status} without the service's JSON: the proxy does not pass POST /cek/… to cek-gateway unchanged (or, for a large body, refuses it itself${name === 'oversized' ? ', which is harmless' : ''}).`;
   if (got.code === 'unknown_extension') return 'PUBLIC_URL reaches a cek-gateway that does not have this extension: it points at another deployment.';
-  if (got.code === 'missing_api_key' || got.code === 'invalid_api_key') return 'The gateway refused the call for its API key: turn off "Require an API key", or run the self-test knowing that CLOVA must send the key.';
-  if (got.status === 200 && expected.status !== 200) return 'The request was answered without being refused: check the extension’s verification mode and that nothing in front of the service answers on its behalf.';
+  if (got.code === 'missing_api_key' || got.code === 'invalid_api_key')
+    return 'The gateway refused the call for its API key: turn off "Require an API key", or run the self-test knowing that CLOVA must send the key.';
+  if (got.status === 200 && expected.status !== 200)
+    return 'The request was answered without being refused: check the extension’s verification mode and that nothing in front of the service answers on its behalf.';
   if (name === 'signed_launch' && (got.code === 'invalid_signature' || got.code === 'missing_signature')) {
     return 'A correctly signed request was refused: the proxy in front changes the body (re-encoding, compression) or drops the X-NCP-CHATBOT_SIGNATURE header. Pass both through unchanged.';
   }
-  if (name === 'oversized') return `Expected ${expected.status}, got ${got.status}: the proxy in front limits request bodies in its own way. CLOVA's requests are small, so this only matters for floods.`;
+  if (name === 'oversized')
+    return `Expected ${expected.status}, got ${got.status}: the proxy in front limits request bodies in its own way. CLOVA's requests are small, so this only matters for floods.`;
   return `Expected ${expected.status}${expected.code === undefined ? '' : ` ${expected.code}`}, got ${got.status}${got.code === undefined ? '' : ` ${got.code}`}: check the extension's verification settings and the proxy in front of PUBLIC_URL.`;
 }

@@ -20,7 +20,7 @@ export function parseCekRequest(raw: Buffer): CekRequest {
   if (typeof version !== 'string' || version === '') throw invalid('"version" must be a non-empty string.');
   if (session !== null && session !== undefined && !isObject(session)) throw invalid('"session" must be an object or null.');
   if (!isObject(context) || !isObject(context['System'])) throw invalid('"context.System" must be an object.');
-  const system = context['System'] as Obj;
+  const system = context['System'];
   const application = system['application'];
   if (!isObject(application) || !nonEmptyString(application['applicationId'])) {
     throw invalid('"context.System.application.applicationId" must be a non-empty string.');

@@ -57,10 +57,7 @@ export interface PipelineAnswer<M> {
 }
 
 /** The end of one pipeline run: an answer (200), or the refusal to send. */
-export type PipelineResult<M> = (
-  | { readonly ok: true; readonly status: 200; readonly answer: PipelineAnswer<M> }
-  | { readonly ok: false; readonly status: number; readonly error: AppError }
-) & {
+export type PipelineResult<M> = ({ readonly ok: true; readonly status: 200; readonly answer: PipelineAnswer<M> } | { readonly ok: false; readonly status: number; readonly error: AppError }) & {
   /** The answer's outcome (`action`, `welcome`, ...) or the refusal's code: log line and metrics. */
   readonly outcome: string;
   /** The cause of an internal error (logged by the door, never sent). */

@@ -62,7 +62,8 @@ export function verifyCekRequest(
   const needBot = mode === 'chatbotSecret' || mode === 'both';
 
   if ((needCek && cekSig === undefined) || (needBot && botSig === undefined) || (cekSig === undefined && botSig === undefined)) {
-    const which = needCek && needBot ? 'SignatureCEK and X-NCP-CHATBOT_SIGNATURE are' : needCek ? 'SignatureCEK is' : needBot ? 'X-NCP-CHATBOT_SIGNATURE is' : 'SignatureCEK or X-NCP-CHATBOT_SIGNATURE is';
+    const which =
+      needCek && needBot ? 'SignatureCEK and X-NCP-CHATBOT_SIGNATURE are' : needCek ? 'SignatureCEK is' : needBot ? 'X-NCP-CHATBOT_SIGNATURE is' : 'SignatureCEK or X-NCP-CHATBOT_SIGNATURE is';
     throw new AppError('missing_signature', `${which} required for this extension.`);
   }
   const cekOk = cekSig !== undefined && verifyCekSignature(raw, cekSig, publicKey);

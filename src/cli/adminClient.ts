@@ -21,7 +21,7 @@ interface ErrorEnvelope {
  */
 export function adminClient(opts: { url: string | undefined; token: string | undefined }): AdminClient {
   if (opts.url === undefined) throw new CliError('no instance given: pass --url or set CEK_GATEWAY_URL (e.g. http://localhost:3000)');
-  if (opts.token === undefined) throw new CliError('no admin token given: pass --token or set CEK_GATEWAY_TOKEN (the instance\'s ADMIN_TOKEN)');
+  if (opts.token === undefined) throw new CliError("no admin token given: pass --token or set CEK_GATEWAY_TOKEN (the instance's ADMIN_TOKEN)");
   const base = opts.url.replace(/\/+$/, '');
   if (!URL.canParse(base) || !['http:', 'https:'].includes(new URL(base).protocol)) {
     throw new CliError(`--url: "${base}" is not an http(s) URL`);

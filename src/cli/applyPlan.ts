@@ -4,6 +4,7 @@ import type { Desired } from './desired.js';
 import { CliError } from './errors.js';
 import { diffState, sameValue, secretReplacements, type Change, type ExtensionPlan } from './plan.js';
 import { readOne, type ExtensionState, type InstanceExtension } from './state.js';
+import { messageOf } from '../http/errorInfo.js';
 
 const EXTENSION_FIELDS = new Set(['name', 'language', 'verification', 'allowPrivateTargets', 'messages', 'locales', 'variantSeed']);
 const GATEWAY_FIELDS = new Set(['requireApiKey', 'usagePlan', 'freeMonthlyCalls', 'messengerVerifyToken']);
@@ -26,7 +27,7 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, o: { prun
       return result;
     } catch (err) {
       const done = writes === 0 ? 'nothing of it was changed' : `${writes} earlier change${writes === 1 ? ' was' : 's were'} applied`;
-      throw new CliError(`${plan.id}: ${what} failed (${done}; fix and apply again): ${(err as Error).message}`);
+      throw new CliError(`${plan.id}: ${what} failed (${done}; fix and apply again): ${messageOf(err)}`);
     }
   };
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { CliError, USAGE_EXIT } from './errors.js';
+import { messageOf } from '../http/errorInfo.js';
 
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
@@ -19,7 +20,7 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
     // parseArgs' messages name the option, then add advice about "--" that does not help here.
-    const message = String((err as Error).message);
+    const message = messageOf(err);
     const unknown = /^Unknown option '([^']+)'/.exec(message);
     const shown = unknown?.[1] !== undefined ? `unknown option ${unknown[1]}` : (message.split(/(?<=\.)\s/)[0] ?? message);
     throw new CliError(`${command.name}: ${shown} (see cek-gateway ${command.name} --help)`, USAGE_EXIT);

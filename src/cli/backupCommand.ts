@@ -4,6 +4,7 @@ import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { openSnapshot } from './storeAccess.js';
 import { MAX_PAGE } from '../store/store.js';
+import { messageOf, reasonOf } from '../http/errorInfo.js';
 
 export const STORE_ENV_HELP = 'Environment: the store is configured like the service: DATA_DIR (SQLite, default ./data), or REDIS_URL and REDIS_KEY_PREFIX.';
 
@@ -24,7 +25,7 @@ export const backupCommand: Command = {
       fd = openSync(partial, 'w', 0o600);
     } catch (err) {
       await source.close();
-      throw new CliError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new CliError(`cannot write ${file}: ${reasonOf(err)}`);
     }
     let count = 0;
     try {
@@ -59,7 +60,7 @@ export const backupCommand: Command = {
         // Already closed.
       }
       rmSync(partial, { force: true });
-      throw err instanceof CliError ? err : new CliError(`backup failed: ${(err as Error).message}`);
+      throw err instanceof CliError ? err : new CliError(`backup failed: ${messageOf(err)}`);
     } finally {
       await source.close();
     }

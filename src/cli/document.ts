@@ -8,6 +8,7 @@ import { settingsInput } from '../linking/settings.js';
 import { CliError } from './errors.js';
 import { fieldPath } from './fieldPath.js';
 import { ENV_REF } from './secrets.js';
+import { messageOf, reasonOf } from '../http/errorInfo.js';
 
 /**
  * The configuration file of `export`, `diff` and `apply` (README "CLI"): extensions by id, each with
@@ -65,13 +66,13 @@ export function readDocument(file: string): ConfigDocument {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CliError(`cannot read ${file}: ${reasonOf(err)}`);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
   } catch (err) {
-    throw new CliError(`${file} is not valid YAML or JSON: ${String((err as Error).message).split('\n')[0]}`);
+    throw new CliError(`${file} is not valid YAML or JSON: ${messageOf(err).split('\n')[0]}`);
   }
   const parsed = documentSchema.safeParse(raw);
   const problems = [...idProblems(raw), ...(parsed.success ? [] : parsed.error.issues)];

@@ -6,6 +6,7 @@ import { STORE_ENV_HELP } from './backupCommand.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { describeStore, openConfiguredStore } from './storeAccess.js';
+import { messageOf } from '../http/errorInfo.js';
 
 /** Writes at once per batch: enough to keep a remote store busy, few enough to stay gentle. */
 const BATCH = 100;
@@ -91,7 +92,7 @@ export const restoreCommand: Command = {
       await Promise.all(batch);
       ctx.err(`Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and were left out)` : ''}.`);
     } catch (err) {
-      throw err instanceof CliError ? err : new CliError(`restore into ${label} failed: ${(err as Error).message}`);
+      throw err instanceof CliError ? err : new CliError(`restore into ${label} failed: ${messageOf(err)}`);
     } finally {
       await store.close();
     }

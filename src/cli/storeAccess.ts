@@ -7,12 +7,13 @@ import { createStore, SQLITE_FILE_NAME } from '../store/createStore.js';
 import { createSqliteStore } from '../store/sqliteStore.js';
 import type { Store } from '../store/store.js';
 import { CliError } from './errors.js';
+import { messageOf } from '../http/errorInfo.js';
 
 function settingsOf(env: CliEnv): StoreSettings {
   try {
     return env.storeSettings();
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new CliError(messageOf(err));
   }
 }
 
@@ -30,7 +31,7 @@ export async function openConfiguredStore(env: CliEnv, o: { mustExist: boolean }
   try {
     store = await createStore(settings);
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new CliError(messageOf(err));
   }
   if (store.kind === 'sqlite' && o.mustExist && !sqliteExisted) {
     await store.close();
@@ -62,7 +63,7 @@ export async function openSnapshot(env: CliEnv): Promise<{ store: Store; label: 
     }
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new CliError(`cannot take a snapshot of ${label}: ${(err as Error).message}`);
+    throw new CliError(`cannot take a snapshot of ${label}: ${messageOf(err)}`);
   }
   const snapshot = createSqliteStore({ file: copy });
   return {

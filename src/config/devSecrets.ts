@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeKey, keyIdOf } from '../security/keyring.js';
 import type { DevSecrets } from './env.js';
+import { messageOf, reasonOf } from '../http/errorInfo.js';
 
 export interface DevSecretsResult extends DevSecrets {
   /** True when this call created the file: the admin token is printed this once. */
@@ -22,7 +23,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
       parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
     } catch (err) {
       // Not regenerated: data sealed with the key in it would become unreadable.
-      throw new Error(`${file} cannot be read (${(err as Error).message}); fix it, or delete it only if nothing sealed with its key must be kept`, { cause: err });
+      throw new Error(`${file} cannot be read (${messageOf(err)}); fix it, or delete it only if nothing sealed with its key must be kept`, { cause: err });
     }
     if (typeof parsed.encryptionKey === 'string' && typeof parsed.adminToken === 'string') {
       return { encryptionKey: parsed.encryptionKey, adminToken: parsed.adminToken, created: false, file };
@@ -31,7 +32,7 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecretsResult {
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
-    throw new Error(`DATA_DIR ${dataDir} cannot be used as a directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new Error(`DATA_DIR ${dataDir} cannot be used as a directory (${reasonOf(err)})`, { cause: err });
   }
   const secrets: DevSecrets = {
     encryptionKey: randomBytes(32).toString('base64'),

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './env.js';
+import { codeOf, reasonOf } from '../http/errorInfo.js';
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=(.*)$/;
 const QUOTES = new Set(['"', "'", '`']);
@@ -52,15 +53,15 @@ export function loadDotEnv(path = '.env', env: Record<string, string | undefined
   try {
     isFile = statSync(file).isFile();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { file: undefined };
-    throw new ConfigError([`.env: ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    if (codeOf(err) === 'ENOENT') return { file: undefined };
+    throw new ConfigError([`.env: ${file} cannot be read (${reasonOf(err)})`]);
   }
   if (!isFile) throw new ConfigError([`.env: ${file} is not a file`]);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`.env: ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    throw new ConfigError([`.env: ${file} cannot be read (${reasonOf(err)})`]);
   }
   const bad = malformedDotEnvLines(text);
   if (bad.length > 0) {

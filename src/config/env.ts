@@ -8,6 +8,7 @@ import { estimatedEntropyBits, MIN_KEY_BITS, MIN_TOKEN_BITS } from '../security/
 import { decodeKey } from '../security/keyring.js';
 import { SCHEMA_NAME } from '../store/postgresMigrations.js';
 import { deepFreeze } from './freeze.js';
+import { messageOf } from '../http/errorInfo.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -81,7 +82,14 @@ const schema = z.object({
   ),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
   REDIS_ALLOW_VOLATILE: flag,
-  DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').refine((u) => URL.canParse(u), 'is not a valid URL').optional()),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .refine((u) => URL.canParse(u), 'is not a valid URL')
+      .optional(),
+  ),
   DATABASE_SCHEMA: z.preprocess(blankToUndefined, z.string().regex(SCHEMA_NAME, 'must be lower-case letters, digits and _ (at most 63, not starting with a digit)').default('cek_gateway')),
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEYS_PREVIOUS: optionalString,
@@ -190,7 +198,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   try {
     cekPublicKey = loadPublicKey(e.CEK_PUBLIC_KEY);
   } catch (err) {
-    problems.push(`CEK_PUBLIC_KEY: ${(err as Error).message}`);
+    problems.push(`CEK_PUBLIC_KEY: ${messageOf(err)}`);
   }
 
   if (problems.length > 0 || cekPublicKey === undefined || adminToken === undefined) throw new ConfigError(problems);

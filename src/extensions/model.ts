@@ -71,10 +71,7 @@ const messageText = z.string().trim().min(1, 'must not be empty').max(1000, 'mus
 const messageValue = z.union([messageText, z.array(messageText).min(1, 'must hold at least one variant').max(10, 'must hold at most 10 variants')]);
 
 export const messagesInput = z
-  .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageValue.nullable().optional()])) as Record<
-    (typeof MESSAGE_KEYS)[number],
-    z.ZodOptional<z.ZodNullable<typeof messageValue>>
-  >)
+  .object(Object.fromEntries(MESSAGE_KEYS.map((k) => [k, messageValue.nullable().optional()])) as Record<(typeof MESSAGE_KEYS)[number], z.ZodOptional<z.ZodNullable<typeof messageValue>>>)
   .strict();
 
 /** Per-locale messages; `null` for a locale removes all of its messages. */
@@ -113,7 +110,12 @@ export const patchExtensionInput = z
 export const rotateSecretInput = z
   .object({
     /** How long the old secret keeps working; 0 ends it at once. Default 1 hour, at most 7 days. */
-    graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .optional(),
   })
   .strict();
 

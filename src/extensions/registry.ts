@@ -18,6 +18,8 @@ import {
   type PatchExtensionInput,
 } from './model.js';
 import { keyOf, prefixOf } from '../store/keys.js';
+import { messageOf } from '../http/errorInfo.js';
+import { decodeRecord } from '../store/json.js';
 
 const keyFor = (id: string): string => keyOf('extension', id);
 export const secretContext = (id: string): string => `chatbot-secret:${id}`;
@@ -134,12 +136,12 @@ export class ExtensionRegistry {
 
   async list(): Promise<ExtensionRecord[]> {
     const rows = await this.#store.list(prefixOf('extension'));
-    return rows.map((r) => JSON.parse(r.value) as ExtensionRecord);
+    return rows.map((r) => decodeRecord<ExtensionRecord>(r.value));
   }
 
   /** The stored record, read from the store (not the cache); throws 404 `unknown_extension`. */
   async get(id: string): Promise<ExtensionRecord> {
-    return JSON.parse(await this.#readRaw(id)) as ExtensionRecord;
+    return decodeRecord<ExtensionRecord>(await this.#readRaw(id));
   }
 
   /** The stored JSON of an extension; throws 404 `unknown_extension` (400 for a malformed ID). */
@@ -240,7 +242,7 @@ export class ExtensionRegistry {
       this.#servedStale(id, err);
       return stale.value;
     }
-    const value = raw === null ? undefined : this.#resolveRecord(JSON.parse(raw) as ExtensionRecord);
+    const value = raw === null ? undefined : this.#resolveRecord(decodeRecord<ExtensionRecord>(raw));
     // Bounded: unknown IDs must not grow the map without limit under a flood of random IDs. Known
     // extensions are kept: they are what voice answers from while the store is down.
     if (this.#cache.size > MAX_CACHE_ENTRIES) {
@@ -272,7 +274,7 @@ export class ExtensionRegistry {
       } catch (err) {
         // Sealed under a key that is no longer configured: the Chatbot Secret is unusable until it
         // is rotated (SignatureCEK still works). Fail closed, loudly, without taking the extension down.
-        this.#log.error({ extensionId: id, err: (err as Error).message }, 'the Chatbot Secret cannot be opened with the configured keys; rotate it');
+        this.#log.error({ extensionId: id, err: messageOf(err) }, 'the Chatbot Secret cannot be opened with the configured keys; rotate it');
         return undefined;
       }
     };
@@ -302,7 +304,7 @@ export class ExtensionRegistry {
   async #update(id: string, change: (r: ExtensionRecord) => void): Promise<ExtensionRecord> {
     for (let attempt = 1; ; attempt++) {
       const raw = await this.#readRaw(id);
-      const record = JSON.parse(raw) as ExtensionRecord;
+      const record = decodeRecord<ExtensionRecord>(raw);
       change(record);
       record.updatedAt = new Date().toISOString();
       if (await this.#store.compareAndSet(keyFor(id), raw, JSON.stringify(record))) {
@@ -333,9 +335,7 @@ function assertId(id: string): void {
 }
 
 function unknown(id: string): AppError {
-  return isExtensionId(id)
-    ? new AppError('unknown_extension', `No extension with ID "${id}".`)
-    : new AppError('invalid_extension_id', EXTENSION_ID_RULE);
+  return isExtensionId(id) ? new AppError('unknown_extension', `No extension with ID "${id}".`) : new AppError('invalid_extension_id', EXTENSION_ID_RULE);
 }
 
 /** Writes the given messages into `target`; `null` removes one (back to the default). */

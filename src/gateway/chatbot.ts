@@ -17,7 +17,10 @@ const MAX_TEXT = 2_000;
 const bubble = z
   .object({
     type: z.string().min(1).max(64),
-    data: z.object({ description: z.string().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).optional() }).passthrough().optional(),
+    data: z
+      .object({ description: z.string().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 
@@ -61,9 +64,7 @@ export function parseChatbotMessage(raw: Buffer): ChatbotMessage {
 export function cekRequestFor(msg: ChatbotMessage, extensionId: string): CekRequest {
   const user = { userId: msg.userId };
   const request: CekRequestBody['request'] =
-    msg.event === 'open'
-      ? { type: 'LaunchRequest' }
-      : { type: 'IntentRequest', intent: { name: CHATBOT_INTENT, slots: { [CHATBOT_TEXT_SLOT]: { name: CHATBOT_TEXT_SLOT, value: msg.text ?? '' } } } };
+    msg.event === 'open' ? { type: 'LaunchRequest' } : { type: 'IntentRequest', intent: { name: CHATBOT_INTENT, slots: { [CHATBOT_TEXT_SLOT]: { name: CHATBOT_TEXT_SLOT, value: msg.text ?? '' } } } };
   const body: CekRequestBody = {
     version: '1.0',
     session: { new: msg.event === 'open', sessionId: `chatbot-${msg.userId}`, sessionAttributes: {}, user },

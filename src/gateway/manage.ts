@@ -110,12 +110,7 @@ export async function updateApiKey(registry: ExtensionRegistry, extensionId: str
  * stops working at once. The id, and so its usage and quota counters, stay. The value is returned
  * here only.
  */
-export async function regenerateApiKey(
-  registry: ExtensionRegistry,
-  extensionId: string,
-  keyId: string,
-  body: unknown,
-): Promise<{ key: ApiKeyRecord; which: 'primary' | 'secondary'; value: string }> {
+export async function regenerateApiKey(registry: ExtensionRegistry, extensionId: string, keyId: string, body: unknown): Promise<{ key: ApiKeyRecord; which: 'primary' | 'secondary'; value: string }> {
   findKey(gatewaySectionOf(await registry.get(extensionId)), keyId, extensionId);
   const { which } = parseInput(regenerateKeyInput, body);
   const now = new Date().toISOString();
@@ -166,7 +161,11 @@ export async function usageReport(gateway: Gateway, registry: ExtensionRegistry,
   const id = record.extensionId;
   const s = gatewaySectionOf(record);
   await gateway.usage.flush();
-  const report = await gateway.usage.report(id, s.keys.map((k) => k.id), now);
+  const report = await gateway.usage.report(
+    id,
+    s.keys.map((k) => k.id),
+    now,
+  );
   const thisMonth = report.months[report.months.length - 1];
   const allowance = s.freeMonthlyCalls ?? gateway.freeMonthlyCalls;
   const used = thisMonth?.calls ?? 0;

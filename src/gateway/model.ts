@@ -79,7 +79,7 @@ export const EMPTY_SECTION: Readonly<GatewaySection> = Object.freeze({ requireAp
 export function gatewaySectionOf(record: ExtensionRecord): GatewaySection {
   const raw = record.sections[GATEWAY_SECTION];
   return {
-    ...structuredClone(EMPTY_SECTION) as GatewaySection,
+    ...(structuredClone(EMPTY_SECTION) as GatewaySection),
     ...(raw === undefined ? {} : structuredClone(raw)),
   };
 }

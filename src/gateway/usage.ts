@@ -102,7 +102,10 @@ export class UsageRecorder {
     for (const [id, n] of batch) {
       const [ext = '', day = '', month = '', keyId = '', field = ''] = id.split('\n');
       const refusal = (REFUSAL_CODES as readonly string[]).includes(field);
-      for (const [w, name, ttl] of [['d', day, DAY_TTL_MS], ['m', month, MONTH_TTL_MS]] as const) {
+      for (const [w, name, ttl] of [
+        ['d', day, DAY_TTL_MS],
+        ['m', month, MONTH_TTL_MS],
+      ] as const) {
         if (refusal) {
           add(usageKey(ext, w, name, `refused:${field}`), n, ttl);
           continue;

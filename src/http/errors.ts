@@ -1,4 +1,5 @@
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { typeOf } from './errorInfo.js';
 
 /**
  * The one error type of cek-gateway and the registry of its stable codes. Every code has a fixed
@@ -55,11 +56,7 @@ export class AppError extends Error {
   /** Extra response headers (e.g. `Retry-After` on 429). */
   readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { details?: readonly ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { details?: readonly ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
@@ -79,7 +76,7 @@ export function isAppError(err: unknown): err is AppError {
  */
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
-  const type = (err as { type?: unknown } | null)?.type;
+  const type = typeOf(err);
   if (type === 'entity.parse.failed') {
     // Strict JSON parsing refuses `null`, `123`, `"text"`: valid JSON, but not an object.
     return isJsonScalar((err as { body?: unknown }).body)

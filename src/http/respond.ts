@@ -5,12 +5,7 @@ import { errorBody, type AppError } from './errors.js';
  * Plain node:http writers shared by the CEK fast path and the Express app, so both doors answer
  * with the same headers and the same error envelope.
  */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Readonly<Record<string, string>> = {},
-): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,

@@ -25,7 +25,9 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, code:
  * Text that is shown in pages, logs and spoken: no control characters (NUL, ESC, BEL, ...). `multiline`
  * allows tabs and line breaks (messages); single-line text (names) allows none.
  */
-export const noControlChars = (multiline: boolean) => (v: string): boolean =>
-  // eslint-disable-next-line no-control-regex
-  (multiline ? /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/ : /[\u0000-\u001F\u007F-\u009F]/).test(v) === false;
+export const noControlChars =
+  (multiline: boolean) =>
+  (v: string): boolean =>
+    // eslint-disable-next-line no-control-regex
+    (multiline ? /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/ : /[\u0000-\u001F\u007F-\u009F]/).test(v) === false;
 export const CONTROL_CHARS_MESSAGE = 'must not contain control characters';

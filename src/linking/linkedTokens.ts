@@ -11,9 +11,7 @@ import type { ResolvedExtension } from '../extensions/registry.js';
  *   slow, or refusing the extension's client settings): speak the extension's `error` message, do
  *   not ask the user to link again.
  */
-export type TokenLookup =
-  | { status: 'ok'; token: string; loginSuccess?: string }
-  | { status: 'unlinked' | 'broken' | 'unavailable' };
+export type TokenLookup = { status: 'ok'; token: string; loginSuccess?: string } | { status: 'unlinked' | 'broken' | 'unavailable' };
 
 /**
  * What account linking offers the rest of the service (action methods, messenger routes).

@@ -56,7 +56,7 @@ export class OAuthClients {
     if (this.#production && ext.allowPrivateTargets !== true) {
       this.#strictAgent ??= new Agent({ connect: policyConnect(true, () => undefined, PROVIDER_TIMEOUT_S * 1000) });
       const dispatcher = this.#strictAgent;
-      send = (url, options) => undiciFetch(url, { ...options, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+      send = (url, options) => undiciFetch(url, { ...options, dispatcher } as Parameters<typeof undiciFetch>[1]);
     }
     return (url, options) => {
       const deadline = callDeadline.getStore();

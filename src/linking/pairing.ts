@@ -126,7 +126,12 @@ export function normaliseCode(input: string): string | undefined {
  */
 export function spokenDigits(code: string): string {
   const groups: string[] = [];
-  for (let i = 0; i < code.length; i += SPOKEN_GROUP) groups.push(code.slice(i, i + SPOKEN_GROUP).split('').join(' '));
+  for (let i = 0; i < code.length; i += SPOKEN_GROUP)
+    groups.push(
+      code
+        .slice(i, i + SPOKEN_GROUP)
+        .split('')
+        .join(' '),
+    );
   return groups.join(', ');
 }
-

@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import { causeOf, codeOf, messageOf, nameOf } from '../http/errorInfo.js';
 
 /**
  * What a failed call to the provider's token endpoint means for a link:
@@ -27,16 +28,18 @@ export function classifyProviderFailure(err: unknown): ProviderFailure {
     const error = err.cause.map((c) => c.parameters.error).find((e): e is string => typeof e === 'string');
     return byOAuthError(error ?? 'invalid_client', err.status);
   }
-  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = causeOf(e), depth++) {
+    const name = nameOf(e);
+    const code = codeOf(e);
+    const message = messageOf(e);
     if (name === 'TimeoutError' || name === 'AbortError' || code === 'OAUTH_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
       return { kind: 'provider_error', reason: 'timeout', timedOut: true };
     }
     if (typeof code === 'string' && NETWORK_CODES.test(code)) return provider(code);
-    if (code === 'OAUTH_RESPONSE_IS_NOT_JSON') return provider(`not JSON (${responseSummary((e as { cause?: unknown }).cause)})`);
-    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') return provider(`unexpected reply (${responseSummary((e as { cause?: unknown }).cause)})`);
+    if (code === 'OAUTH_RESPONSE_IS_NOT_JSON') return provider(`not JSON (${responseSummary(causeOf(e))})`);
+    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') return provider(`unexpected reply (${responseSummary(causeOf(e))})`);
     if (typeof code === 'string' && code.startsWith('OAUTH_')) return provider(code.slice('OAUTH_'.length).toLowerCase());
-    if (name === 'TypeError' && message === 'fetch failed' && (e as { cause?: unknown }).cause === undefined) return provider('unreachable');
+    if (name === 'TypeError' && message === 'fetch failed' && causeOf(e) === undefined) return provider('unreachable');
   }
   const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
   return provider(`unusable reply (${typeof name === 'string' ? name.slice(0, 64) : typeof err})`);

@@ -9,6 +9,7 @@ import { withProviderDeadline } from './oauthClient.js';
 import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
 import { keyOf } from '../store/keys.js';
+import { describeError } from '../http/errorInfo.js';
 
 /** The longest one refresh may take (discovery and the token call together); it is cut shorter when the request has less time left. */
 export const REFRESH_TIMEOUT_MS = 5_000;
@@ -175,7 +176,7 @@ export class Refresher {
         await this.#health.clientRejected(t.extensionId, t.settingsVersion, failure.reason);
         return { result: { status: 'unavailable' }, timedOut: false };
       case 'provider_error':
-        this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describe(err) }, 'token refresh failed');
+        this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describeError(err) }, 'token refresh failed');
         return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true };
     }
   }
@@ -187,15 +188,4 @@ export class Refresher {
     });
     this.#log.warn({ extensionId: t.extensionId, reason }, 'link marked broken');
   }
-}
-
-/** An error as the log may show it: class, code and OAuth error, never a token or a body. */
-export function describe(err: unknown): Record<string, unknown> {
-  if (err instanceof oidc.ResponseBodyError) return { type: 'ResponseBodyError', error: err.error, status: err.status };
-  if (err instanceof oidc.AuthorizationResponseError) return { type: 'AuthorizationResponseError', error: err.error };
-  if (typeof err === 'object' && err !== null) {
-    const { name, code, message, cause } = err as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
-    return { type: name, code, message: typeof message === 'string' ? message.slice(0, 200) : undefined, cause: cause === undefined ? undefined : describe(cause) };
-  }
-  return { type: typeof err };
 }

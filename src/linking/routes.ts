@@ -4,8 +4,8 @@ import type { Logger } from '../http/logger.js';
 import { readCookie } from '../http/cookies.js';
 import { PreSessionCsrf } from '../security/csrf.js';
 import { FAILURES, LinkFailure, type FailureReason } from './failures.js';
-import { describe } from './refresher.js';
 import type { LinkingService } from './service.js';
+import { describeError } from '../http/errorInfo.js';
 
 const CSRF_COOKIE = 'cekgw_link_csrf';
 const CSRF_FORM_MS = 30 * 60_000;
@@ -29,7 +29,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
   const fail = (req: Request, res: Response, err: unknown): void => {
     const reason: FailureReason = err instanceof LinkFailure ? err.reason : 'provider_error';
     if (!(err instanceof LinkFailure)) log.error({ reqId: req.requestId, err }, 'account linking failed unexpectedly');
-    else log.info({ reqId: req.requestId, reason, detail: err.message, cause: err.cause === undefined ? undefined : describe(err.cause) }, 'account linking step failed');
+    else log.info({ reqId: req.requestId, reason, detail: err.message, cause: err.cause === undefined ? undefined : describeError(err.cause) }, 'account linking step failed');
     req.failure = { code: `link_${reason}` };
     const f = FAILURES[reason];
     render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });

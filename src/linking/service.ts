@@ -22,11 +22,12 @@ import { clientSecretContext, OAuthClients } from './oauthClient.js';
 import { normaliseCode, Pairing, spokenDigits } from './pairing.js';
 import { LinkingHealth, type Misconfiguration } from './health.js';
 import { classifyProviderFailure } from './providerFailure.js';
-import { describe, Refresher } from './refresher.js';
+import { Refresher } from './refresher.js';
 import { incompleteSettings, SECTION, settingsInput, settingsOf, type LinkingSettings } from './settings.js';
 import { Tickets } from './tickets.js';
 import { TokenVault, type TokenRecord } from './vault.js';
 import { keyOf } from '../store/keys.js';
+import { causeOf, codeOf, describeError, messageOf, nameOf } from '../http/errorInfo.js';
 
 const STATE_TTL_MS = 5 * 60_000;
 const LINK_TICKET_TTL_S = 10 * 60;
@@ -42,7 +43,6 @@ interface PendingAuthorization {
   /** The settings version the flow started with: a change of settings meanwhile restarts it. */
   settingsVersion: string;
 }
-
 
 type SettingsInput = z.infer<ReturnType<typeof settingsInput>>;
 export interface LinkingDeps {
@@ -369,7 +369,7 @@ export class LinkingService implements LinkedTokens {
           await oidc.tokenRevocation(config, current.tokens.accessToken, { token_type_hint: 'access_token' });
         }
       } catch (err) {
-        this.#d.log.warn({ extensionId, err: describe(err) }, 'upstream token revocation failed');
+        this.#d.log.warn({ extensionId, err: describeError(err) }, 'upstream token revocation failed');
       }
     }
     this.#d.log.info({ extensionId }, 'account unlinked');
@@ -430,8 +430,10 @@ function classifyProviderError(err: unknown): LinkFailure {
   if (err instanceof oidc.ResponseBodyError) return new LinkFailure('provider_error', `token endpoint error ${err.error} (${err.status})`, err);
   // openid-client wraps transport failures (ClientError → TypeError "fetch failed" → the socket error).
   // Checked by name and code, not `instanceof`: fetch's errors may come from another realm.
-  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = causeOf(e), depth++) {
+    const name = nameOf(e);
+    const code = codeOf(e);
+    const message = messageOf(e);
     if (name === 'TimeoutError' || name === 'AbortError' || code === 'OAUTH_TIMEOUT' || (name === 'TypeError' && message === 'fetch failed')) {
       return new LinkFailure('provider_down', 'provider unreachable', err);
     }

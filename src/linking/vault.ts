@@ -1,6 +1,7 @@
 import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { keyOf, prefixOf } from '../store/keys.js';
+import { decodeRecord } from '../store/json.js';
 
 /** The secret half of a link: sealed as one blob, never stored or logged as text. */
 export interface TokenSet {
@@ -54,7 +55,7 @@ export class TokenVault {
   async read(extensionId: string, userId: string): Promise<OpenedRecord | undefined> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
     if (raw === null) return undefined;
-    const record = JSON.parse(raw) as TokenRecord;
+    const record = decodeRecord<TokenRecord>(raw);
     const tokens = JSON.parse(this.#keyring.open(record.sealed, contextFor(extensionId, userId))) as TokenSet;
     return { record, tokens };
   }
@@ -62,16 +63,11 @@ export class TokenVault {
   /** The record without opening its tokens (dates and status only). */
   async record(extensionId: string, userId: string): Promise<TokenRecord | undefined> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
-    return raw === null ? undefined : (JSON.parse(raw) as TokenRecord);
+    return raw === null ? undefined : decodeRecord<TokenRecord>(raw);
   }
 
   /** Stores a new link (replacing any earlier one) with `successPending` set. */
-  async link(
-    extensionId: string,
-    userId: string,
-    tokens: TokenSet,
-    meta: { expiresAt: number | null; scope: string | null; tokenType: string },
-  ): Promise<TokenRecord> {
+  async link(extensionId: string, userId: string, tokens: TokenSet, meta: { expiresAt: number | null; scope: string | null; tokenType: string }): Promise<TokenRecord> {
     const record: TokenRecord = {
       v: 1,
       sealed: this.#seal(extensionId, userId, tokens),
@@ -88,13 +84,7 @@ export class TokenVault {
   }
 
   /** Writes refreshed tokens over an existing record, keeping its link date and flags. */
-  async saveRefreshed(
-    extensionId: string,
-    userId: string,
-    previous: TokenRecord,
-    tokens: TokenSet,
-    meta: { expiresAt: number | null; scope: string | null },
-  ): Promise<TokenRecord> {
+  async saveRefreshed(extensionId: string, userId: string, previous: TokenRecord, tokens: TokenSet, meta: { expiresAt: number | null; scope: string | null }): Promise<TokenRecord> {
     const record: TokenRecord = {
       ...previous,
       sealed: this.#seal(extensionId, userId, tokens),
@@ -111,7 +101,7 @@ export class TokenVault {
   async update(extensionId: string, userId: string, change: (r: TokenRecord) => void): Promise<void> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
     if (raw === null) return;
-    const record = JSON.parse(raw) as TokenRecord;
+    const record = decodeRecord<TokenRecord>(raw);
     change(record);
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
   }
@@ -125,7 +115,7 @@ export class TokenVault {
     const prefix = prefixOf('linkedToken', extensionId);
     const { items, next } = await this.#store.listPage(prefix, { after: page.after === undefined ? undefined : prefix + page.after, limit: page.limit });
     return {
-      links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord })),
+      links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeRecord<TokenRecord>(r.value) })),
       next: next?.slice(prefix.length),
     };
   }
@@ -134,7 +124,7 @@ export class TokenVault {
   async list(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
     const prefix = prefixOf('linkedToken', extensionId);
     const rows = await this.#store.list(prefix);
-    return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: JSON.parse(r.value) as TokenRecord }));
+    return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeRecord<TokenRecord>(r.value) }));
   }
 
   #seal(extensionId: string, userId: string, tokens: TokenSet): string {

@@ -141,7 +141,7 @@ export function checkConnectHost(hostname: string, enforce: boolean, onPrivate: 
  * linking's calls to the OAuth provider (token, revocation, discovery).
  */
 export function policyConnect(enforce: boolean, onPrivate: (host: string, address: string) => void, timeoutMs: number): buildConnector.connector {
-  const base = buildConnector({ timeout: timeoutMs, lookup: policyLookup(enforce, onPrivate) } as buildConnector.BuildOptions);
+  const base = buildConnector({ timeout: timeoutMs, lookup: policyLookup(enforce, onPrivate) });
   return (opts, callback) => {
     const refused = checkConnectHost(opts.hostname, enforce, onPrivate);
     if (refused !== undefined) {

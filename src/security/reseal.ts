@@ -103,13 +103,7 @@ export async function resealAll(store: Store, keyring: Keyring, families: readon
   return report;
 }
 
-async function resealRecord(
-  store: Store,
-  keyring: Keyring,
-  family: SealedFamily,
-  key: string,
-  listed: string,
-): Promise<{ rewritten: boolean; unreadable: ResealReport['unreadable'] }> {
+async function resealRecord(store: Store, keyring: Keyring, family: SealedFamily, key: string, listed: string): Promise<{ rewritten: boolean; unreadable: ResealReport['unreadable'] }> {
   let raw: string | null = listed;
   for (let attempt = 0; attempt < CAS_TRIES && raw !== null; attempt++) {
     const unreadable: ResealReport['unreadable'] = [];

@@ -4,6 +4,7 @@ import { redactPostgresUrl } from './postgresErrors.js';
 import { createRedisStore, redactRedisUrl } from './redisStore.js';
 import { createSqliteStore } from './sqliteStore.js';
 import type { Store } from './store.js';
+import { messageOf } from '../http/errorInfo.js';
 
 export interface CreateStoreOptions {
   /** Redis when set (and no database URL); the embedded SQLite store when neither is set. */
@@ -45,7 +46,7 @@ export async function createStore(opts: CreateStoreOptions): Promise<Store> {
       await store.ping();
     } catch (err) {
       await store.close();
-      throw new Error(`Cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`Cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${messageOf(err)}`, { cause: err });
     }
     return store;
   }

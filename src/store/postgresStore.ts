@@ -6,6 +6,7 @@ import { migrate, quoteSchema } from './postgresMigrations.js';
 import { prefixUpperBound } from './sqliteStore.js';
 import { pageLimit, type Store } from './store.js';
 import { StoreUnavailableError } from './unavailable.js';
+import { messageOf } from '../http/errorInfo.js';
 
 /**
  * The PostgreSQL store (node-postgres): one table `kv(key, value, expires_at)` in the store's own
@@ -265,7 +266,7 @@ class PostgresStoreImpl implements PostgresStore {
       await Promise.race([this.query('SELECT 1', []), timeout]);
     } catch (err) {
       const cause = this.lastError?.message;
-      const message = `PostgreSQL ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`;
+      const message = `PostgreSQL ping failed: ${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`;
       throw isPostgresUnavailable(err) || err instanceof StoreUnavailableError ? new StoreUnavailableError(message, { cause: err }) : new Error(message, { cause: err });
     } finally {
       clearTimeout(timer);

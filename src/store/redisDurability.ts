@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { redactRedisUrl } from './redisStore.js';
+import { messageOf } from '../http/errorInfo.js';
 
 /** What a Redis server keeps across a restart, as its own CONFIG says. */
 export type RedisPersistence =
@@ -32,7 +33,7 @@ export async function checkRedisPersistence(url: string, timeoutMs = 2_000): Pro
     const aof = appendonly === 'yes';
     return rdb || aof ? { kind: 'persistent', rdb, aof } : { kind: 'volatile' };
   } catch (err) {
-    return { kind: 'unknown', reason: (err as Error).message };
+    return { kind: 'unknown', reason: messageOf(err) };
   } finally {
     client.disconnect();
   }

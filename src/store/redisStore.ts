@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
 import { isCommandTimeout, isStoreUnavailable, withCommandTimeout } from './unavailable.js';
+import { messageOf, nameOf } from '../http/errorInfo.js';
 
 /**
  * The shared store: Redis through ioredis. Several instances of the service (and several test
@@ -191,8 +192,8 @@ class RedisStoreImpl implements RedisStore {
 
   private failed(err: unknown): void {
     if (!isStoreUnavailable(err)) return;
-    const reason = (err as Error).message;
-    if (isCommandTimeout(err) || (err as Error).name === 'ReplyError') this.guard.suspect(reason);
+    const reason = messageOf(err);
+    if (isCommandTimeout(err) || nameOf(err) === 'ReplyError') this.guard.suspect(reason);
     else this.guard.markDown(reason);
   }
 
@@ -220,10 +221,7 @@ class RedisStoreImpl implements RedisStore {
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     const ttl = normalizeTtl(ttlMs);
-    const reply =
-      ttl === undefined
-        ? await this.run(() => this.client.set(this.k(key), value, 'NX'))
-        : await this.run(() => this.client.set(this.k(key), value, 'PX', ttl, 'NX'));
+    const reply = ttl === undefined ? await this.run(() => this.client.set(this.k(key), value, 'NX')) : await this.run(() => this.client.set(this.k(key), value, 'PX', ttl, 'NX'));
     return reply === 'OK';
   }
 
@@ -329,9 +327,9 @@ class RedisStoreImpl implements RedisStore {
     try {
       await Promise.race([this.client.ping(), timeout]);
     } catch (err) {
-      this.guard.suspect((err as Error).message);
+      this.guard.suspect(messageOf(err));
       const cause = this.lastError?.message;
-      throw new Error(`Redis ping failed: ${(err as Error).message}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
+      throw new Error(`Redis ping failed: ${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
         cause: err,
       });
     } finally {
@@ -404,7 +402,7 @@ class RedisStoreImpl implements RedisStore {
         try {
           handler(message);
         } catch (err) {
-          process.emitWarning(`store subscriber on channel "${channel.slice(this.prefix.length)}" threw: ${String((err as Error)?.message ?? err)}`);
+          process.emitWarning(`store subscriber on channel "${channel.slice(this.prefix.length)}" threw: ${messageOf(err)}`);
         }
       }
     });

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
 import { isStoreUnavailable } from './unavailable.js';
+import { messageOf, reasonOf } from '../http/errorInfo.js';
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL), one table
@@ -103,7 +104,7 @@ class SqliteStoreImpl implements SqliteStore {
       if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       this.db = new Database(file);
     } catch (err) {
-      throw new Error(`the SQLite database ${file} cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new Error(`the SQLite database ${file} cannot be opened (${reasonOf(err)})`, { cause: err });
     }
     try {
       this.db.pragma('journal_mode = WAL');
@@ -124,9 +125,7 @@ class SqliteStoreImpl implements SqliteStore {
       this.stmt = prepareStatements(db);
 
       const stmt = this.stmt;
-      this.getManyTx = db.transaction((keys: readonly string[], now: number) =>
-        keys.map((k) => stmt.get.get({ key: k, now })?.value ?? null),
-      );
+      this.getManyTx = db.transaction((keys: readonly string[], now: number) => keys.map((k) => stmt.get.get({ key: k, now })?.value ?? null));
       this.setIfAbsentTx = db.transaction((key: string, value: string, expiresAt: number | null, now: number) => {
         return stmt.insertIfAbsent.run({ key, value, expiresAt, now }).changes === 1;
       });
@@ -151,7 +150,7 @@ class SqliteStoreImpl implements SqliteStore {
     } catch (err) {
       this.db.close();
       // E.g. "file is not a database": say which file.
-      throw new Error(`the SQLite database ${file} cannot be used (${(err as Error).message})`, { cause: err });
+      throw new Error(`the SQLite database ${file} cannot be used (${messageOf(err)})`, { cause: err });
     }
 
     this.sweepTimer = setInterval(() => {
@@ -175,7 +174,7 @@ class SqliteStoreImpl implements SqliteStore {
     try {
       return work();
     } catch (err) {
-      if (isStoreUnavailable(err)) this.writes.markDown((err as Error).message);
+      if (isStoreUnavailable(err)) this.writes.markDown(messageOf(err));
       throw err;
     }
   }
@@ -286,7 +285,7 @@ class SqliteStoreImpl implements SqliteStore {
       try {
         handler(message);
       } catch (err) {
-        process.emitWarning(`store subscriber on channel "${channel}" threw: ${(err as Error).message ?? String(err)}`);
+        process.emitWarning(`store subscriber on channel "${channel}" threw: ${messageOf(err)}`);
       }
     };
     this.bus.on(event, listener);
@@ -324,28 +323,16 @@ function prepareStatements(db: Database.Database) {
        WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= @now`,
     ),
     delete: db.prepare<Key>(`DELETE FROM kv WHERE key = @key AND ${LIVE}`),
-    deleteIfEquals: db.prepare<{ key: string; value: string; now: number }>(
-      `DELETE FROM kv WHERE key = @key AND value = @value AND ${LIVE}`,
-    ),
-    compareAndSet: db.prepare<{ key: string; expected: string; value: string; now: number }>(
-      `UPDATE kv SET value = @value WHERE key = @key AND value = @expected AND ${LIVE}`,
-    ),
+    deleteIfEquals: db.prepare<{ key: string; value: string; now: number }>(`DELETE FROM kv WHERE key = @key AND value = @value AND ${LIVE}`),
+    compareAndSet: db.prepare<{ key: string; expected: string; value: string; now: number }>(`UPDATE kv SET value = @value WHERE key = @key AND value = @expected AND ${LIVE}`),
     deleteKey: db.prepare<{ key: string }>(`DELETE FROM kv WHERE key = @key`),
     updateValue: db.prepare<{ key: string; value: string }>(`UPDATE kv SET value = @value WHERE key = @key`),
     ttl: db.prepare<Key, ExpiryRow>(`SELECT expires_at FROM kv WHERE key = @key AND ${LIVE}`),
     // A range on the primary key (no LIKE), so `%`, `_` and any other character in a prefix are literal.
-    listRange: db.prepare<{ lo: string; hi: string; now: number }, KeyValueRow>(
-      `SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND ${LIVE} ORDER BY key`,
-    ),
-    listFrom: db.prepare<{ lo: string; now: number }, KeyValueRow>(
-      `SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key`,
-    ),
-    pageFrom: db.prepare<PageParams, KeyValueRow>(
-      `SELECT key, value FROM kv WHERE key >= @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`,
-    ),
-    pageAfter: db.prepare<PageParams, KeyValueRow>(
-      `SELECT key, value FROM kv WHERE key > @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`,
-    ),
+    listRange: db.prepare<{ lo: string; hi: string; now: number }, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND ${LIVE} ORDER BY key`),
+    listFrom: db.prepare<{ lo: string; now: number }, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key`),
+    pageFrom: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
+    pageAfter: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key > @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
     sweep: db.prepare<{ now: number }>(`DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= @now`),
     ping: db.prepare<[], { one: number }>(`SELECT 1 AS one`),
   };

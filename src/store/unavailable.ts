@@ -1,6 +1,5 @@
 // Kept with the stores: which failures of their client libraries mean "the store cannot serve".
 
-
 /**
  * `work`, or a rejection with "Command timed out" when it has not settled `ms` after the call. A
  * reply that arrived while this process was busy is read in the event loop's poll phase, which

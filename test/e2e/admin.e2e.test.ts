@@ -154,7 +154,14 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     expect(await page.inputValue('#f-clientSecret')).toBe('');
     expect(await page.content()).not.toContain('client-secret-value');
     const saved = await request(app.url).get(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).expect(200);
-    expect(saved.body).toMatchObject({ loginUrl: 'https://accounts.example.com/oauth/authorize', clientId: 'points-client', clientSecretSet: true, clientAuth: 'body', scope: 'points.read', enabled: false });
+    expect(saved.body).toMatchObject({
+      loginUrl: 'https://accounts.example.com/oauth/authorize',
+      clientId: 'points-client',
+      clientSecretSet: true,
+      clientAuth: 'body',
+      scope: 'points.read',
+      enabled: false,
+    });
   });
 
   test('account linking on, with the login prompt previewed as it will be spoken', async () => {
@@ -414,7 +421,15 @@ async function waitForText(locator: Locator, text: string, exact: boolean): Prom
   const deadline = Date.now() + 5000;
   let last = '';
   while (Date.now() < deadline) {
-    last = (await locator.first().textContent({ timeout: 1000 }).catch(() => ''))?.trim().replace(/\s+/g, ' ') ?? '';
+    last =
+      (
+        await locator
+          .first()
+          .textContent({ timeout: 1000 })
+          .catch(() => '')
+      )
+        ?.trim()
+        .replace(/\s+/g, ' ') ?? '';
     if (exact ? last === text : last.includes(text)) return;
     await new Promise((r) => setTimeout(r, 50));
   }

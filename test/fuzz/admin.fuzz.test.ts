@@ -15,18 +15,37 @@ jest.setTimeout(120_000);
 
 /** A valid body for each JSON route (the base that one field at a time is replaced in). */
 const BODIES: Array<{ method: string; path: string; body: unknown }> = [
-  { method: 'POST', path: '/extensions', body: { extensionId: 'com.example.fuzzNew', name: 'Fuzz', language: 'en', verification: 'both', messages: { welcome: 'Hi.', fallback: 'Again?' }, allowPrivateTargets: false } },
+  {
+    method: 'POST',
+    path: '/extensions',
+    body: { extensionId: 'com.example.fuzzNew', name: 'Fuzz', language: 'en', verification: 'both', messages: { welcome: 'Hi.', fallback: 'Again?' }, allowPrivateTargets: false },
+  },
   { method: 'PATCH', path: `/extensions/${ID}`, body: { name: 'Renamed', language: 'ja', verification: 'any', messages: { welcome: null, error: 'Oops.' }, allowPrivateTargets: true } },
   { method: 'POST', path: `/extensions/${ID}/secret`, body: { graceSeconds: 60 } },
   {
     method: 'PUT',
     path: `/extensions/${ID}/actions/Check.Points`,
-    body: { trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: 'http://127.0.0.1:9/clova', useOAuthToken: true, tokenSource: 'linked', timeoutMs: 3000, headers: { 'x-api-version': '2' } },
+    body: {
+      trigger: { type: 'IntentRequest', intent: 'CheckPoints' },
+      url: 'http://127.0.0.1:9/clova',
+      useOAuthToken: true,
+      tokenSource: 'linked',
+      timeoutMs: 3000,
+      headers: { 'x-api-version': '2' },
+    },
   },
   {
     method: 'PUT',
     path: `/extensions/${ID}/account-linking`,
-    body: { enabled: true, loginUrl: 'https://login.example.com/authorize', tokenUrl: 'https://login.example.com/token', clientId: 'client-1', clientSecret: 'secret-1', clientAuth: 'body', scopes: ['openid'] },
+    body: {
+      enabled: true,
+      loginUrl: 'https://login.example.com/authorize',
+      tokenUrl: 'https://login.example.com/token',
+      clientId: 'client-1',
+      clientSecret: 'secret-1',
+      clientAuth: 'body',
+      scopes: ['openid'],
+    },
   },
   { method: 'POST', path: `/extensions/${ID}/link-tickets`, body: { userId: 'user-1' } },
   {
@@ -68,8 +87,7 @@ describe('/api/v1 never answers 5xx or a stack trace', () => {
   let client: ReturnType<typeof rawClient>;
   let keyId: string;
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const json = (method: string, path: string, raw: string) =>
-    client.send({ method, path: `/api/v1${path}`, headers: { ...auth, 'content-type': 'application/json' }, body: raw });
+  const json = (method: string, path: string, raw: string) => client.send({ method, path: `/api/v1${path}`, headers: { ...auth, 'content-type': 'application/json' }, body: raw });
 
   beforeAll(async () => {
     app = await startTestApp({ label: 'fuzz-admin' });
@@ -90,9 +108,9 @@ describe('/api/v1 never answers 5xx or a stack trace', () => {
   const stillServing = async () => expect((await adminApi(app).get(`/extensions/${ID}`)).status).toBe(200);
 
   test('every JSON route with one field of a valid body replaced by hostile JSON, or removed', async () => {
-    const arb = fc.constantFrom(...BODIES).chain((route) =>
-      fc.record({ route: fc.constant(route), path: fc.constantFrom(...pathsOf(route.body)), value: fc.option(hostileJsonText, { nil: undefined, freq: 8 }) }),
-    );
+    const arb = fc
+      .constantFrom(...BODIES)
+      .chain((route) => fc.record({ route: fc.constant(route), path: fc.constantFrom(...pathsOf(route.body)), value: fc.option(hostileJsonText, { nil: undefined, freq: 8 }) }));
     await checkProperty(
       'admin: one field replaced',
       arb,
@@ -124,7 +142,10 @@ describe('/api/v1 never answers 5xx or a stack trace', () => {
       name: param,
       userId: param,
       keyId: fc.oneof(fc.constant('KEY'), param),
-      query: fc.oneof(fc.constant(''), fc.constantFrom('?limit=0', '?limit=-1', '?limit=1e9', '?limit=abc', '?after=%', '?after=%E0', '?limit=1&limit=2', '?from=x&to=y', `?after=${'z'.repeat(3000)}`, '?__proto__[x]=1')),
+      query: fc.oneof(
+        fc.constant(''),
+        fc.constantFrom('?limit=0', '?limit=-1', '?limit=1e9', '?limit=abc', '?after=%', '?after=%E0', '?limit=1&limit=2', '?from=x&to=y', `?after=${'z'.repeat(3000)}`, '?__proto__[x]=1'),
+      ),
       body: fc.option(hostileJsonText, { nil: undefined }),
       contentType: fc.constantFrom('application/json', 'application/json', 'application/merge-patch+json', 'text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded'),
     });
@@ -157,7 +178,15 @@ describe('/api/v1 never answers 5xx or a stack trace', () => {
   // Last: wrong tokens lock this client out of the admin API for a while.
   test('bad authorization headers are refused the same way, never with a 5xx', async () => {
     const header = fc.string({ unit: 'binary-ascii', maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, ''));
-    const arb = fc.record({ authorization: fc.oneof(header, header.map((h) => `Bearer ${h}`), fc.constant(`Bearer ${ADMIN_TOKEN} `), fc.constant(`bearer ${ADMIN_TOKEN.toUpperCase()}`)), route: fc.constantFrom(...ROUTES) });
+    const arb = fc.record({
+      authorization: fc.oneof(
+        header,
+        header.map((h) => `Bearer ${h}`),
+        fc.constant(`Bearer ${ADMIN_TOKEN} `),
+        fc.constant(`bearer ${ADMIN_TOKEN.toUpperCase()}`),
+      ),
+      route: fc.constantFrom(...ROUTES),
+    });
     await checkProperty(
       'admin: authorization',
       arb,

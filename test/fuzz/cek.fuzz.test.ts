@@ -81,9 +81,12 @@ describe('POST /cek/:extensionId never answers 5xx or a stack trace', () => {
   });
 
   test('bad headers and bad paths', async () => {
-    const headerValue = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')), fc.base64String({ maxLength: 400 }));
+    const headerValue = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      fc.base64String({ maxLength: 400 }),
+    );
     const pathPart = fc.oneof(
-      fc.string({ unit: fc.constantFrom(...'aZ09._-~%/!$&\'()*+,;=:@?'.split('')), maxLength: 80 }),
+      fc.string({ unit: fc.constantFrom(..."aZ09._-~%/!$&'()*+,;=:@?".split('')), maxLength: 80 }),
       fc.constantFrom('%', '%E0%A4', '%2e%2e', '%00', '..', '/', '//', `${ID}/`, `${ID}?x=1`, `${ID}//`, `${ID.toUpperCase()}`, 'a'.repeat(3000), `${ID}%2F`),
     );
     const arb = fc.record({
@@ -113,26 +116,71 @@ describe('POST /cek/:extensionId never answers 5xx or a stack trace', () => {
     await checkProperty(
       'cek: chatbot-secret signed',
       hostileJsonText,
-      async (raw) => expectSane(await client.send({ method: 'POST', path: `/cek/${ID}`, headers: { 'content-type': 'application/json', 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, raw) }, body: raw }), raw),
+      async (raw) =>
+        expectSane(
+          await client.send({ method: 'POST', path: `/cek/${ID}`, headers: { 'content-type': 'application/json', 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, raw) }, body: raw }),
+          raw,
+        ),
       200,
     );
   });
 
   test('any target reply is answered 200 with a CEK answer (the reply or the spoken error)', async () => {
     const cekShaped = fc
-      .record({ path: fc.constantFrom(...pathsOf({ version: '1.0', sessionAttributes: { a: 1 }, response: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'hi' } }, card: {}, directives: [{ header: { namespace: 'A', name: 'B' }, payload: {} }], shouldEndSession: false, reprompt: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'again' } } } } })), value: hostileJsonText })
+      .record({
+        path: fc.constantFrom(
+          ...pathsOf({
+            version: '1.0',
+            sessionAttributes: { a: 1 },
+            response: {
+              outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'hi' } },
+              card: {},
+              directives: [{ header: { namespace: 'A', name: 'B' }, payload: {} }],
+              shouldEndSession: false,
+              reprompt: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'again' } } },
+            },
+          }),
+        ),
+        value: hostileJsonText,
+      })
       .map(({ path, value }) =>
         replaceAt(
-          { version: '1.0', sessionAttributes: { a: 1 }, response: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'hi' } }, card: {}, directives: [{ header: { namespace: 'A', name: 'B' }, payload: {} }], shouldEndSession: false, reprompt: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'again' } } } } },
+          {
+            version: '1.0',
+            sessionAttributes: { a: 1 },
+            response: {
+              outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'hi' } },
+              card: {},
+              directives: [{ header: { namespace: 'A', name: 'B' }, payload: {} }],
+              shouldEndSession: false,
+              reprompt: { outputSpeech: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'again' } } },
+            },
+          },
           path,
           value,
         ),
       );
-    const speechShaped = fc.record({ speech: fc.oneof(oddString(), hostileJsonText), endSession: hostileJsonText, attrs: hostileJsonText }).map((o) => `{"speech":${JSON.stringify(o.speech)},"endSession":${o.endSession},"sessionAttributes":${o.attrs}}`);
+    const speechShaped = fc
+      .record({ speech: fc.oneof(oddString(), hostileJsonText), endSession: hostileJsonText, attrs: hostileJsonText })
+      .map((o) => `{"speech":${JSON.stringify(o.speech)},"endSession":${o.endSession},"sessionAttributes":${o.attrs}}`);
     const arb = fc.record({
       status: fc.constantFrom(200, 200, 200, 201, 204, 301, 400, 401, 404, 500, 503),
-      contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=nonsense', 'application/vnd.x+json', 'text/plain', 'text/plain; charset=euc-kr', 'text/html', ''),
-      body: fc.oneof(cekShaped, speechShaped, hostileJsonText, fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b))),
+      contentType: fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/json; charset=nonsense',
+        'application/vnd.x+json',
+        'text/plain',
+        'text/plain; charset=euc-kr',
+        'text/html',
+        '',
+      ),
+      body: fc.oneof(
+        cekShaped,
+        speechShaped,
+        hostileJsonText,
+        fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)),
+      ),
     });
     await checkProperty(
       'cek: target replies',

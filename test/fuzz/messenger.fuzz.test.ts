@@ -85,7 +85,11 @@ describe('/chatbot/:extensionId never answers 5xx or a stack trace', () => {
       text: fc.oneof(oddString(), fc.string({ maxLength: 2_000 })),
       status: fc.constantFrom(200, 200, 201, 302, 404, 500),
       contentType: fc.constantFrom('application/json', 'text/plain', 'text/plain; charset=shift_jis', 'application/problem+json', ''),
-      reply: fc.oneof(hostileJsonText, oddString(), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b))),
+      reply: fc.oneof(
+        hostileJsonText,
+        oddString(),
+        fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      ),
     });
     await checkProperty(
       'messenger: text and replies',
@@ -102,10 +106,13 @@ describe('/chatbot/:extensionId never answers 5xx or a stack trace', () => {
   });
 
   test('bad headers, bad paths, other methods, webhook verification queries', async () => {
-    const headerValue = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 200 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')), fc.base64String({ maxLength: 100 }));
+    const headerValue = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 200 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      fc.base64String({ maxLength: 100 }),
+    );
     const pathPart = fc.oneof(
       fc.constantFrom('', '/message', '/keyboard', '/message/', '/x', '//'),
-      fc.string({ unit: fc.constantFrom(...'aZ09._-~%/!$&\'()*+,;=:@'.split('')), maxLength: 40 }).map((s) => `/${s}`),
+      fc.string({ unit: fc.constantFrom(..."aZ09._-~%/!$&'()*+,;=:@".split('')), maxLength: 40 }).map((s) => `/${s}`),
     );
     const query = fc.oneof(
       fc.constant(''),

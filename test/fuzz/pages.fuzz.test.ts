@@ -17,21 +17,89 @@ jest.setTimeout(120_000);
 
 /** The form fields the admin pages read (field(req, …) in src/admin/pages), plus the CSRF token's. */
 const FIELDS = [
-  'clientAuth', 'clientId', 'clientSecret', 'confirmId', 'editing', 'enabled', 'error', 'eventName', 'eventNamespace', 'extensionId', 'fallback', 'graceSeconds',
-  'headers', 'intent', 'issuer', 'language', 'loginPromptMessage', 'loginSuccessMessage', 'loginUrl', 'messengerVerifyToken', 'name', 'next', 'revocationUrl',
-  'scope', 'slots', 'timeoutMs', 'token', 'tokenSource', 'tokenUrl', 'triggerType', 'type', 'url', 'userId', 'verification', 'welcome', 'which', 'dayQuota',
-  'monthQuota', 'rateRps', 'quotaCondition', 'freeMonthlyCalls', 'useOAuthToken', 'sendToken', 'code', 'csrf', 'ticket',
+  'clientAuth',
+  'clientId',
+  'clientSecret',
+  'confirmId',
+  'editing',
+  'enabled',
+  'error',
+  'eventName',
+  'eventNamespace',
+  'extensionId',
+  'fallback',
+  'graceSeconds',
+  'headers',
+  'intent',
+  'issuer',
+  'language',
+  'loginPromptMessage',
+  'loginSuccessMessage',
+  'loginUrl',
+  'messengerVerifyToken',
+  'name',
+  'next',
+  'revocationUrl',
+  'scope',
+  'slots',
+  'timeoutMs',
+  'token',
+  'tokenSource',
+  'tokenUrl',
+  'triggerType',
+  'type',
+  'url',
+  'userId',
+  'verification',
+  'welcome',
+  'which',
+  'dayQuota',
+  'monthQuota',
+  'rateRps',
+  'quotaCondition',
+  'freeMonthlyCalls',
+  'useOAuthToken',
+  'sendToken',
+  'code',
+  'csrf',
+  'ticket',
 ];
 const POSTS = [
-  '/extensions', '/extensions/:id/delete', '/extensions/:id/secret', '/extensions/:id/general', '/extensions/:id/verification', '/extensions/:id/account-linking',
-  '/extensions/:id/account-linking/messages', '/extensions/:id/actions/new', '/extensions/:id/actions/:name/edit', '/extensions/:id/actions/:name/delete',
-  '/extensions/:id/gateway/enforcement', '/extensions/:id/gateway/plan', '/extensions/:id/gateway/plan/delete', '/extensions/:id/gateway/allowance',
-  '/extensions/:id/gateway/verify-token', '/extensions/:id/gateway/keys', '/extensions/:id/gateway/keys/:keyId/enabled', '/extensions/:id/gateway/keys/:keyId/regenerate',
-  '/extensions/:id/gateway/keys/:keyId/delete', '/extensions/:id/users/unlink', '/extensions/:id/console',
+  '/extensions',
+  '/extensions/:id/delete',
+  '/extensions/:id/secret',
+  '/extensions/:id/general',
+  '/extensions/:id/verification',
+  '/extensions/:id/account-linking',
+  '/extensions/:id/account-linking/messages',
+  '/extensions/:id/actions/new',
+  '/extensions/:id/actions/:name/edit',
+  '/extensions/:id/actions/:name/delete',
+  '/extensions/:id/gateway/enforcement',
+  '/extensions/:id/gateway/plan',
+  '/extensions/:id/gateway/plan/delete',
+  '/extensions/:id/gateway/allowance',
+  '/extensions/:id/gateway/verify-token',
+  '/extensions/:id/gateway/keys',
+  '/extensions/:id/gateway/keys/:keyId/enabled',
+  '/extensions/:id/gateway/keys/:keyId/regenerate',
+  '/extensions/:id/gateway/keys/:keyId/delete',
+  '/extensions/:id/users/unlink',
+  '/extensions/:id/console',
 ];
 const GETS = [
-  '/extensions', '/extensions/:id', '/extensions/:id/delete', '/extensions/:id/actions', '/extensions/:id/actions/new', '/extensions/:id/actions/:name/edit',
-  '/extensions/:id/gateway', '/extensions/:id/gateway/keys/:keyId', '/extensions/:id/swagger.json', '/extensions/:id/users', '/extensions/:id/console', '/login',
+  '/extensions',
+  '/extensions/:id',
+  '/extensions/:id/delete',
+  '/extensions/:id/actions',
+  '/extensions/:id/actions/new',
+  '/extensions/:id/actions/:name/edit',
+  '/extensions/:id/gateway',
+  '/extensions/:id/gateway/keys/:keyId',
+  '/extensions/:id/swagger.json',
+  '/extensions/:id/users',
+  '/extensions/:id/console',
+  '/login',
 ];
 
 const shortValue = fc.oneof(
@@ -40,7 +108,11 @@ const shortValue = fc.oneof(
   fc.string({ maxLength: 300 }),
 );
 // Long values in forms only: a URL over 16 KB is refused by node itself (431) before any route.
-const value = fc.oneof({ weight: 8, arbitrary: shortValue }, { weight: 1, arbitrary: fc.string({ maxLength: 3_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 10_000, max: 70_000 }).map((n) => 'x'.repeat(n)) });
+const value = fc.oneof(
+  { weight: 8, arbitrary: shortValue },
+  { weight: 1, arbitrary: fc.string({ maxLength: 3_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 10_000, max: 70_000 }).map((n) => 'x'.repeat(n)) },
+);
 const fieldsOf = (v: fc.Arbitrary<string>) => fc.array(fc.tuple(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: oddString() }), v), { maxLength: 12 });
 const formFields = fieldsOf(value);
 const queryFields = fieldsOf(shortValue);
@@ -92,7 +164,10 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
   });
 
   const fill = (template: string, o: { id: string; name: string; keyId: string }) =>
-    template.replace(':id', o.id).replace(':name', o.name).replace(':keyId', o.keyId === 'KEY' ? keyId : o.keyId);
+    template
+      .replace(':id', o.id)
+      .replace(':name', o.name)
+      .replace(':keyId', o.keyId === 'KEY' ? keyId : o.keyId);
 
   test('signed-in admin pages: any form fields on every form, any query on every page', async () => {
     const arb = fc.record({
@@ -104,7 +179,10 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
       keyId: fc.oneof({ weight: 3, arbitrary: fc.constant('KEY') }, { weight: 1, arbitrary: param }),
       fields: formFields,
       withCsrf: fc.boolean(),
-      query: fc.oneof(fc.constant(''), queryFields.map((f) => `?${formBody(f)}`)),
+      query: fc.oneof(
+        fc.constant(''),
+        queryFields.map((f) => `?${formBody(f)}`),
+      ),
     });
     await checkProperty(
       'pages: admin forms',
@@ -132,7 +210,11 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
       fields: formFields,
       code: value,
       withCookie: fc.boolean(),
-      query: fc.oneof(fc.constant(''), fc.record({ state: shortValue, code: shortValue, error: shortValue, ticket: shortValue }).map((q) => `?${formBody(Object.entries(q))}`), queryFields.map((f) => `?${formBody(f)}`)),
+      query: fc.oneof(
+        fc.constant(''),
+        fc.record({ state: shortValue, code: shortValue, error: shortValue, ticket: shortValue }).map((q) => `?${formBody(Object.entries(q))}`),
+        queryFields.map((f) => `?${formBody(f)}`),
+      ),
       contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data'),
     });
     await checkProperty(

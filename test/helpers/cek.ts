@@ -29,10 +29,7 @@ function envelope(o: RequestOptions, request: Record<string, unknown>, session: 
   if (o.accessToken !== undefined) user['accessToken'] = o.accessToken;
   return {
     version: o.version ?? '1.0',
-    session:
-      session === 'null'
-        ? null
-        : { new: true, sessionAttributes: o.sessionAttributes ?? {}, sessionId: 'sess-1', user },
+    session: session === 'null' ? null : { new: true, sessionAttributes: o.sessionAttributes ?? {}, sessionId: 'sess-1', user },
     context: {
       System: {
         application: { applicationId: o.extensionId },

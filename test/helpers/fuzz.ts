@@ -77,7 +77,10 @@ export const hostileJsonText: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom<'object' | 'array' | 'mixed'>('object', 'array', 'mixed')).map(([n, k]) => nestedText(n, k)) },
   { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 300_000 }).map((n) => JSON.stringify('x'.repeat(n))) },
   { weight: 2, arbitrary: oddString().map((s) => JSON.stringify(s)) },
-  { weight: 1, arbitrary: fc.constantFrom('1e999', '-0', '123456789012345678901234567890', '"\\ud800"', '"\\u0000"', 'true', '[]', '{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('1e999', '-0', '123456789012345678901234567890', '"\\ud800"', '"\\u0000"', 'true', '[]', '{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}'),
+  },
 );
 
 /** Strings that have broken services before: lone surrogates, NUL, RTL marks, emoji, very long. */

@@ -64,7 +64,7 @@ export async function startProvider(o: ProviderOptions): Promise<TestProvider> {
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.method !== 'POST') return;
-    const grant = ((ctx as unknown as { oidc?: { params?: { grant_type?: string } } }).oidc?.params)?.grant_type;
+    const grant = (ctx as unknown as { oidc?: { params?: { grant_type?: string } } }).oidc?.params?.grant_type;
     if (ctx.path === '/token' && grant === 'refresh_token') counts.refresh++;
     if (ctx.path === '/token' && grant === 'authorization_code') counts.authorizationCode++;
     if (ctx.path === '/token/revocation') counts.revocation++;

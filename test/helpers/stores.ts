@@ -54,7 +54,10 @@ export function postgresUrl(): string {
 
 /** `t_<label>_<pid>_<random>`: a schema name unique per call, within PostgreSQL's 63 bytes. */
 export function uniqueSchema(label: string): string {
-  const safe = label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30);
   return `t_${safe}_${process.pid}_${randomBytes(6).toString('hex')}`;
 }
 

@@ -7,7 +7,11 @@ const ID = 'com.example.actions';
 describe.each(storeKinds)('action method admin API on %s', (kind) => {
   let app: TestApp;
   const api = (path = '') => `/api/v1/extensions/${ID}/actions${path}`;
-  const put = (name: string, body: unknown, id = ID) => request(app.url).put(`/api/v1/extensions/${id}/actions/${name}`).set(app.adminHeaders).send(body as object);
+  const put = (name: string, body: unknown, id = ID) =>
+    request(app.url)
+      .put(`/api/v1/extensions/${id}/actions/${name}`)
+      .set(app.adminHeaders)
+      .send(body as object);
   const valid = { trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: 'http://127.0.0.1:9/points' };
 
   beforeAll(async () => {

@@ -14,7 +14,13 @@ interface Spoken {
   body: {
     version: string;
     sessionAttributes: Record<string, unknown>;
-    response: { outputSpeech: { type?: string; values?: { type: string; lang: string; value: string } | Array<{ value: string }> }; card: object; directives: unknown[]; shouldEndSession: boolean; reprompt?: unknown };
+    response: {
+      outputSpeech: { type?: string; values?: { type: string; lang: string; value: string } | Array<{ value: string }> };
+      card: object;
+      directives: unknown[];
+      shouldEndSession: boolean;
+      reprompt?: unknown;
+    };
   };
   ms: number;
 }
@@ -30,11 +36,7 @@ describe.each(storeKinds)('action methods forward CEK requests, on %s', (kind) =
   const send = async (body: object): Promise<Spoken & { raw: string }> => {
     const raw = JSON.stringify(body);
     const started = Date.now();
-    const res = await request(app.url)
-      .post(`/cek/${ID}`)
-      .set('content-type', 'application/json;charset-UTF-8')
-      .set('SignatureCEK', app.signer.sign(raw))
-      .send(raw);
+    const res = await request(app.url).post(`/cek/${ID}`).set('content-type', 'application/json;charset-UTF-8').set('SignatureCEK', app.signer.sign(raw)).send(raw);
     return { status: res.status, body: res.body as Spoken['body'], ms: Date.now() - started, raw };
   };
   const intent = (name: string, userId: string, accessToken?: string) =>
@@ -47,8 +49,7 @@ describe.each(storeKinds)('action methods forward CEK requests, on %s', (kind) =
     const res = await request(app.url).put(`/api/v1/extensions/${ID}/actions/${name}`).set(app.adminHeaders).send(body);
     expect([200, 201]).toContain(res.status);
   };
-  const link = (userId: string, accessToken: string) =>
-    vault.link(ID, userId, { accessToken, refreshToken: `rt-${userId}` }, { expiresAt: Date.now() + 3_600_000, scope: 'api', tokenType: 'Bearer' });
+  const link = (userId: string, accessToken: string) => vault.link(ID, userId, { accessToken, refreshToken: `rt-${userId}` }, { expiresAt: Date.now() + 3_600_000, scope: 'api', tokenType: 'Bearer' });
   const forwards = async (): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const v of (await app.services.metrics.forwards.get()).values) out[String(v.labels['outcome'])] = v.value;
@@ -111,9 +112,7 @@ describe.each(storeKinds)('action methods forward CEK requests, on %s', (kind) =
     target.on('/launch', reply.text('Welcome from the target.'));
     target.on('/audio', reply.json({ version: '1.0', sessionAttributes: {}, response: { outputSpeech: {}, card: {}, directives: [], shouldEndSession: true } }));
     // Accepts only tokens the token endpoint handed out: the linked one is "expired" for the target.
-    target.on('/rejected', (c, res, req) =>
-      (String(c.headers.authorization).startsWith('Bearer refreshed-') ? reply.json({ speech: 'Accepted after refresh.' }) : reply.status(401))(c, res, req),
-    );
+    target.on('/rejected', (c, res, req) => (String(c.headers.authorization).startsWith('Bearer refreshed-') ? reply.json({ speech: 'Accepted after refresh.' }) : reply.status(401))(c, res, req));
     target.on('/always401', reply.status(401, { 'www-authenticate': 'Bearer error="invalid_token"' }));
   });
   afterAll(async () => {
@@ -149,7 +148,7 @@ describe.each(storeKinds)('action methods forward CEK requests, on %s', (kind) =
     expect(text(second)).toBe('You have 120 points.');
   });
 
-  test('tokenSource request sends CLOVA\'s accessToken; without one the user hears the login prompt with a pairing code', async () => {
+  test("tokenSource request sends CLOVA's accessToken; without one the user hears the login prompt with a pairing code", async () => {
     const withToken = await intent('ClovaToken', 'user-clova', 'clova-access-token-9');
     expect(text(withToken)).toBe('CLOVA token accepted.');
     expect(withToken.body.response.shouldEndSession).toBe(true);
@@ -280,7 +279,7 @@ describe.each(storeKinds)('action methods forward CEK requests, on %s', (kind) =
   });
 
   describe('a 401 from the target', () => {
-    test('with CLOVA\'s token: the login prompt (we cannot refresh CLOVA\'s token), one call', async () => {
+    test("with CLOVA's token: the login prompt (we cannot refresh CLOVA's token), one call", async () => {
       const before = target.callsTo('/always401').length;
       const r = await intent('RejectedClova', 'user-401-clova', 'clova-rejected');
       expect(text(r)).toContain('/link');

@@ -16,7 +16,10 @@ describe('action targets in production mode', () => {
   let tcp: ConnectionCounter;
 
   const put = (name: string, url: string) =>
-    request(app.url).put(`/api/v1/extensions/${ID}/actions/${name}`).set(app.adminHeaders).send({ trigger: { type: 'IntentRequest', intent: name }, url });
+    request(app.url)
+      .put(`/api/v1/extensions/${ID}/actions/${name}`)
+      .set(app.adminHeaders)
+      .send({ trigger: { type: 'IntentRequest', intent: name }, url });
   const setAllow = (allow: boolean) => request(app.url).patch(`/api/v1/extensions/${ID}`).set(app.adminHeaders).send({ allowPrivateTargets: allow }).expect(200);
   const speak = async (intentName: string) => {
     const raw = JSON.stringify(intentRequest({ extensionId: ID, intent: intentName }));
@@ -48,15 +51,21 @@ describe('action targets in production mode', () => {
     expect(res.body.error.details).toEqual([{ path: 'url', message: 'must be https:// in production mode' }]);
   });
 
-  test.each(['https://127.0.0.1/x', 'https://[::1]/x', 'https://10.1.2.3/x', 'https://169.254.169.254/latest/meta-data', 'https://[::ffff:192.168.0.1]/x', 'https://localhost/x', 'https://api.localhost./x', 'https://0x7f.1/x'])(
-    'a private target is refused at definition time: %s',
-    async (url) => {
-      const res = await put('Private', url);
-      expect(res.status).toBe(400);
-      expect(res.body.error.details[0].path).toBe('url');
-      expect(res.body.error.details[0].message).toMatch(/allowPrivateTargets/);
-    },
-  );
+  test.each([
+    'https://127.0.0.1/x',
+    'https://[::1]/x',
+    'https://10.1.2.3/x',
+    'https://169.254.169.254/latest/meta-data',
+    'https://[::ffff:192.168.0.1]/x',
+    'https://localhost/x',
+    'https://api.localhost./x',
+    'https://0x7f.1/x',
+  ])('a private target is refused at definition time: %s', async (url) => {
+    const res = await put('Private', url);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details[0].path).toBe('url');
+    expect(res.body.error.details[0].message).toMatch(/allowPrivateTargets/);
+  });
 
   test('a loopback https target is refused at connect time unless the extension allows private targets', async () => {
     // Defined while allowed, then the permission is withdrawn: the definition stays, the connection is refused.

@@ -108,7 +108,10 @@ describe('action-method forwards carry a Standard Webhooks signature', () => {
       const headers = JSON.stringify({ 'webhook-id': call.headers['webhook-id'], 'webhook-timestamp': call.headers['webhook-timestamp'], 'webhook-signature': call.headers['webhook-signature'] });
       writeFileSync(path.join(dir, 'body.bin'), call.body);
       writeFileSync(path.join(dir, 'changed.bin'), Buffer.concat([call.body, Buffer.from(' ')]));
-      writeFileSync(path.join(dir, 'verify.mjs'), `${block('node', 'js')}\nimport { readFileSync } from 'node:fs';\nconsole.log(verifyForward(process.argv[2], JSON.parse(process.argv[3]), readFileSync(process.argv[4])));\n`);
+      writeFileSync(
+        path.join(dir, 'verify.mjs'),
+        `${block('node', 'js')}\nimport { readFileSync } from 'node:fs';\nconsole.log(verifyForward(process.argv[2], JSON.parse(process.argv[3]), readFileSync(process.argv[4])));\n`,
+      );
       writeFileSync(path.join(dir, 'verify.py'), `${block('python', 'python')}\nimport json, sys\nprint(verify_forward(sys.argv[1], json.loads(sys.argv[2]), open(sys.argv[3], 'rb').read()))\n`);
       const run = (cmd: string, file: string, body: string): string => execFileSync(cmd, [path.join(dir, file), secret, headers, path.join(dir, body)], { encoding: 'utf8' }).trim();
       expect([run('node', 'verify.mjs', 'body.bin'), run('node', 'verify.mjs', 'changed.bin')]).toEqual(['true', 'false']);

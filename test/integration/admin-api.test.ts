@@ -34,10 +34,7 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
   });
 
   test('create → 201 with invokeUrl and the Chatbot Secret, shown only there', async () => {
-    const res = await request(app.url)
-      .post('/api/v1/extensions')
-      .set(app.adminHeaders)
-      .send({ extensionId: 'com.example.points', name: 'Points', language: 'en' });
+    const res = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.points', name: 'Points', language: 'en' });
     expect(res.status).toBe(201);
     expect(res.headers['location']).toBe('/api/v1/extensions/com.example.points');
     expect(res.body).toMatchObject({
@@ -106,10 +103,7 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
   });
 
   test('bad bodies → 400 invalid_body naming the field; malformed JSON → 400 invalid_json', async () => {
-    const bad = await request(app.url)
-      .post('/api/v1/extensions')
-      .set(app.adminHeaders)
-      .send({ extensionId: 'com.example.bad', language: 'fr', surprise: 1 });
+    const bad = await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.bad', language: 'fr', surprise: 1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_body');
     const paths = bad.body.error.details.map((d: { path: string }) => d.path);
@@ -148,9 +142,19 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
       expect(res.status).toBe(400);
       expect(res.body.error.details).toEqual([{ path, message: 'must not contain control characters' }]);
     }
-    expect((await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { fallback: 'Line one.\nLine two.' } })).status).toBe(200);
+    expect(
+      (
+        await request(app.url)
+          .patch('/api/v1/extensions/com.example.points')
+          .set(app.adminHeaders)
+          .send({ messages: { fallback: 'Line one.\nLine two.' } })
+      ).status,
+    ).toBe(200);
 
-    const empty = await request(app.url).patch('/api/v1/extensions/com.example.points').set(app.adminHeaders).send({ messages: { welcome: '' } });
+    const empty = await request(app.url)
+      .patch('/api/v1/extensions/com.example.points')
+      .set(app.adminHeaders)
+      .send({ messages: { welcome: '' } });
     expect(empty.status).toBe(400);
     expect(empty.body.error.details[0].path).toBe('messages.welcome');
   });

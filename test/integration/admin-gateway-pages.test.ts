@@ -51,7 +51,11 @@ describe('admin pages: the Gateway tab', () => {
     expect(page.location).toBe(`/admin/login?next=${encodeURIComponent(path())}`);
     const signedOut = await send(app, path('/keys'), { form: { name: 'sneaky' } });
     expect(signedOut.status).toBe(303);
-    for (const [p, form] of [['/keys', { name: 'csrf' }], ['/enforcement', { requireApiKey: '1' }], ['/plan', { dayQuota: '5' }]] as const) {
+    for (const [p, form] of [
+      ['/keys', { name: 'csrf' }],
+      ['/enforcement', { requireApiKey: '1' }],
+      ['/plan', { dayQuota: '5' }],
+    ] as const) {
       const refused = await send(app, path(p), { cookie: session.cookie, form });
       expect(refused.status).toBe(403);
       expect(refused.text).toContain('This form was refused');
@@ -100,7 +104,10 @@ describe('admin pages: the Gateway tab', () => {
     const res = await get();
     expect(res.text).not.toContain('<img src=x');
     expect(res.text).toContain('&lt;img src=x onerror=alert(1)&gt;Partner');
-    await request(app.url).delete(`/api/v1/extensions/${EXT}/keys/${keyIdOf(res.text, '&lt;img src=x onerror=alert\\(1\\)&gt;Partner')}`).set(app.adminHeaders).expect(204);
+    await request(app.url)
+      .delete(`/api/v1/extensions/${EXT}/keys/${keyIdOf(res.text, '&lt;img src=x onerror=alert\\(1\\)&gt;Partner')}`)
+      .set(app.adminHeaders)
+      .expect(204);
   });
 
   test('mistakes are shown next to their fields, and nothing is saved', async () => {

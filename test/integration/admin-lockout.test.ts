@@ -36,7 +36,11 @@ describe('admin token guessing', () => {
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
 
     const page = await send(app, '/admin/login');
-    const form = await send(app, '/admin/login', { method: 'POST', cookie: (page.setCookies[0] ?? '').split(';')[0] ?? '', form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '', token: ADMIN_TOKEN, next: '/admin/extensions' } });
+    const form = await send(app, '/admin/login', {
+      method: 'POST',
+      cookie: (page.setCookies[0] ?? '').split(';')[0] ?? '',
+      form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '', token: ADMIN_TOKEN, next: '/admin/extensions' },
+    });
     expect(form.status).toBe(429);
   });
 });
@@ -59,7 +63,7 @@ describe.each(storeKinds)('admin token guessing in parallel (%s)', (kind) => {
     expect((await request(app.url).get('/api/v1/extensions').set('authorization', `Bearer ${ADMIN_TOKEN}`)).status).toBe(429);
   });
 
-  test('unlocking (the CLI\'s unlock-admin) lets the right token in again, and right tokens never count', async () => {
+  test("unlocking (the CLI's unlock-admin) lets the right token in again, and right tokens never count", async () => {
     expect(await new LoginLimiter(app.store).resetAll()).toBe(1);
     for (let i = 0; i < 3 * MAX_LOGIN_FAILURES; i++) expect((await request(app.url).get('/api/v1/extensions').set('authorization', `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
     expect(await new LoginLimiter(app.store).lockedFor('127.0.0.1')).toBe(0);

@@ -44,34 +44,46 @@ afterAll(() => {
 });
 
 describe('scripts/build.mjs', () => {
-  test('--if-stale builds once, then does nothing until a source changes', () => {
-    build('--if-stale');
-    expect(readFileSync(join(dir, 'dist', 'main.js'), 'utf8')).toContain('answer = 1');
-    const first = stampTime();
+  test(
+    '--if-stale builds once, then does nothing until a source changes',
+    () => {
+      build('--if-stale');
+      expect(readFileSync(join(dir, 'dist', 'main.js'), 'utf8')).toContain('answer = 1');
+      const first = stampTime();
 
-    build('--if-stale');
-    expect(stampTime()).toBe(first);
+      build('--if-stale');
+      expect(stampTime()).toBe(first);
 
-    save('src/main.ts', 'export const answer: number = 42;\n');
-    build('--if-stale');
-    expect(readFileSync(join(dir, 'dist', 'main.js'), 'utf8')).toContain('answer = 42');
-    expect(stampTime()).not.toBe(first);
-  }, BUILD_TEST_TIMEOUT_MS);
+      save('src/main.ts', 'export const answer: number = 42;\n');
+      build('--if-stale');
+      expect(readFileSync(join(dir, 'dist', 'main.js'), 'utf8')).toContain('answer = 42');
+      expect(stampTime()).not.toBe(first);
+    },
+    BUILD_TEST_TIMEOUT_MS,
+  );
 
-  test('--if-stale rebuilds after a source is deleted (its directory changed)', () => {
-    build('--if-stale');
-    const before = stampTime();
-    unlinkSync(join(dir, 'src', 'extra.ts'));
-    const later = new Date(Date.now() + 2000);
-    utimesSync(join(dir, 'src'), later, later);
-    build('--if-stale');
-    expect(stampTime()).not.toBe(before);
-  }, BUILD_TEST_TIMEOUT_MS);
+  test(
+    '--if-stale rebuilds after a source is deleted (its directory changed)',
+    () => {
+      build('--if-stale');
+      const before = stampTime();
+      unlinkSync(join(dir, 'src', 'extra.ts'));
+      const later = new Date(Date.now() + 2000);
+      utimesSync(join(dir, 'src'), later, later);
+      build('--if-stale');
+      expect(stampTime()).not.toBe(before);
+    },
+    BUILD_TEST_TIMEOUT_MS,
+  );
 
-  test('--clean removes output whose source is gone', () => {
-    writeFileSync(join(dir, 'dist', 'stale.js'), 'old\n');
-    build('--clean');
-    expect(existsSync(join(dir, 'dist', 'stale.js'))).toBe(false);
-    expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
-  }, BUILD_TEST_TIMEOUT_MS);
+  test(
+    '--clean removes output whose source is gone',
+    () => {
+      writeFileSync(join(dir, 'dist', 'stale.js'), 'old\n');
+      build('--clean');
+      expect(existsSync(join(dir, 'dist', 'stale.js'))).toBe(false);
+      expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
+    },
+    BUILD_TEST_TIMEOUT_MS,
+  );
 });

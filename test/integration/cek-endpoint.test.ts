@@ -12,11 +12,7 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
 
   const post = (body: string | object, headers: Record<string, string> = {}, id = ID) => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
-    return request(app.url)
-      .post(`/cek/${id}`)
-      .set('content-type', 'application/json;charset-UTF-8')
-      .set(headers)
-      .send(raw);
+    return request(app.url).post(`/cek/${id}`).set('content-type', 'application/json;charset-UTF-8').set(headers).send(raw);
   };
   const signed = (body: string | object, id = ID) => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
@@ -78,8 +74,8 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
       session: null,
       unknownTopLevel: { x: [1, 2] },
     };
-    (body.request as Record<string, unknown>)['intent'] = { intent: '', name: '', slots: null };
-    (body.request as Record<string, unknown>)['event'] = { namespace: '', name: '', payload: null };
+    body.request['intent'] = { intent: '', name: '', slots: null };
+    body.request['event'] = { namespace: '', name: '', payload: null };
     const res = await signed(body);
     expect(res.status).toBe(200);
     expect(res.body.sessionAttributes).toEqual({});

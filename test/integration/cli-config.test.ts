@@ -66,8 +66,13 @@ describe('cek-gateway export, diff and apply', () => {
     ).toBe(201);
     expect((await api.put(`/extensions/${NEWS}/actions/Launch`, { trigger: { type: 'LaunchRequest' }, url: `${actionTarget.url}/news` })).status).toBe(201);
     expect(
-      (await api.put(`/extensions/${WEATHER}/gateway`, { requireApiKey: true, usagePlan: { rateRps: 5, dayQuota: 100, quotaCondition: ['4xx', '2xx'] }, messengerVerifyToken: SECRETS.CEK_COM_EXAMPLE_WEATHER_MESSENGER_VERIFY_TOKEN }))
-        .status,
+      (
+        await api.put(`/extensions/${WEATHER}/gateway`, {
+          requireApiKey: true,
+          usagePlan: { rateRps: 5, dayQuota: 100, quotaCondition: ['4xx', '2xx'] },
+          messengerVerifyToken: SECRETS.CEK_COM_EXAMPLE_WEATHER_MESSENGER_VERIFY_TOKEN,
+        })
+      ).status,
     ).toBe(200);
     expect((await api.post(`/extensions/${WEATHER}/keys`, { name: 'partner-a', usagePlan: { monthQuota: 1000 } })).status).toBe(201);
     const b = await api.post(`/extensions/${WEATHER}/keys`, { name: 'partner-b' });

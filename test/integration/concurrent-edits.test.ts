@@ -53,7 +53,12 @@ describe.each(storeKinds)('concurrent admin changes of one extension on %s', (ki
       expect(call.status).toBe(200);
     }
     // And a value nobody was given does not.
-    const stranger = await request(b.url).post(`/cek/${ID}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secret, raw)).set('x-ncp-apigw-api-key', 'not-a-key').send(raw);
+    const stranger = await request(b.url)
+      .post(`/cek/${ID}`)
+      .set('content-type', 'application/json')
+      .set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secret, raw))
+      .set('x-ncp-apigw-api-key', 'not-a-key')
+      .send(raw);
     expect(stranger.status).toBe(403);
     await admin(a).put(`/extensions/${ID}/gateway`, { requireApiKey: false });
     await Promise.all(created.map((r, i) => either(i).delete(`/extensions/${ID}/keys/${r.body.id}`)));
@@ -61,9 +66,7 @@ describe.each(storeKinds)('concurrent admin changes of one extension on %s', (ki
   });
 
   test('10 action methods saved at once, together with account-linking and gateway settings: all of it is kept', async () => {
-    const actions = Array.from({ length: 10 }, (_, i) =>
-      either(i).put(`/extensions/${ID}/actions/intent-${i}`, { trigger: { type: 'IntentRequest', intent: `Intent${i}` }, url: TARGET }),
-    );
+    const actions = Array.from({ length: 10 }, (_, i) => either(i).put(`/extensions/${ID}/actions/intent-${i}`, { trigger: { type: 'IntentRequest', intent: `Intent${i}` }, url: TARGET }));
     const linking = either(1).put(`/extensions/${ID}/account-linking`, {
       enabled: false,
       loginUrl: 'https://auth.example.com/authorize',

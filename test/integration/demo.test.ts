@@ -1,3 +1,4 @@
+import { spokenCode } from '../helpers/tokenProbe.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -62,14 +63,14 @@ describe('npm run demo', () => {
     const prompt = await waitFor(/CLOVA would say: "(.*)"/, mark);
     const spoken = prompt[1]!;
     expect(spoken).toContain(`http://127.0.0.1:${port}/link`);
-    const code = /code ((?:\d ?){6})/.exec(spoken)?.[1]?.replace(/ /g, '');
-    expect(code).toMatch(/^\d{6}$/);
+    const code = spokenCode(spoken);
+    expect(code).toMatch(/^\d{12}$/);
 
     const browser = new FetchBrowser();
     const gateway = `http://127.0.0.1:${port}`;
     const form = await browser.request(`${gateway}/link`);
     const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
-    const posted = await browser.request(`${gateway}/link`, { form: { csrf, code: code! } });
+    const posted = await browser.request(`${gateway}/link`, { form: { csrf, code: code } });
     expect(posted.status).toBe(303);
     const callback = await browser.authorize(posted.location!, `${gateway}/oauth/callback`, { login: 'alice' });
     const done = await browser.request(`${gateway}${callback.pathname}${callback.search}`);

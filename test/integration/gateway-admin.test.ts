@@ -8,9 +8,21 @@ describe.each(storeKinds)('gateway admin API on %s', (kind) => {
   const ID = 'com.example.gw';
   const api = () => ({
     get: (p: string) => request(app.url).get(`/api/v1${p}`).set(app.adminHeaders),
-    put: (p: string, body: unknown) => request(app.url).put(`/api/v1${p}`).set(app.adminHeaders).send(body as object),
-    post: (p: string, body: unknown) => request(app.url).post(`/api/v1${p}`).set(app.adminHeaders).send(body as object),
-    patch: (p: string, body: unknown) => request(app.url).patch(`/api/v1${p}`).set(app.adminHeaders).send(body as object),
+    put: (p: string, body: unknown) =>
+      request(app.url)
+        .put(`/api/v1${p}`)
+        .set(app.adminHeaders)
+        .send(body as object),
+    post: (p: string, body: unknown) =>
+      request(app.url)
+        .post(`/api/v1${p}`)
+        .set(app.adminHeaders)
+        .send(body as object),
+    patch: (p: string, body: unknown) =>
+      request(app.url)
+        .patch(`/api/v1${p}`)
+        .set(app.adminHeaders)
+        .send(body as object),
     delete: (p: string) => request(app.url).delete(`/api/v1${p}`).set(app.adminHeaders),
   });
 
@@ -185,7 +197,7 @@ describe.each(storeKinds)('gateway admin API on %s', (kind) => {
     expect(res.body.freeAllowance).toEqual({ monthlyCalls: 1_000_000, used: 0, remaining: 1_000_000, overage: 0 });
   });
 
-  test('swagger.json is a valid Swagger 2.0 document in the shape of NAVER\'s API Gateway export', async () => {
+  test("swagger.json is a valid Swagger 2.0 document in the shape of NAVER's API Gateway export", async () => {
     await api().put(`/extensions/${ID}/gateway`, { requireApiKey: true });
     const res = await api().get(`/extensions/${ID}/swagger.json`);
     expect(res.status).toBe(200);

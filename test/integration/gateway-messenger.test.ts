@@ -131,7 +131,17 @@ describe.each(storeKinds)('messenger routes /chatbot/:extensionId on %s', (kind)
     expect(noText.body.error.details[0].path).toBe('bubbles');
     expectError(await post({ ...v2('send'), bubbles: [{ type: 'image', data: { url: 'https://x' } }] }), 400, 'invalid_request');
     // Several text components: the last one is used (no error).
-    expect((await post({ ...v2('send'), bubbles: [{ type: 'text', data: { description: 'a' } }, { type: 'text', data: { description: 'b' } }] })).status).toBe(200);
+    expect(
+      (
+        await post({
+          ...v2('send'),
+          bubbles: [
+            { type: 'text', data: { description: 'a' } },
+            { type: 'text', data: { description: 'b' } },
+          ],
+        })
+      ).status,
+    ).toBe(200);
     const big = JSON.stringify({ ...v2('send', 'x'), pad: 'x'.repeat(300 * 1024) });
     expectError(await post(big), 413, 'payload_too_large');
   });

@@ -102,8 +102,7 @@ describe.each(sharedKinds)('gateway on two instances sharing %s', (kind) => {
         if (res.status === 200) {
           admitted.push(answered);
           if (Math.floor(sent / 1000) === Math.floor(answered / 1000)) certain.push(answered);
-        }
-        else if (res.status === 429) refused++;
+        } else if (res.status === 429) refused++;
         else throw new Error(`unexpected status ${res.status}`);
       }
     };

@@ -40,7 +40,7 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     expect((await voice('anything')).status).toBe(200); // the header is not read
   });
 
-  test('keys: missing → 401, wrong, disabled or another extension\'s → 403; primary and secondary both work', async () => {
+  test("keys: missing → 401, wrong, disabled or another extension's → 403; primary and secondary both work", async () => {
     const key = (await admin.post(`/extensions/${ID}/keys`, { name: 'a' })).body;
     const disabled = (await admin.post(`/extensions/${ID}/keys`, { name: 'b' })).body;
     await admin.patch(`/extensions/${ID}/keys/${disabled.id}`, { enabled: false });
@@ -119,7 +119,7 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     for (let i = 0; i < 3; i++) for (const call of forged) expect((await call()).status).toBe(401);
     // Signed with this extension's secret but for another extension: 403, not counted either.
     const foreign = JSON.stringify(launchRequest({ extensionId: OTHER }));
-    const mismatch = await request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secrets[id]!, foreign)).send(foreign);
+    const mismatch = await request(app.url).post(`/cek/${id}`).set('content-type', 'application/json').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secrets[id], foreign)).send(foreign);
     expectError(mismatch, 403, 'application_id_mismatch');
 
     // The genuine caller still has its whole quota.
@@ -152,7 +152,7 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     }
   });
 
-  test('a key\'s own plan replaces the extension\'s, counted per key; regenerating keeps its counters', async () => {
+  test("a key's own plan replaces the extension's, counted per key; regenerating keeps its counters", async () => {
     const id = 'com.example.keyplan';
     secrets[id] = (await admin.post('/extensions', { extensionId: id, language: 'en' })).body.chatbotSecret as string;
     const limited = (await admin.post(`/extensions/${id}/keys`, { name: 'limited', usagePlan: { dayQuota: 2 } })).body;

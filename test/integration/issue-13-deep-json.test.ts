@@ -19,11 +19,9 @@ describe('JSON nested too deep is refused, never a 500', () => {
   let target: TestTarget;
   let secret: string;
 
-  const cek = (raw: string) =>
-    request(app.url).post(`/cek/${ID}`).set('content-type', 'application/json').set('SignatureCEK', app.signer.sign(raw)).send(raw);
+  const cek = (raw: string) => request(app.url).post(`/cek/${ID}`).set('content-type', 'application/json').set('SignatureCEK', app.signer.sign(raw)).send(raw);
   /** A signed LaunchRequest whose sessionAttributes hold `levels` nested objects. */
-  const launchWithAttributes = (levels: number): string =>
-    JSON.stringify(launchRequest({ extensionId: ID, sessionAttributes: { marker: 1 } })).replace('{"marker":1}', `{"deep":${nested(levels)}}`);
+  const launchWithAttributes = (levels: number): string => JSON.stringify(launchRequest({ extensionId: ID, sessionAttributes: { marker: 1 } })).replace('{"marker":1}', `{"deep":${nested(levels)}}`);
 
   beforeAll(async () => {
     app = await startTestApp({ label: 'deep-json' });
@@ -105,8 +103,7 @@ describe('JSON nested too deep is refused, never a 500', () => {
 
   test('an admin API body nested too deep is 400 invalid_body naming the field, on every JSON route', async () => {
     const deep = nested(8_000);
-    const send = (method: 'post' | 'put' | 'patch', path: string, raw: string) =>
-      request(app.url)[method](`/api/v1${path}`).set(app.adminHeaders).set('content-type', 'application/json').send(raw);
+    const send = (method: 'post' | 'put' | 'patch', path: string, raw: string) => request(app.url)[method](`/api/v1${path}`).set(app.adminHeaders).set('content-type', 'application/json').send(raw);
     for (const [method, path, raw] of [
       ['post', '/extensions', `{"extensionId":"com.example.deep2","messages":${deep}}`],
       ['patch', `/extensions/${ID}`, `{"messages":${deep}}`],

@@ -64,19 +64,7 @@ describe.each(storeKinds)('Extension IDs as CLOVA issues them on %s', (kind) => 
   });
 
   test('bad IDs are 400 invalid_extension_id with a sentence saying the rule', async () => {
-    const bad = [
-      'nodots',
-      'com..example',
-      'com.example.',
-      '.com.example',
-      '',
-      'com.exam ple',
-      'com.example!',
-      'com.exämple',
-      'com.example/x',
-      'com.example:x',
-      `com.${'a'.repeat(252)}`,
-    ];
+    const bad = ['nodots', 'com..example', 'com.example.', '.com.example', '', 'com.exam ple', 'com.example!', 'com.exämple', 'com.example/x', 'com.example:x', `com.${'a'.repeat(252)}`];
     for (const extensionId of bad) {
       const res = await create(extensionId);
       expect({ extensionId, status: res.status }).toEqual({ extensionId, status: 400 });
@@ -153,5 +141,11 @@ describe('the admin form checks the same rule the server does', () => {
 });
 
 function decode(html: string): string {
-  return html.replace(/&#92;/g, '\\').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return html
+    .replace(/&#92;/g, '\\')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }

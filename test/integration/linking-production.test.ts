@@ -51,7 +51,7 @@ describe('account-linking provider URLs in production mode', () => {
     const record = (await request(app.url).get(`/api/v1/extensions/${ID}`).set(app.adminHeaders)).body as { allowPrivateTargets: boolean };
     expect(record.allowPrivateTargets).toBe(false);
     const stored = await app.services.registry.get(ID);
-    const config = await app.services.linking!.clients.configFor(stored, settingsOf(stored)!);
+    const config = await app.services.linking.clients.configFor(stored, settingsOf(stored)!);
     const before = tcp.connections.length;
     await expect(oidc.refreshTokenGrant(config, 'a-refresh-token')).rejects.toThrow();
     expect(tcp.connections.length).toBe(before);
@@ -59,7 +59,7 @@ describe('account-linking provider URLs in production mode', () => {
     // Allowed: the same call reaches the listener (and fails there: it is not TLS).
     await setAllow(true);
     const allowed = await app.services.registry.get(ID);
-    const open = await app.services.linking!.clients.configFor(allowed, settingsOf(allowed)!);
+    const open = await app.services.linking.clients.configFor(allowed, settingsOf(allowed)!);
     await expect(oidc.refreshTokenGrant(open, 'a-refresh-token')).rejects.toThrow();
     expect(tcp.connections.length).toBeGreaterThan(before);
   });

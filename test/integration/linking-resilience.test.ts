@@ -1,7 +1,6 @@
 import http from 'node:http';
 import request from 'supertest';
 import { LOCK_GRACE_MS, REFRESH_TIMEOUT_MS } from '../../src/linking/refresher.js';
-import type { LinkingService } from '../../src/linking/service.js';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { send, signIn } from '../helpers/adminSession.js';
@@ -30,8 +29,16 @@ interface Gateway {
 
 /** An extension with account linking (`tokenUrl`) and the action `Points`, which needs the linked token. */
 async function setUpExtension(app: TestApp, ext: string, target: TestTarget, linking: Record<string, unknown>): Promise<void> {
-  await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: ext, language: 'en', messages: { error: ERROR_TEXT } }).expect(201);
-  await request(app.url).put(`/api/v1/extensions/${ext}/account-linking`).set(app.adminHeaders).send({ enabled: true, ...linking }).expect(200);
+  await request(app.url)
+    .post('/api/v1/extensions')
+    .set(app.adminHeaders)
+    .send({ extensionId: ext, language: 'en', messages: { error: ERROR_TEXT } })
+    .expect(201);
+  await request(app.url)
+    .put(`/api/v1/extensions/${ext}/account-linking`)
+    .set(app.adminHeaders)
+    .send({ enabled: true, ...linking })
+    .expect(200);
   await request(app.url)
     .put(`/api/v1/extensions/${ext}/actions/Points`)
     .set(app.adminHeaders)
@@ -82,7 +89,10 @@ async function startTokenEndpoint(): Promise<TokenEndpoint> {
     '/token': (call, res) => {
       state.calls++;
       const form = new URLSearchParams(call.body.toString('utf8'));
-      const ok = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `fresh-${state.calls}`, token_type: 'Bearer', expires_in: 3600, refresh_token: form.get('refresh_token') }));
+      const ok = () =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: `fresh-${state.calls}`, token_type: 'Bearer', expires_in: 3600, refresh_token: form.get('refresh_token') }));
       if (state.mode === '503') res.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
       else if (state.mode === 'slow') timers.add(setTimeout(ok, 10_000));
       else ok();
@@ -152,11 +162,15 @@ describe('the 8-second promise: one deadline from the first byte through refresh
     const raw = Buffer.from(JSON.stringify(intentRequest({ extensionId: g().ext, intent: 'Hang', userId: 'trickle-user' })));
     const started = performance.now();
     const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${app.url}/cek/${g().ext}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': raw.length, signaturecek: app.signer.sign(raw) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      });
+      const req = http.request(
+        `${app.url}/cek/${g().ext}`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': raw.length, signaturecek: app.signer.sign(raw) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
       req.on('error', reject);
       req.flushHeaders();
       req.write(raw.subarray(0, 10));
@@ -269,7 +283,7 @@ describe('links survive a wrong client secret (oidc-provider)', () => {
   const g = (): Gateway => ({ app, ext: 'com.example.misconfigured' });
   const settings = () => ({ loginUrl: provider.authorizationUrl, tokenUrl: provider.tokenUrl, clientId: provider.clientId, clientSecret: provider.clientSecret, clientAuth: 'basic', scope: 'api' });
   const expire = (userId: string) =>
-    (app.services.linking as LinkingService).vault.update(g().ext, userId, (r) => {
+    app.services.linking.vault.update(g().ext, userId, (r) => {
       r.expiresAt = Date.now() - 1_000;
     });
   const gauge = async (): Promise<number | undefined> => (await app.services.metrics.linkingMisconfigured.get()).values[0]?.value;
@@ -321,7 +335,7 @@ describe('links survive a wrong client secret (oidc-provider)', () => {
     const refreshesBefore = provider.counts.refresh;
     for (const user of ['ann-clova', 'ben-clova']) {
       const r = await voice(g(), user);
-      const { tokens } = (await (app.services.linking as LinkingService).vault.read(g().ext, user))!;
+      const { tokens } = (await app.services.linking.vault.read(g().ext, user))!;
       expect(r.speech).toBe(`token ${tokens.accessToken}`);
     }
     expect(provider.counts.refresh - refreshesBefore).toBe(2);
@@ -339,7 +353,14 @@ describe('a wrong client secret while users link (oidc-provider)', () => {
     app = await startTestApp({ label: 'link-misconfigured2' });
     provider = await startProvider({ clientAuth: 'body', redirectUri: `${app.config.publicUrl}/oauth/callback` });
     target = await startEchoTarget();
-    await setUpExtension(app, g().ext, target, { loginUrl: provider.authorizationUrl, tokenUrl: provider.tokenUrl, clientId: provider.clientId, clientSecret: 'a-mistyped-secret-0123456789', clientAuth: 'body', scope: 'api' });
+    await setUpExtension(app, g().ext, target, {
+      loginUrl: provider.authorizationUrl,
+      tokenUrl: provider.tokenUrl,
+      clientId: provider.clientId,
+      clientSecret: 'a-mistyped-secret-0123456789',
+      clientAuth: 'body',
+      scope: 'api',
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -386,7 +407,7 @@ describe('tokens that live shorter than REFRESH_SKEW_SECONDS (oidc-provider, 30 
     expect(provider.counts.refresh - before).toBeLessThanOrEqual(1);
 
     // 16 s into a 30 s life (as if issued 16 s ago): due for a refresh, exactly one.
-    const vault = (app.services.linking as LinkingService).vault;
+    const vault = app.services.linking.vault;
     await vault.update(g().ext, 'quick-clova', (r) => {
       r.refreshedAt = new Date(Date.now() - 16_000).toISOString();
       r.expiresAt = Date.now() + 14_000;

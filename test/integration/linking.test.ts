@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import type { LinkingService } from '../../src/linking/service.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
@@ -110,18 +109,18 @@ describe.each(shapes)('account linking: $name', (shape) => {
     expect(JSON.stringify(links.body)).not.toContain(token);
 
     // The stored record holds neither token as text.
-    const opened = await app.services.linking!.accessToken((await app.services.registry.resolve(EXT))!, 'alice-clova');
+    const opened = await app.services.linking.accessToken((await app.services.registry.resolve(EXT))!, 'alice-clova');
     expect(opened).toEqual({ status: 'ok', token });
     const raw = await app.store.get(`tok:${EXT}:alice-clova`);
     expect(raw).not.toContain(token);
-    const { tokens } = (await (app.services.linking as LinkingService).vault.read(EXT, 'alice-clova'))!;
+    const { tokens } = (await app.services.linking.vault.read(EXT, 'alice-clova'))!;
     expect(tokens.refreshToken).toBeTruthy();
     expect(raw).not.toContain(tokens.refreshToken!);
   });
 
   test('refresh: an expired token is refreshed once; the old refresh token is kept when none comes back', async () => {
     await linkUser(app, 'bob-clova');
-    const linking = app.services.linking as LinkingService;
+    const linking = app.services.linking;
     const before = await linking.vault.read(EXT, 'bob-clova');
     await linking.vault.update(EXT, 'bob-clova', (r) => {
       r.expiresAt = Date.now() - 1000;
@@ -140,12 +139,13 @@ describe.each(shapes)('account linking: $name', (shape) => {
 
   test('invalid_grant on refresh marks the link broken and the user hears the prompt again', async () => {
     await linkUser(app, 'carol-clova');
-    const linking = app.services.linking as LinkingService;
+    const linking = app.services.linking;
     const rec = await linking.vault.read(EXT, 'carol-clova');
     // Revoke the refresh token at the provider for real, then let the access token expire.
-    const creds = shape.clientAuth === 'basic'
-      ? { headers: { authorization: `Basic ${Buffer.from(`${provider.clientId}:${provider.clientSecret}`).toString('base64')}` }, body: {} }
-      : { headers: {}, body: { client_id: provider.clientId, client_secret: provider.clientSecret } };
+    const creds =
+      shape.clientAuth === 'basic'
+        ? { headers: { authorization: `Basic ${Buffer.from(`${provider.clientId}:${provider.clientSecret}`).toString('base64')}` }, body: {} }
+        : { headers: {}, body: { client_id: provider.clientId, client_secret: provider.clientSecret } };
     const revoke = await fetch(provider.revocationUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...creds.headers },
@@ -330,24 +330,28 @@ describe('account linking failures end on a clear page, nothing half-stored', ()
     noInternals(missing.text);
   });
 
-  test.each(['500', 'html', 'hang'] as const)('a token endpoint that answers %s → error page, nothing stored', async (m) => {
-    mode = m;
-    await request(app.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).send({ enabled: true, tokenUrl: brokenUrl }).expect(200);
-    try {
-      const browser = new FetchBrowser();
-      const user = `u-broken-${m}`;
-      const prompt = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: user }));
-      const started = await codeForm(browser, spokenCode(speechOf(prompt.body)));
-      const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
-      const page = await browser.request(`${app.url}${callback.pathname}${callback.search}`);
-      expect(page.status).toBe(502);
-      expect(pageText(page.text)).toContain(m === 'hang' ? 'is not answering' : 'refused the request');
-      noInternals(page.text);
-      expect(await app.store.get(`tok:${EXT}:${user}`)).toBeNull();
-    } finally {
-      await request(app.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).send({ enabled: true, tokenUrl: provider.tokenUrl }).expect(200);
-    }
-  }, 20_000);
+  test.each(['500', 'html', 'hang'] as const)(
+    'a token endpoint that answers %s → error page, nothing stored',
+    async (m) => {
+      mode = m;
+      await request(app.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).send({ enabled: true, tokenUrl: brokenUrl }).expect(200);
+      try {
+        const browser = new FetchBrowser();
+        const user = `u-broken-${m}`;
+        const prompt = await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: user }));
+        const started = await codeForm(browser, spokenCode(speechOf(prompt.body)));
+        const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
+        const page = await browser.request(`${app.url}${callback.pathname}${callback.search}`);
+        expect(page.status).toBe(502);
+        expect(pageText(page.text)).toContain(m === 'hang' ? 'is not answering' : 'refused the request');
+        noInternals(page.text);
+        expect(await app.store.get(`tok:${EXT}:${user}`)).toBeNull();
+      } finally {
+        await request(app.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).send({ enabled: true, tokenUrl: provider.tokenUrl }).expect(200);
+      }
+    },
+    20_000,
+  );
 
   test('a provider that is down → error page', async () => {
     const down = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });

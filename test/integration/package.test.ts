@@ -116,9 +116,7 @@ function runToExit(cwd: string, env: Record<string, string>): Promise<{ code: nu
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
 beforeAll(async () => {
@@ -127,7 +125,9 @@ beforeAll(async () => {
   // result does not depend on this checkout's dist/, and the prepack's clean build does not remove
   // the dist/ another test or a running `npm start` is using.
   const checkout = join(work, 'checkout');
-  const tracked = run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], ROOT).split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+  const tracked = run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], ROOT)
+    .split('\0')
+    .filter((f) => f !== '' && existsSync(join(ROOT, f)));
   for (const file of tracked) cpSync(join(ROOT, file), join(checkout, file));
   symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], checkout)) as Array<{ filename: string; files: Array<{ path: string }> }>;

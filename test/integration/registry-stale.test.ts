@@ -31,7 +31,7 @@ describe('extension registry while the store is down', () => {
       expect(isStoreUnavailable(await registry.get('com.example.kept').catch((e: unknown) => e))).toBe(true);
 
       await redis.restart();
-      await waitFor(async () => (await registry.patch('com.example.kept', { name: 'Renamed' }).then(() => true)), 10_000);
+      await waitFor(async () => await registry.patch('com.example.kept', { name: 'Renamed' }).then(() => true), 10_000);
       await waitFor(async () => (await registry.resolve('com.example.kept'))?.record.name === 'Renamed', 5_000);
     } finally {
       await registry.stop().catch(() => undefined);

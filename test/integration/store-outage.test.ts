@@ -45,12 +45,21 @@ describe('a Redis outage under voice load', () => {
     const admin = adminApi(app);
     expect((await admin.post('/extensions', { extensionId: ID, language: 'en', messages: { error: 'Sorry, try later.' } })).status).toBe(201);
     expect(
-      (await admin.put(`/extensions/${ID}/account-linking`, { enabled: true, loginUrl: `${target.url}/authorize`, tokenUrl: `${target.url}/token`, clientId: 'c', clientSecret: 'client-secret-1', clientAuth: 'body' })).status,
+      (
+        await admin.put(`/extensions/${ID}/account-linking`, {
+          enabled: true,
+          loginUrl: `${target.url}/authorize`,
+          tokenUrl: `${target.url}/token`,
+          clientId: 'c',
+          clientSecret: 'client-secret-1',
+          clientAuth: 'body',
+        })
+      ).status,
     ).toBe(200);
     expect([200, 201]).toContain((await admin.put(`/extensions/${ID}/actions/NoToken`, { trigger: { type: 'IntentRequest', intent: 'NoToken' }, url: `${target.url}/notoken` })).status);
-    expect(
-      [200, 201],
-    ).toContain((await admin.put(`/extensions/${ID}/actions/Points`, { trigger: { type: 'IntentRequest', intent: 'Points' }, url: `${target.url}/points`, useOAuthToken: true, tokenSource: 'linked' })).status);
+    expect([200, 201]).toContain(
+      (await admin.put(`/extensions/${ID}/actions/Points`, { trigger: { type: 'IntentRequest', intent: 'Points' }, url: `${target.url}/points`, useOAuthToken: true, tokenSource: 'linked' })).status,
+    );
     // A usage plan: each voice request counts against it in the store.
     expect((await admin.put(`/extensions/${ID}/gateway`, { usagePlan: { rateRps: 10_000, dayQuota: 1_000_000 } })).status).toBe(200);
   });

@@ -199,9 +199,7 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
     test('concurrent callers: exactly one wins', async () => {
       const peer = await openPeer(kind, store);
       try {
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).setIfAbsent('race', `owner-${i}`, 10_000)),
-        );
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).setIfAbsent('race', `owner-${i}`, 10_000)));
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await store.get('race')).toBe(`owner-${results.indexOf(true)}`);
       } finally {
@@ -925,7 +923,14 @@ describePostgres('PostgreSQL store specifics', () => {
 
       await proxy.stop();
       const started = Date.now();
-      const failures = await Promise.all([store.get('k'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => undefined, (e: unknown) => e)));
+      const failures = await Promise.all(
+        [store.get('k'), store.set('k', 'w'), store.ping()].map((p) =>
+          p.then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        ),
+      );
       for (const failure of failures) expect(isStoreUnavailable(failure)).toBe(true);
       expect(Date.now() - started).toBeLessThan(5_000);
 
@@ -973,7 +978,14 @@ describe('store outages', () => {
       // The timeout alone could be a busy server: a PING (up to another second) confirms it.
       await sleep(1_500);
       started = Date.now();
-      const results = await Promise.all([store.get('k'), store.increment('n'), store.set('k', 'w'), store.ping()].map((p) => p.then(() => 'answered', (e: unknown) => e)));
+      const results = await Promise.all(
+        [store.get('k'), store.increment('n'), store.set('k', 'w'), store.ping()].map((p) =>
+          p.then(
+            () => 'answered',
+            (e: unknown) => e,
+          ),
+        ),
+      );
       expect(Date.now() - started).toBeLessThan(200);
       for (const r of results) expect(isStoreUnavailable(r)).toBe(true);
       redis.resume();
@@ -1040,7 +1052,7 @@ describe('store outages', () => {
       expect(await store.get('k')).toBe('v');
       await expect(store.ping()).rejects.toThrow();
       other.exec('ROLLBACK');
-      await waitFor(async () => (await store.set('k', 'w').then(() => true)), 5_000);
+      await waitFor(async () => await store.set('k', 'w').then(() => true), 5_000);
       expect(await store.get('k')).toBe('w');
       await store.ping();
     } finally {

@@ -1,5 +1,4 @@
 import request from 'supertest';
-import type { LinkingService } from '../../src/linking/service.js';
 import { keysOutsideFamilies } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
@@ -73,7 +72,7 @@ describe.each(storeKinds)('voice journey on %s: action method + account linking'
     const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
     expect((await browser.request(`${app.url}${callback.pathname}${callback.search}`)).text).toContain('Account linked');
 
-    const vault = (app.services.linking as LinkingService).vault;
+    const vault = app.services.linking.vault;
     const linked = (await vault.read(EXT, 'journey-user'))!.tokens.accessToken;
 
     const second = say('journey-user');

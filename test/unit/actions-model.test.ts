@@ -34,8 +34,7 @@ describe('trigger keys and matching', () => {
   });
   const record = (defs: ActionDefinition[]): ExtensionRecord =>
     ({ extensionId: 'com.example.x', sections: { actions: Object.fromEntries(defs.map((d) => [d.name, d])) } }) as unknown as ExtensionRecord;
-  const req = (type: CekRequest['type'], extra: Partial<CekRequest> = {}): CekRequest =>
-    ({ type, intentName: undefined, eventNamespace: undefined, eventName: undefined, ...extra }) as CekRequest;
+  const req = (type: CekRequest['type'], extra: Partial<CekRequest> = {}): CekRequest => ({ type, intentName: undefined, eventNamespace: undefined, eventName: undefined, ...extra }) as CekRequest;
 
   test('event triggers: the most specific one wins', () => {
     const rec = record([

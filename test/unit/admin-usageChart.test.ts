@@ -2,9 +2,7 @@ import { barChart, CHART_HEIGHT, monthName, niceScale, shortDate, SLOT_WIDTH } f
 
 describe('usage chart geometry (Gateway tab)', () => {
   test('the scale is the smallest of 2, 4, 10, 20, 40, 100, … that holds the largest column', () => {
-    expect([0, 1, 2, 3, 4, 5, 10, 11, 40, 41, 99, 100, 101, 999_999, 1_000_001].map(niceScale)).toEqual([
-      2, 2, 2, 4, 4, 10, 10, 20, 40, 100, 100, 100, 200, 1_000_000, 2_000_000,
-    ]);
+    expect([0, 1, 2, 3, 4, 5, 10, 11, 40, 41, 99, 100, 101, 999_999, 1_000_001].map(niceScale)).toEqual([2, 2, 2, 4, 4, 10, 10, 20, 40, 100, 100, 100, 200, 1_000_000, 2_000_000]);
     for (const max of [3, 7, 37, 512, 12_345]) expect(Number.isInteger(niceScale(max) / 2)).toBe(true);
   });
 

@@ -39,7 +39,7 @@ describe('parseCekRequest', () => {
     const same = launchRequest({ extensionId: 'com.a.b', userId: 'u1', accessToken: 'tok' });
     expect(parse(same).accessToken).toBe('tok');
     const other = launchRequest({ extensionId: 'com.a.b', userId: 'u1' });
-    (other.context.System.user as Record<string, unknown>) = { userId: 'owner', accessToken: 'owner-token' };
+    other.context.System.user = { userId: 'owner', accessToken: 'owner-token' };
     expect(parse(other).accessToken).toBeUndefined();
     const empty = launchRequest({ extensionId: 'com.a.b', accessToken: '' });
     expect(parse(empty).accessToken).toBeUndefined();

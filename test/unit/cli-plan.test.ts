@@ -30,7 +30,14 @@ function current(): InstanceExtension {
       loginSuccessMessage: null,
     },
     actions: {
-      Check: { trigger: { type: 'IntentRequest', intent: 'Check' }, url: 'https://t.example.com/check', useOAuthToken: true, tokenSource: 'linked', timeoutMs: 3000, headers: { 'x-api-key': 'old-value' } },
+      Check: {
+        trigger: { type: 'IntentRequest', intent: 'Check' },
+        url: 'https://t.example.com/check',
+        useOAuthToken: true,
+        tokenSource: 'linked',
+        timeoutMs: 3000,
+        headers: { 'x-api-key': 'old-value' },
+      },
       Gone: { trigger: { type: 'LaunchRequest' }, url: 'https://t.example.com/launch', useOAuthToken: false, tokenSource: 'auto', timeoutMs: 3000, headers: {} },
     },
   };

@@ -52,9 +52,7 @@ describe('parseConfig', () => {
 
   test('production does not generate development secrets', () => {
     let called = false;
-    problemsOf(() =>
-      parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' }, { devSecrets: () => ((called = true), { encryptionKey: KEY, adminToken: TOKEN }) }),
-    );
+    problemsOf(() => parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' }, { devSecrets: () => ((called = true), { encryptionKey: KEY, adminToken: TOKEN }) }));
     expect(called).toBe(false);
   });
 
@@ -79,11 +77,15 @@ describe('parseConfig', () => {
 
   test('random secrets of the documented shapes always pass; development only warns about weak ones', () => {
     for (let i = 0; i < 500; i++) {
-      expect(() => parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com', ENCRYPTION_KEY: randomBytes(32).toString('base64'), ADMIN_TOKEN: randomBytes(12).toString('hex') })).not.toThrow();
+      expect(() =>
+        parseConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com', ENCRYPTION_KEY: randomBytes(32).toString('base64'), ADMIN_TOKEN: randomBytes(12).toString('hex') }),
+      ).not.toThrow();
     }
     const { config, warnings } = parseConfig({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), ADMIN_TOKEN: 'a'.repeat(20) });
     expect(config.adminToken).toBe('a'.repeat(20));
-    expect(warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^ENCRYPTION_KEY: is not random.*production refuses/), expect.stringMatching(/^ADMIN_TOKEN: is easy to guess.*production refuses/)]));
+    expect(warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ENCRYPTION_KEY: is not random.*production refuses/), expect.stringMatching(/^ADMIN_TOKEN: is easy to guess.*production refuses/)]),
+    );
   });
 
   test('bad values are named: port, key length, previous keys, log level, redis url, short token', () => {
@@ -91,9 +93,7 @@ describe('parseConfig', () => {
     expect(problems.join('\n')).toMatch(/PORT/);
     expect(problems.join('\n')).toMatch(/LOG_LEVEL/);
     expect(problems.join('\n')).toMatch(/REDIS_URL/);
-    const more = problemsOf(() =>
-      parseConfig({ ENCRYPTION_KEY: 'c2hvcnQ=', ENCRYPTION_KEYS_PREVIOUS: `${KEY},nope`, ADMIN_TOKEN: 'short' }),
-    );
+    const more = problemsOf(() => parseConfig({ ENCRYPTION_KEY: 'c2hvcnQ=', ENCRYPTION_KEYS_PREVIOUS: `${KEY},nope`, ADMIN_TOKEN: 'short' }));
     expect(more).toEqual(
       expect.arrayContaining([
         expect.stringContaining('ENCRYPTION_KEY: must be exactly 32 bytes'),

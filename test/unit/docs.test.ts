@@ -6,9 +6,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
 
 function sources(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs|js|md|njk)$/.test(e.name) ? [join(dir, e.name)] : [],
-  );
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs|js|md|njk)$/.test(e.name) ? [join(dir, e.name)] : []));
 }
 
 describe('documentation lives in the repository', () => {

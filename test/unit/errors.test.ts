@@ -72,7 +72,7 @@ describe('error registry', () => {
       replyError('LOADING Redis is loading the dataset in memory'),
       replyError("READONLY You can't write against a read only replica."),
       replyError('MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'),
-      replyError('OOM command not allowed when used memory > \'maxmemory\'.'),
+      replyError("OOM command not allowed when used memory > 'maxmemory'."),
       new Error('Redis ping failed', { cause: new Error('Connection is closed.') }),
     ];
     // A real SQLITE_BUSY: another connection holds the write lock.

@@ -18,7 +18,13 @@ describe('CLOVA Chatbot v2 messages', () => {
 
   test('the documented send example parses; the last text bubble is the text', () => {
     expect(parseChatbotMessage(buf(send))).toEqual({ userId: 'Kx9mQ2rT7vWb', event: 'send', text: '포인트 조회' });
-    const two = { ...send, bubbles: [{ type: 'text', data: { description: 'first' } }, { type: 'text', data: { description: ' last ' } }] };
+    const two = {
+      ...send,
+      bubbles: [
+        { type: 'text', data: { description: 'first' } },
+        { type: 'text', data: { description: ' last ' } },
+      ],
+    };
     expect(parseChatbotMessage(buf(two)).text).toBe('last');
     expect(parseChatbotMessage(buf({ ...send, version: undefined, event: 'open', bubbles: [] }))).toEqual({ userId: 'Kx9mQ2rT7vWb', event: 'open', text: undefined });
   });
@@ -45,8 +51,19 @@ describe('CLOVA Chatbot v2 messages', () => {
 
   test('CEK speech becomes text bubbles; audio and acknowledgements give none', () => {
     expect(speechTexts(simpleSpeech('Hello there.', 'en'))).toEqual(['Hello there.']);
-    expect(speechTexts({ type: 'SpeechList', values: [{ type: 'PlainText', lang: 'en', value: 'One.' }, { type: 'URL', lang: '', value: 'https://x/a.mp3' }, { type: 'PlainText', lang: 'en', value: 'Two.' }] })).toEqual(['One.', 'Two.']);
-    expect(speechTexts({ type: 'SpeechSet', brief: { type: 'PlainText', lang: 'en', value: 'b' }, verbose: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'verbose' } } })).toEqual(['verbose']);
+    expect(
+      speechTexts({
+        type: 'SpeechList',
+        values: [
+          { type: 'PlainText', lang: 'en', value: 'One.' },
+          { type: 'URL', lang: '', value: 'https://x/a.mp3' },
+          { type: 'PlainText', lang: 'en', value: 'Two.' },
+        ],
+      }),
+    ).toEqual(['One.', 'Two.']);
+    expect(
+      speechTexts({ type: 'SpeechSet', brief: { type: 'PlainText', lang: 'en', value: 'b' }, verbose: { type: 'SimpleSpeech', values: { type: 'PlainText', lang: 'en', value: 'verbose' } } }),
+    ).toEqual(['verbose']);
     expect(speechTexts({})).toEqual([]);
     const msg = { userId: 'u', event: 'send' as const, text: 'hi' };
     expect(chatbotResponse(msg, cekResponse({ version: '1.0', speech: simpleSpeech('Hi!', 'en'), shouldEndSession: false }), 5)).toEqual({

@@ -10,9 +10,11 @@ import { closedPort, startTarget, type TestTarget } from '../helpers/targets.js'
  */
 describe('classifyProviderFailure', () => {
   let target: TestTarget;
-  const send = (status: number, type: string, body: string, headers: Record<string, string> = {}) => (_call: unknown, res: ServerResponse) => {
-    res.writeHead(status, { 'content-type': type, ...headers }).end(body);
-  };
+  const send =
+    (status: number, type: string, body: string, headers: Record<string, string> = {}) =>
+    (_call: unknown, res: ServerResponse) => {
+      res.writeHead(status, { 'content-type': type, ...headers }).end(body);
+    };
 
   beforeAll(async () => {
     target = await startTarget({

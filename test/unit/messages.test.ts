@@ -6,7 +6,9 @@ describe('fillLoginPrompt', () => {
   });
 
   test('without a code the placeholder goes, and the space it leaves before punctuation', () => {
-    expect(fillLoginPrompt(DEFAULT_MESSAGES.en.loginPrompt, { url: 'https://x.example/link', code: undefined })).toBe('To use this, please link your account. On your phone, open https://x.example/link and enter the code.');
+    expect(fillLoginPrompt(DEFAULT_MESSAGES.en.loginPrompt, { url: 'https://x.example/link', code: undefined })).toBe(
+      'To use this, please link your account. On your phone, open https://x.example/link and enter the code.',
+    );
     expect(fillLoginPrompt('コード {code} 。', { url: 'u', code: undefined })).toBe('コード。');
   });
 
@@ -16,8 +18,7 @@ describe('fillLoginPrompt', () => {
 });
 
 describe('MessagePicker', () => {
-  const picker = (seed?: number) =>
-    new MessagePicker('ko', { welcome: ['w1', 'w2'], error: '오류' }, { 'ja-JP': { welcome: 'ようこそ' }, 'en-US': {} }, seed);
+  const picker = (seed?: number) => new MessagePicker('ko', { welcome: ['w1', 'w2'], error: '오류' }, { 'ja-JP': { welcome: 'ようこそ' }, 'en-US': {} }, seed);
 
   test('a declared locale: its own message, else its language’s default, in its language', () => {
     expect(picker().pick('welcome', 'ja-JP')).toEqual({ text: 'ようこそ', lang: 'ja' });

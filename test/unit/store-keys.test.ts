@@ -17,7 +17,10 @@ describe('store key families (store/keys.ts)', () => {
   });
 
   test('what is durable: extensions, tokens, quotas and usage; locks, codes, state and sessions are ephemeral', () => {
-    const durable = entries.filter(([, f]) => f.durability === 'durable').map(([n]) => n).sort();
+    const durable = entries
+      .filter(([, f]) => f.durability === 'durable')
+      .map(([n]) => n)
+      .sort();
     expect(durable).toEqual(['extension', 'linkedToken', 'quotaDay', 'usage']);
   });
 });

@@ -9,7 +9,12 @@ import type { Keyring } from '../../security/keyring.js';
 const rotateInput = z
   .object({
     /** How long the previous secret keeps signing; 0 ends it at once. Default 1 day, at most 7 days. */
-    graceSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .optional(),
   })
   .strict();
 

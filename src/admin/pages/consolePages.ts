@@ -13,6 +13,7 @@ import { linkingOf, page, type PagesContext } from './context.js';
 import { emptyForm, checked, field, parseNameValueLines, type FormState } from './forms.js';
 import { selfBaseUrl } from './selfApi.js';
 import { extensionTabs } from './tabs.js';
+import { messageOf, nameOf } from '../../http/errorInfo.js';
 
 const SEND_TIMEOUT_MS = 10_000;
 const MAX_SHOWN = 64 * 1024;
@@ -27,7 +28,8 @@ const TYPE_LABELS: Record<SampleType, string> = {
 /** What each outcome of the CEK handler means, for the developer reading the result. */
 const OUTCOMES: Record<string, string> = {
   action: 'An action method answered: its target replied, and the reply became this response.',
-  action_error: "An action method matched but did not get a usable answer (the target failed, timed out or replied in an unknown shape, or the user's token could not be obtained): the extension's error message was spoken. The server log has the cause.",
+  action_error:
+    "An action method matched but did not get a usable answer (the target failed, timed out or replied in an unknown shape, or the user's token could not be obtained): the extension's error message was spoken. The server log has the cause.",
   login_prompt: "The action method needs the user's token and this user has no usable linked account: the login prompt was spoken with a real pairing code (valid 10 minutes).",
   linking_unavailable: 'A token was needed but account linking is off for this extension: the error message was spoken.',
   welcome: 'No action method answers the launch: the welcome message was spoken.',
@@ -89,7 +91,7 @@ export function consolePages(ctx: PagesContext): Router {
   };
 
   router.get('/extensions/:id/console', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const actions = Object.values(actionsOf(record.sections));
     const firstIntent = actions.find((a) => a.trigger.type === 'IntentRequest');
     const users = await linkedUsersOf(record.extensionId);
@@ -113,7 +115,7 @@ export function consolePages(ctx: PagesContext): Router {
   });
 
   router.post('/extensions/:id/console', async (req, res) => {
-    const record = await registry.get(req.params['id'] as string);
+    const record = await registry.get(req.params['id']);
     const id = record.extensionId;
     const values = {
       type: field(req, 'type'),
@@ -171,8 +173,10 @@ export function consolePages(ctx: PagesContext): Router {
       text = await answer.text();
     } catch (err) {
       ctx.tap.take(requestId);
-      ctx.s.log.warn({ reqId: req.requestId, err: (err as Error).message }, 'the test console could not reach the CEK endpoint');
-      form.problems.push(`The request did not get an answer from this instance's CEK endpoint (${(err as Error).name === 'TimeoutError' ? `no answer within ${SEND_TIMEOUT_MS / 1000} s` : 'connection failed'}).`);
+      ctx.s.log.warn({ reqId: req.requestId, err: messageOf(err) }, 'the test console could not reach the CEK endpoint');
+      form.problems.push(
+        `The request did not get an answer from this instance's CEK endpoint (${nameOf(err) === 'TimeoutError' ? `no answer within ${SEND_TIMEOUT_MS / 1000} s` : 'connection failed'}).`,
+      );
       await consolePage(req, res, 502, record, form);
       return;
     }

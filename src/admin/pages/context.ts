@@ -136,14 +136,7 @@ export function secretFlash(ctx: PagesContext, req: Request, extensionId: string
 }
 
 /** A flash that carries the values of an API key to its Gateway tab, sealed while they wait in the store. */
-export function apiKeyFlash(
-  ctx: PagesContext,
-  req: Request,
-  extensionId: string,
-  key: { id: string; name: string },
-  values: { primary?: string; secondary?: string },
-  text: string,
-): Flash {
+export function apiKeyFlash(ctx: PagesContext, req: Request, extensionId: string, key: { id: string; name: string }, values: { primary?: string; secondary?: string }, text: string): Flash {
   const sealed = ctx.s.keyring.seal(JSON.stringify(values), flashApiKeyContext(sessionOf(req), extensionId, key.id));
   return { kind: 'ok', text, apiKey: { extensionId, keyId: key.id, name: key.name, sealed } };
 }

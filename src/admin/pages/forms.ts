@@ -45,7 +45,10 @@ const VARIANT_SEPARATOR = /\r?\n[ \t]*---[ \t]*\r?\n/;
 export function messageOrNull(req: Request, name: string): string | string[] | null {
   const v = textOrNull(req, name);
   if (v === null) return null;
-  const parts = v.split(VARIANT_SEPARATOR).map((p) => p.trim()).filter((p) => p !== '');
+  const parts = v
+    .split(VARIANT_SEPARATOR)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   return parts.length > 1 ? parts : (parts[0] ?? null);
 }
 
@@ -95,10 +98,7 @@ function sentence(text: string): string {
  * (it cannot be an own key of a plain object). With `unique`, a name given twice is reported;
  * otherwise the last one wins.
  */
-export function parseNameValueLines(
-  text: string,
-  o: { separator: ':' | '='; shape: string; noun: string; unique: boolean },
-): { values: Record<string, string>; problem?: string } {
+export function parseNameValueLines(text: string, o: { separator: ':' | '='; shape: string; noun: string; unique: boolean }): { values: Record<string, string>; problem?: string } {
   const values: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {

@@ -113,7 +113,14 @@ export function gatewayPages(ctx: PagesContext) {
       req,
       res,
       `${base(id)}#keys`,
-      apiKeyFlash(ctx, req, id, key, { [which]: value }, `New ${which} value for ${key.name}: the old ${which} value no longer works, the ${other} one still does. Copy the new value now: it is shown only this once.`),
+      apiKeyFlash(
+        ctx,
+        req,
+        id,
+        key,
+        { [which]: value },
+        `New ${which} value for ${key.name}: the old ${which} value no longer works, the ${other} one still does. Copy the new value now: it is shown only this once.`,
+      ),
     );
   });
 

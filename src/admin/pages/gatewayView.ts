@@ -148,8 +148,26 @@ export function usageView(r: UsageReport, keys: readonly ApiKeyRecord[]) {
       usedWidth: total === 0 ? 0 : a.monthlyCalls === 0 ? 100 : Math.min(100, Math.max(1, Math.round((total / a.monthlyCalls) * 1000) / 10)),
       over: a.overage > 0,
     },
-    days: { chart: daysChart, axis: axis(r.days.map((d) => d.date), 7, shortDate, 'Today'), rows: r.days.map((d) => ({ label: d.date, calls: d.calls, refused: refusedOf(d) })).reverse() },
-    months: { chart: monthsChart, axis: axis(r.months.map((m) => m.month), 3, monthName, monthName(month.month)), rows: r.months.map((m) => ({ label: shortDate(m.month), calls: m.calls, refused: refusedOf(m) })).reverse() },
+    days: {
+      chart: daysChart,
+      axis: axis(
+        r.days.map((d) => d.date),
+        7,
+        shortDate,
+        'Today',
+      ),
+      rows: r.days.map((d) => ({ label: d.date, calls: d.calls, refused: refusedOf(d) })).reverse(),
+    },
+    months: {
+      chart: monthsChart,
+      axis: axis(
+        r.months.map((m) => m.month),
+        3,
+        monthName,
+        monthName(month.month),
+      ),
+      rows: r.months.map((m) => ({ label: shortDate(m.month), calls: m.calls, refused: refusedOf(m) })).reverse(),
+    },
     refused: REFUSAL_CODES.map((code) => ({ code, label: REFUSAL_LABELS[code], today: today.refused[code], month: month.refused[code] })),
     outcomes: OUTCOMES.map((o) => ({ outcome: o, label: OUTCOME_LABELS[o], today: today.byOutcome[o], month: month.byOutcome[o] })).filter((o) => o.outcome !== 'unclassified' || o.month > 0),
     keys: keyRows,

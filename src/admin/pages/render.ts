@@ -75,7 +75,10 @@ export function createAdminViews(o: { publicUrl: string }): AdminViews {
   env.addGlobal('publicUrl', o.publicUrl);
   return {
     render(res, status, view, data) {
-      res.status(status).type('html').send(env.render(`admin/${view}`, data));
+      res
+        .status(status)
+        .type('html')
+        .send(env.render(`admin/${view}`, data));
     },
   };
 }

@@ -2,6 +2,7 @@ import { sha256Hex } from '../../security/hash.js';
 import { randomToken } from '../../security/random.js';
 import type { Store } from '../../store/store.js';
 import { keyOf } from '../../store/keys.js';
+import { decodeRecord } from '../../store/json.js';
 
 /**
  * Sessions of the admin pages, kept in the Store so that any instance serves them.
@@ -88,7 +89,7 @@ export class AdminSessions {
     if (raw === null) return undefined;
     let record: SessionRecord;
     try {
-      record = JSON.parse(raw) as SessionRecord;
+      record = decodeRecord<SessionRecord>(raw);
     } catch {
       return undefined;
     }

@@ -135,7 +135,13 @@ export function setupPages(ctx: PagesContext): Router {
       const { graceSeconds } = parseInput(rotateSecretInput, { graceSeconds: Number(field(req, 'graceSeconds') || '3600') });
       const { chatbotSecret } = await registry.rotateSecret(id, graceSeconds);
       const old = GRACE_OPTIONS.find((g) => g.value === String(graceSeconds))?.flash ?? `The old secret keeps working for ${graceSeconds ?? 3600} seconds.`;
-      await redirectWith(ctx, req, res, `/admin/extensions/${id}#secret`, secretFlash(ctx, req, id, chatbotSecret, `New Chatbot Secret generated. ${old} Copy the new one now: it is shown only this once.`));
+      await redirectWith(
+        ctx,
+        req,
+        res,
+        `/admin/extensions/${id}#secret`,
+        secretFlash(ctx, req, id, chatbotSecret, `New Chatbot Secret generated. ${old} Copy the new one now: it is shown only this once.`),
+      );
     } catch (err) {
       await setupPage(req, res, 400, id, { secret: applyError(form, err, { fields: SECRET_FIELDS }) });
     }

@@ -21,17 +21,16 @@ export function usersPages(ctx: PagesContext): Router {
     const after = typeof req.query['after'] === 'string' && req.query['after'] !== '' ? req.query['after'].slice(0, 1024) : undefined;
     const listed = await linking.links(record.extensionId, { after, limit: USERS_PAGE });
     // Only what the admin API's links list shows: status, dates, expiry, scope. The sealed tokens stay in the record.
-    const users = listed.links
-      .map(({ userId, record: r }) => ({
-        userId,
-        status: r.status,
-        brokenReason: r.brokenReason ?? null,
-        linkedAt: r.linkedAt,
-        refreshedAt: r.refreshedAt,
-        expiresAt: r.expiresAt,
-        expired: r.expiresAt !== null && r.expiresAt <= now,
-        scope: r.scope,
-      }));
+    const users = listed.links.map(({ userId, record: r }) => ({
+      userId,
+      status: r.status,
+      brokenReason: r.brokenReason ?? null,
+      linkedAt: r.linkedAt,
+      refreshedAt: r.refreshedAt,
+      expiresAt: r.expiresAt,
+      expired: r.expiresAt !== null && r.expiresAt <= now,
+      scope: r.scope,
+    }));
     await page(ctx, req, res, 200, 'users.njk', {
       title: `Linked users · ${record.name}`,
       ext: formatExtension(record, ctx.s.config.publicUrl),
@@ -52,9 +51,15 @@ export function usersPages(ctx: PagesContext): Router {
       return;
     }
     const removed = await linking.unlink(record.extensionId, userId);
-    await redirectWith(ctx, req, res, to, removed
-      ? { kind: 'ok', text: `${userId} is unlinked: their tokens are deleted (and revoked at the provider when it has a revocation endpoint).` }
-      : { kind: 'info', text: `${userId} had no link any more.` });
+    await redirectWith(
+      ctx,
+      req,
+      res,
+      to,
+      removed
+        ? { kind: 'ok', text: `${userId} is unlinked: their tokens are deleted (and revoked at the provider when it has a revocation endpoint).` }
+        : { kind: 'info', text: `${userId} had no link any more.` },
+    );
   });
 
   return router;
