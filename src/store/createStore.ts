@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { openPostgresStore } from './postgresStore.js';
-import { redactPostgresUrl } from './postgresErrors.js';
 import { createRedisStore, redactRedisUrl } from './redisStore.js';
 import { createSqliteStore } from './sqliteStore.js';
+import { SplitStore } from './splitStore.js';
 import type { Store } from './store.js';
 import { messageOf } from '../http/errorInfo.js';
 
@@ -25,30 +25,36 @@ export const SQLITE_FILE_NAME = 'cek-gateway.sqlite';
 export const DEFAULT_DATABASE_SCHEMA = 'cek_gateway';
 
 /**
- * Opens the configured store: PostgreSQL when `databaseUrl` is set, else Redis when `redisUrl` is
- * set, else SQLite. PostgreSQL and Redis are reached once here, so a wrong URL or a server that is
+ * Opens the configured store: PostgreSQL when `databaseUrl` is set (with Redis for the ephemeral
+ * key families when `redisUrl` is set too), else Redis when `redisUrl` is set, else SQLite. PostgreSQL and Redis are reached once here, so a wrong URL or a server that is
  * down fails the start with a clear message (the URL is shown without its password); PostgreSQL
  * also creates or migrates its schema here.
  */
 export async function createStore(opts: CreateStoreOptions): Promise<Store> {
   const redisUrl = opts.redisUrl !== undefined && opts.redisUrl !== '' ? opts.redisUrl : undefined;
   if (opts.databaseUrl !== undefined && opts.databaseUrl !== '') {
-    if (redisUrl !== undefined) {
-      // Durable families in PostgreSQL and ephemeral ones in Redis is a later step (issue 15).
-      opts.warn?.(`Both DATABASE_URL and REDIS_URL are set: everything is kept in PostgreSQL (${redactPostgresUrl(opts.databaseUrl)}); REDIS_URL is not used yet.`);
-    }
     // Its error names the URL (without the password) and the schema.
-    return openPostgresStore({ url: opts.databaseUrl, schema: opts.databaseSchema ?? DEFAULT_DATABASE_SCHEMA });
-  }
-  if (redisUrl !== undefined) {
-    const store = createRedisStore({ url: redisUrl, prefix: opts.redisKeyPrefix });
+    const durable = await openPostgresStore({ url: opts.databaseUrl, schema: opts.databaseSchema ?? DEFAULT_DATABASE_SCHEMA });
+    if (redisUrl === undefined) return durable;
     try {
-      await store.ping();
+      // Durable families in PostgreSQL, ephemeral ones in Redis (store/keys.ts says which is which).
+      return new SplitStore(durable, await openRedis(redisUrl, opts.redisKeyPrefix));
     } catch (err) {
-      await store.close();
-      throw new Error(`Cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${messageOf(err)}`, { cause: err });
+      await durable.close();
+      throw err;
     }
-    return store;
   }
+  if (redisUrl !== undefined) return openRedis(redisUrl, opts.redisKeyPrefix);
   return createSqliteStore({ file: path.join(opts.dataDir, SQLITE_FILE_NAME) });
+}
+
+async function openRedis(url: string, prefix: string): Promise<Store> {
+  const store = createRedisStore({ url, prefix });
+  try {
+    await store.ping();
+  } catch (err) {
+    await store.close();
+    throw new Error(`Cannot reach Redis at ${redactRedisUrl(url)}: ${messageOf(err)}`, { cause: err });
+  }
+  return store;
 }

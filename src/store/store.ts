@@ -59,7 +59,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreKind = 'sqlite' | 'redis' | 'postgres';
+export type StoreKind = 'sqlite' | 'redis' | 'postgres' | 'postgres+redis';
 
 /** The largest page `listPage` returns. */
 export const MAX_PAGE = 1_000;

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, escapeRedisGlob } from '../../src/store/redisStore.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
+import { SplitStore } from '../../src/store/splitStore.js';
 import type { Store } from '../../src/store/store.js';
 
 /**
@@ -18,7 +19,7 @@ import type { Store } from '../../src/store/store.js';
  * test/postgres-global-setup.cjs. Every test store gets a schema of its own, dropped by its cleanup.
  */
 
-export type StoreKindName = 'sqlite' | 'redis' | 'postgres';
+export type StoreKindName = 'sqlite' | 'redis' | 'postgres' | 'split';
 
 /** A Redis server is available to this run (REDIS_URL set, and the global setup did not skip Redis). */
 export const redisAvailable: boolean = (process.env['REDIS_URL'] ?? '') !== '' && process.env['REDIS_TESTS'] !== 'skip';
@@ -33,7 +34,7 @@ export const postgresAvailable: boolean = (process.env['CEK_TEST_DATABASE_URL'] 
  * The kinds of the store contract suite: `storeKinds` plus PostgreSQL. (The other suites move to
  * PostgreSQL once the durable/ephemeral split lands.)
  */
-export const contractStoreKinds: StoreKindName[] = postgresAvailable ? [...storeKinds, 'postgres'] : storeKinds;
+export const contractStoreKinds: StoreKindName[] = postgresAvailable ? [...storeKinds, 'postgres', ...(redisAvailable ? (['split'] as const) : [])] : storeKinds;
 
 /** `test:<label>:<pid>:<random>:`, unique per call. */
 export function uniquePrefix(label: string): string {
@@ -93,6 +94,18 @@ export async function openTestStore(kind: StoreKindName, label: string): Promise
         await store.close();
         // The directory holds the database and its -wal/-shm files.
         fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  if (kind === 'split') {
+    // PostgreSQL for the durable families, Redis for the ephemeral ones (store/splitStore.ts).
+    const durable = await openTestStore('postgres', label);
+    const ephemeral = await openTestStore('redis', label);
+    const store = new SplitStore(durable.store, ephemeral.store);
+    return {
+      store,
+      cleanup: async () => {
+        await Promise.allSettled([durable.cleanup(), ephemeral.cleanup()]);
       },
     };
   }

@@ -11,6 +11,8 @@ import { MIGRATIONS, migrate } from '../../src/store/postgresMigrations.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
+import { SplitStore } from '../../src/store/splitStore.js';
+import { KEY_FAMILIES, keyOf, type KeyFamilyName } from '../../src/store/keys.js';
 import type { Store } from '../../src/store/store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import Database from 'better-sqlite3';
@@ -82,6 +84,7 @@ function inbox(): { handler: (m: string) => void; messages: string[]; next: (tim
  * same schema): concurrency across connections.
  */
 async function openPeer(kind: StoreKindName, store: Store): Promise<Store> {
+  if (kind === 'split' && store instanceof SplitStore) return new SplitStore(await openPeer('postgres', store.durable), await openPeer('redis', store.ephemeral));
   if (kind === 'sqlite') return createSqliteStore({ file: (store as SqliteStore).file });
   if (kind === 'postgres') return openPostgresStore({ url: postgresUrl(), schema: (store as PostgresStore).schema, poolSize: 4 });
   return createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
@@ -99,7 +102,7 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   });
 
   test('reports its kind and answers ping', async () => {
-    expect(store.kind).toBe(kind);
+    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind);
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
@@ -1105,27 +1108,72 @@ describe('createStore', () => {
 });
 
 describePostgres('createStore with DATABASE_URL', () => {
-  test('PostgreSQL in the given schema; with REDIS_URL too it still uses PostgreSQL and says so', async () => {
+  test('PostgreSQL in the given schema', async () => {
     const schema = uniqueSchema('create');
-    const warnings: string[] = [];
-    const store = await createStore({
-      databaseUrl: postgresUrl(),
-      databaseSchema: schema,
-      redisUrl: 'redis://127.0.0.1:1',
-      redisKeyPrefix: 'unused:',
-      dataDir: os.tmpdir(),
-      warn: (m) => warnings.push(m),
-    });
+    const store = await createStore({ databaseUrl: postgresUrl(), databaseSchema: schema, redisKeyPrefix: 'unused:', dataDir: os.tmpdir() });
     try {
       expect(store.kind).toBe('postgres');
       expect((store as PostgresStore).schema).toBe(schema);
       await store.set('k', 'v');
       expect(await store.get('k')).toBe('v');
-      expect(warnings).toEqual([expect.stringContaining('REDIS_URL is not used yet')]);
     } finally {
       await store.close();
       await dropPostgresSchema(schema);
     }
+  });
+
+  (redisAvailable ? test : test.skip)('with REDIS_URL too: each key family lives in its home (durable in PostgreSQL, ephemeral in Redis), pub/sub through Redis', async () => {
+    const schema = uniqueSchema('split');
+    const prefix = uniquePrefix('split');
+    const store = await createStore({ databaseUrl: postgresUrl(), databaseSchema: schema, redisUrl: redisUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
+    try {
+      expect(store.kind).toBe('postgres+redis');
+      if (!(store instanceof SplitStore)) throw new Error('expected the split store');
+      const homes: Array<[string, 'durable' | 'ephemeral']> = [];
+      for (const [name, family] of Object.entries(KEY_FAMILIES)) {
+        const key = keyOf(name as KeyFamilyName, 'com.example.split', 'x');
+        await store.set(key, name);
+        const inDurable = (await store.durable.get(key)) === name;
+        const inEphemeral = (await store.ephemeral.get(key)) === name;
+        expect(inDurable !== inEphemeral).toBe(true);
+        homes.push([name, inDurable ? 'durable' : 'ephemeral']);
+        expect(homes.at(-1)?.[1]).toBe(family.durability);
+      }
+      expect(homes.filter(([, h]) => h === 'durable').map(([n]) => n)).toEqual(['extension', 'linkedToken', 'quotaDay', 'usage']);
+      // Listing across families merges both homes in key order; a page at a time too.
+      const all = (await store.list('')).map((e) => e.key);
+      expect(all).toEqual([...all].sort());
+      expect(all).toHaveLength(Object.keys(KEY_FAMILIES).length);
+      const paged: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await store.listPage('', { after, limit: 3 });
+        paged.push(...page.items.map((e) => e.key));
+        after = page.next;
+      } while (after !== undefined);
+      expect(paged).toEqual(all);
+      const got: string[] = [];
+      const off = await store.subscribe('split-test', (m) => got.push(m));
+      await store.publish('split-test', 'hello');
+      await waitFor(async () => Promise.resolve(got.length === 1), 5_000);
+      await off();
+    } finally {
+      await deleteRedisKeys(prefix);
+      await store.close();
+      await dropPostgresSchema(schema);
+    }
+  });
+
+  (redisAvailable ? test : test.skip)('with an unreachable REDIS_URL the start fails naming Redis (without its password)', async () => {
+    const schema = uniqueSchema('split-down');
+    const port = await freePort();
+    const err = await createStore({ databaseUrl: postgresUrl(), databaseSchema: schema, redisUrl: `redis://:hunter2secret@127.0.0.1:${port}`, redisKeyPrefix: 'x:', dataDir: os.tmpdir() }).then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e,
+    );
+    await dropPostgresSchema(schema);
+    expect(String((err as Error).message)).toMatch(/Cannot reach Redis at redis:\/\/.*127\.0\.0\.1/);
+    expect(String((err as Error).message)).not.toContain('hunter2secret');
   });
 
   test('an unreachable PostgreSQL fails with a message naming the URL without its password', async () => {
