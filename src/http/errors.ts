@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   rate_limited: 429,
   quota_exceeded: 429,
   internal_error: 500,
+  upstream_error: 502,
   store_unavailable: 503,
 } as const satisfies Record<string, number>;
 

@@ -37,10 +37,7 @@ export function installLinking(core: Core): LinkingFeature {
     service: linking,
     responders: [skillDisabled],
     publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:'), core.keyring.deriveKey('csrf pre-session forms')),
-    onExtensionDeleted: async (extensionId) => {
-      for (const { userId } of await linking.vault.list(extensionId)) await linking.vault.remove(extensionId, userId);
-      await linking.health.healed(extensionId);
-    },
-    stop: () => linking.clients.close(),
+    onExtensionDeleted: (extensionId) => linking.extensionDeleted(extensionId),
+    stop: () => linking.close(),
   };
 }

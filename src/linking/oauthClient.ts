@@ -93,7 +93,7 @@ export class OAuthClients {
     const insecure = !this.#production && urls.some((u) => u.startsWith('http:'));
 
     // Without an issuer we name the token endpoint's origin. Callbacks then have their `iss` removed
-    // before the check (see LinkingService.complete), since it could not match a guessed issuer.
+    // before the check (see AuthorizationFlow.complete), since it could not match a guessed issuer.
     const customFetch = this.#fetchFor(ext);
     const base: oidc.ServerMetadata =
       s.issuer !== undefined

@@ -3,7 +3,7 @@ import type nunjucks from 'nunjucks';
 import type { Logger } from '../http/logger.js';
 import { readCookie } from '../http/cookies.js';
 import { PreSessionCsrf } from '../security/csrf.js';
-import { FAILURES, LinkFailure, type FailureReason } from './failures.js';
+import { failurePage, LinkFailure, type FailureReason } from './failures.js';
 import type { LinkingService } from './service.js';
 import { describeError } from '../http/errorInfo.js';
 
@@ -31,7 +31,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     if (!(err instanceof LinkFailure)) log.error({ reqId: req.requestId, err }, 'account linking failed unexpectedly');
     else log.info({ reqId: req.requestId, reason, detail: err.message, cause: err.cause === undefined ? undefined : describeError(err.cause) }, 'account linking step failed');
     req.failure = { code: `link_${reason}` };
-    const f = FAILURES[reason];
+    const f = failurePage(reason);
     render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });
   };
   // The code and unlink forms come before any session: signed double-submit tokens (security/csrf.ts).
@@ -60,7 +60,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
       res.redirect(303, (await linking.beginFromCode(code, req.ip ?? 'unknown')).href);
     } catch (err) {
       if (err instanceof LinkFailure && (err.reason === 'invalid_code' || err.reason === 'malformed_code' || err.reason === 'locked')) {
-        const f = FAILURES[err.reason];
+        const f = failurePage(err.reason);
         req.failure = { code: `link_${err.reason}` };
         render(res, f.status, 'link.njk', { csrf: csrfToken(req, res), code, error: `${f.title}. ${f.body} ${f.retry}`, locked: err.reason === 'locked' });
         return;
@@ -91,8 +91,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
 
   router.get('/link/unlink', async (req, res) => {
     const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
-    const t = ticket === '' ? undefined : await linking.tickets.peek(ticket, 'unlink');
-    if (t === undefined) {
+    if (ticket === '' || !(await linking.unlinkTicketValid(ticket))) {
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
     }
@@ -104,12 +103,10 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
       fail(req, res, new LinkFailure('invalid_request', 'csrf'));
       return;
     }
-    const t = await linking.tickets.redeem(String((req.body as Record<string, unknown>)['ticket'] ?? ''), 'unlink');
-    if (t === undefined) {
+    if (!(await linking.unlinkWithTicket(String((req.body as Record<string, unknown>)['ticket'] ?? '')))) {
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
     }
-    await linking.unlink(t.extensionId, t.userId);
     render(res, 200, 'link-message.njk', {
       title: 'Account unlinked',
       body: 'Your account is no longer linked. The extension cannot use it any more.',

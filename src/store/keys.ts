@@ -28,7 +28,7 @@ export const KEY_FAMILIES = {
   pairingUser: { prefix: 'pair:user:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingFailures: { prefix: 'pair:fail:', owner: 'linking/attempts.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },
   linkingHealth: { prefix: 'linking:misconfigured:', owner: 'linking/health.ts', durability: 'ephemeral', lifetime: 'until the settings change (found again on the next refusal)' },
-  oauthState: { prefix: 'oauth:state:', owner: 'linking/service.ts', durability: 'ephemeral', lifetime: 'minutes (one sign-in at the provider)' },
+  oauthState: { prefix: 'oauth:state:', owner: 'linking/authorizationFlow.ts', durability: 'ephemeral', lifetime: 'minutes (one sign-in at the provider)' },
   usedTicket: { prefix: 'ticket:used:', owner: 'linking/tickets.ts', durability: 'ephemeral', lifetime: 'the ticket’s life' },
   rateWindow: { prefix: 'gw:rate:', owner: 'gateway/limiter.ts', durability: 'ephemeral', lifetime: 'seconds (one window)' },
   quotaDay: { prefix: 'gw:quota:', owner: 'gateway/limiter.ts', durability: 'durable', lifetime: '35 days' },

@@ -7,6 +7,7 @@ import { resealStore, SEALED_FAMILIES } from '../../src/sealedRecords.js';
 import { decodeKey, keyIdOf } from '../../src/security/keyring.js';
 import { MissingKeysError, sealedKeyUse } from '../../src/security/reseal.js';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { chatbotSignature, intentRequest, launchRequest, makeClovaSigner } from '../helpers/cek.js';
 import { openTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
 import { tokenProbe, speechOf } from '../helpers/tokenProbe.js';
@@ -53,8 +54,8 @@ describe.each(storeKinds)('switching ENCRYPTION_KEY (%s)', (kind) => {
       .set(dev.adminHeaders)
       .send({ enabled: true, loginUrl: 'http://127.0.0.1:9/auth', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'cid', clientSecret: 'client-secret-1', clientAuth: 'basic', scope: 'api' })
       .expect(200);
-    await dev.services.linking?.vault.link(EXT, 'user:1', { accessToken: 'at-sealed-under-dev-key' }, { expiresAt: null, scope: null, tokenType: 'Bearer' });
-    await dev.services.linking?.vault.update(EXT, 'user:1', (r) => {
+    await vaultOf(dev).link(EXT, 'user:1', { accessToken: 'at-sealed-under-dev-key' }, { expiresAt: null, scope: null, tokenType: 'Bearer' });
+    await vaultOf(dev).update(EXT, 'user:1', (r) => {
       delete r.successPending;
     });
     expect((await signedCall(dev)).status).toBe(200);

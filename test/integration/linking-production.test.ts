@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import request from 'supertest';
+import { OAuthClients } from '../../src/linking/oauthClient.js';
 import { settingsOf } from '../../src/linking/settings.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startConnectionCounter, type ConnectionCounter } from '../helpers/targets.js';
@@ -14,6 +15,8 @@ const ID = 'com.example.prod-linking';
 describe('account-linking provider URLs in production mode', () => {
   let app: TestApp;
   let tcp: ConnectionCounter;
+  /** The app's OAuth clients seen from the test (its keyring and mode, as the service builds them). */
+  let clients: OAuthClients;
   const put = (body: object) => request(app.url).put(`/api/v1/extensions/${ID}/account-linking`).set(app.adminHeaders).send(body);
   const setAllow = (allow: boolean) => request(app.url).patch(`/api/v1/extensions/${ID}`).set(app.adminHeaders).send({ allowPrivateTargets: allow }).expect(200);
   const base = { enabled: true, loginUrl: 'https://127.0.0.1/authorize', clientId: 'client', clientSecret: 'secret' };
@@ -21,9 +24,11 @@ describe('account-linking provider URLs in production mode', () => {
   beforeAll(async () => {
     app = await startTestApp({ label: 'linking-prod', env: { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' } });
     tcp = await startConnectionCounter();
+    clients = new OAuthClients(app.services.keyring, app.config.production);
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: ID, language: 'en' }).expect(201);
   });
   afterAll(async () => {
+    await clients.close();
     await app.close();
     await tcp.close();
   });
@@ -51,7 +56,7 @@ describe('account-linking provider URLs in production mode', () => {
     const record = (await request(app.url).get(`/api/v1/extensions/${ID}`).set(app.adminHeaders)).body as { allowPrivateTargets: boolean };
     expect(record.allowPrivateTargets).toBe(false);
     const stored = await app.services.registry.get(ID);
-    const config = await app.services.linking.clients.configFor(stored, settingsOf(stored)!);
+    const config = await clients.configFor(stored, settingsOf(stored)!);
     const before = tcp.connections.length;
     await expect(oidc.refreshTokenGrant(config, 'a-refresh-token')).rejects.toThrow();
     expect(tcp.connections.length).toBe(before);
@@ -59,7 +64,7 @@ describe('account-linking provider URLs in production mode', () => {
     // Allowed: the same call reaches the listener (and fails there: it is not TLS).
     await setAllow(true);
     const allowed = await app.services.registry.get(ID);
-    const open = await app.services.linking.clients.configFor(allowed, settingsOf(allowed)!);
+    const open = await clients.configFor(allowed, settingsOf(allowed)!);
     await expect(oidc.refreshTokenGrant(open, 'a-refresh-token')).rejects.toThrow();
     expect(tcp.connections.length).toBeGreaterThan(before);
   });

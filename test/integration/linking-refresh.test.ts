@@ -6,6 +6,7 @@ import type { SqliteStore } from '../../src/store/sqliteStore.js';
 import type { RedisStore } from '../../src/store/redisStore.js';
 import { Redis } from 'ioredis';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
@@ -64,7 +65,7 @@ describeRedis('refresh under contention: two instances sharing one Redis', () =>
 
   test('50 concurrent requests for a user whose token just expired: one token-endpoint call, every request gets the new token', async () => {
     await link(a, 'storm-user');
-    const vault = a.services.linking.vault;
+    const vault = vaultOf(a);
     const old = await vault.read(EXT, 'storm-user');
     await vault.update(EXT, 'storm-user', (r) => {
       r.expiresAt = Date.now() - 1000;
@@ -107,7 +108,7 @@ describe('the vault at rest', () => {
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });
     await configure(app, provider);
     await link(app, 'rest-user');
-    const { tokens } = (await app.services.linking.vault.read(EXT, 'rest-user'))!;
+    const { tokens } = (await vaultOf(app).read(EXT, 'rest-user'))!;
     const file = (store.store as SqliteStore).file;
     const db = new Database(file, { readonly: true });
     const rows = db.prepare('SELECT key, value FROM kv').all() as Array<{ key: string; value: string }>;

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { LOCK_GRACE_MS, REFRESH_TIMEOUT_MS } from '../../src/linking/refresher.js';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { send, signIn } from '../helpers/adminSession.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { cekTimestamp, eventRequest, intentRequest } from '../helpers/cek.js';
@@ -283,7 +284,7 @@ describe('links survive a wrong client secret (oidc-provider)', () => {
   const g = (): Gateway => ({ app, ext: 'com.example.misconfigured' });
   const settings = () => ({ loginUrl: provider.authorizationUrl, tokenUrl: provider.tokenUrl, clientId: provider.clientId, clientSecret: provider.clientSecret, clientAuth: 'basic', scope: 'api' });
   const expire = (userId: string) =>
-    app.services.linking.vault.update(g().ext, userId, (r) => {
+    vaultOf(app).update(g().ext, userId, (r) => {
       r.expiresAt = Date.now() - 1_000;
     });
   const gauge = async (): Promise<number | undefined> => (await app.services.metrics.linkingMisconfigured.get()).values[0]?.value;
@@ -335,7 +336,7 @@ describe('links survive a wrong client secret (oidc-provider)', () => {
     const refreshesBefore = provider.counts.refresh;
     for (const user of ['ann-clova', 'ben-clova']) {
       const r = await voice(g(), user);
-      const { tokens } = (await app.services.linking.vault.read(g().ext, user))!;
+      const { tokens } = (await vaultOf(app).read(g().ext, user))!;
       expect(r.speech).toBe(`token ${tokens.accessToken}`);
     }
     expect(provider.counts.refresh - refreshesBefore).toBe(2);
@@ -407,7 +408,7 @@ describe('tokens that live shorter than REFRESH_SKEW_SECONDS (oidc-provider, 30 
     expect(provider.counts.refresh - before).toBeLessThanOrEqual(1);
 
     // 16 s into a 30 s life (as if issued 16 s ago): due for a refresh, exactly one.
-    const vault = app.services.linking.vault;
+    const vault = vaultOf(app);
     await vault.update(g().ext, 'quick-clova', (r) => {
       r.refreshedAt = new Date(Date.now() - 16_000).toISOString();
       r.expiresAt = Date.now() + 14_000;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
@@ -113,23 +114,23 @@ describe.each(shapes)('account linking: $name', (shape) => {
     expect(opened).toEqual({ status: 'ok', token });
     const raw = await app.store.get(`tok:${EXT}:alice-clova`);
     expect(raw).not.toContain(token);
-    const { tokens } = (await app.services.linking.vault.read(EXT, 'alice-clova'))!;
+    const { tokens } = (await vaultOf(app).read(EXT, 'alice-clova'))!;
     expect(tokens.refreshToken).toBeTruthy();
     expect(raw).not.toContain(tokens.refreshToken!);
   });
 
   test('refresh: an expired token is refreshed once; the old refresh token is kept when none comes back', async () => {
     await linkUser(app, 'bob-clova');
-    const linking = app.services.linking;
-    const before = await linking.vault.read(EXT, 'bob-clova');
-    await linking.vault.update(EXT, 'bob-clova', (r) => {
+    const vault = vaultOf(app);
+    const before = await vault.read(EXT, 'bob-clova');
+    await vault.update(EXT, 'bob-clova', (r) => {
       r.expiresAt = Date.now() - 1000;
       delete r.successPending;
     });
     const refreshesBefore = provider.counts.refresh;
     const spoken = speechOf((await voice(app, intentRequest({ extensionId: EXT, intent: 'WhoAmI', userId: 'bob-clova' }))).body);
     expect(provider.counts.refresh).toBe(refreshesBefore + 1);
-    const after = await linking.vault.read(EXT, 'bob-clova');
+    const after = await vault.read(EXT, 'bob-clova');
     expect(spoken).toBe(`token ${after!.tokens.accessToken}`);
     expect(after!.tokens.accessToken).not.toBe(before!.tokens.accessToken);
     expect(after!.tokens.refreshToken).toBe(before!.tokens.refreshToken);
@@ -139,8 +140,8 @@ describe.each(shapes)('account linking: $name', (shape) => {
 
   test('invalid_grant on refresh marks the link broken and the user hears the prompt again', async () => {
     await linkUser(app, 'carol-clova');
-    const linking = app.services.linking;
-    const rec = await linking.vault.read(EXT, 'carol-clova');
+    const vault = vaultOf(app);
+    const rec = await vault.read(EXT, 'carol-clova');
     // Revoke the refresh token at the provider for real, then let the access token expire.
     const creds =
       shape.clientAuth === 'basic'
@@ -152,7 +153,7 @@ describe.each(shapes)('account linking: $name', (shape) => {
       body: new URLSearchParams({ token: rec!.tokens.refreshToken!, token_type_hint: 'refresh_token', ...creds.body }),
     });
     expect(revoke.status).toBe(200);
-    await linking.vault.update(EXT, 'carol-clova', (r) => {
+    await vault.update(EXT, 'carol-clova', (r) => {
       r.expiresAt = Date.now() - 1000;
       delete r.successPending;
     });

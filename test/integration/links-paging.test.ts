@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { send, signIn } from '../helpers/adminSession.js';
 import { storeKinds } from '../helpers/stores.js';
 
@@ -15,7 +16,7 @@ describe.each(storeKinds)('linked users, page by page, on %s', (kind) => {
   beforeAll(async () => {
     app = await startTestApp({ store: kind, label: 'links-paging' });
     expect((await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: ID, language: 'en' })).status).toBe(201);
-    const vault = app.services.linking.vault;
+    const vault = vaultOf(app);
     // In reverse, so the order of the list is the store's (user id order), not insertion order.
     for (let i = USERS - 1; i >= 0; i--) {
       await vault.link(ID, userId(i), { accessToken: `secret-access-${i}`, refreshToken: `secret-refresh-${i}` }, { expiresAt: Date.now() + 3_600_000, scope: 'points', tokenType: 'Bearer' });

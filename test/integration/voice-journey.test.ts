@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { keysOutsideFamilies } from '../helpers/stores.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { vaultOf } from '../helpers/vault.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
@@ -72,7 +73,7 @@ describe.each(storeKinds)('voice journey on %s: action method + account linking'
     const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
     expect((await browser.request(`${app.url}${callback.pathname}${callback.search}`)).text).toContain('Account linked');
 
-    const vault = app.services.linking.vault;
+    const vault = vaultOf(app);
     const linked = (await vault.read(EXT, 'journey-user'))!.tokens.accessToken;
 
     const second = say('journey-user');

@@ -1,0 +1,126 @@
+import type { CekContext } from '../cek/dispatch.js';
+import { cekResponse, simpleSpeech } from '../cek/response.js';
+import type { CekResponseBody } from '../cek/types.js';
+import { fillLoginPrompt } from '../extensions/messages.js';
+import type { ExtensionRecord } from '../extensions/model.js';
+import type { ResolvedExtension } from '../extensions/registry.js';
+import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../http/metrics.js';
+import { SealError } from '../security/keyring.js';
+import type { Store } from '../store/store.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
+import type { LinkingHealth } from './health.js';
+import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
+import type { OAuthClients } from './oauthClient.js';
+import { spokenDigits, type Pairing } from './pairing.js';
+import { Refresher } from './refresher.js';
+import { settingsOf } from './settings.js';
+import type { TokenVault } from './vault.js';
+
+/** The time a token lookup may take when the caller gives no deadline of its own. */
+const DEFAULT_TOKEN_BUDGET_MS = 5_000;
+
+export interface VaultTokensDeps {
+  /** Where the login prompt sends the user (`PUBLIC_URL/link`). */
+  linkUrl: string;
+  refreshSkewSeconds: number;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  vault: TokenVault;
+  pairing: Pairing;
+  clients: OAuthClients;
+  health: LinkingHealth;
+}
+
+/** `LinkedTokens` (the voice path's face of account linking) served from the token vault, refreshed when due. */
+export class VaultTokens implements LinkedTokens {
+  #storeDownLoggedAt = 0;
+  readonly #d: VaultTokensDeps;
+  readonly #refresher: Refresher;
+
+  constructor(d: VaultTokensDeps) {
+    this.#d = d;
+    this.#refresher = new Refresher({ store: d.store, vault: d.vault, log: d.log, metrics: d.metrics, health: d.health, skewSeconds: d.refreshSkewSeconds });
+  }
+
+  async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+    if (userId === '') return { status: 'unlinked' };
+    let current;
+    try {
+      current = await this.#d.vault.read(ext.record.extensionId, userId);
+    } catch (err) {
+      if (isStoreUnavailable(err)) {
+        // The store is down: the error message is spoken (not the prompt: the link may well exist),
+        // and the log says so once a minute instead of once a request.
+        if (Date.now() - this.#storeDownLoggedAt > 60_000) {
+          this.#storeDownLoggedAt = Date.now();
+          this.#d.log.warn({ extensionId: ext.record.extensionId }, 'token lookups fail: the store does not answer (logged once a minute)');
+        }
+        return { status: 'unavailable' };
+      }
+      if (!(err instanceof SealError)) throw err;
+      // Sealed under a key that is no longer configured: the user has to link again, which
+      // overwrites the record. Nothing is deleted here, in case the key comes back.
+      this.#d.log.error({ extensionId: ext.record.extensionId, err: err.message }, 'a token record cannot be opened with the configured keys');
+      return { status: 'broken' };
+    }
+    if (current === undefined) return { status: 'unlinked' };
+    if (current.record.status === 'broken') return { status: 'broken' };
+    let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
+    if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken, deadline);
+    if (result.status === 'ok' && current.record.successPending === true) {
+      await this.#d.vault.update(ext.record.extensionId, userId, (r) => {
+        delete r.successPending;
+      });
+      return { ...result, loginSuccess: this.#messages(ext).loginSuccess };
+    }
+    return result;
+  }
+
+  refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+    // A provider that is down (or refuses our client) says nothing about the user's grant: the link stays.
+    return this.#refresh(ext.record, userId, rejected, deadline);
+  }
+
+  async markBroken(ext: ResolvedExtension, userId: string, reason: string): Promise<void> {
+    await this.#d.vault.update(ext.record.extensionId, userId, (r) => {
+      r.status = 'broken';
+      r.brokenReason = reason;
+    });
+  }
+
+  async loginPrompt(ctx: CekContext): Promise<CekResponseBody> {
+    const { ext, cek } = ctx;
+    const settings = settingsOf(ext.record);
+    if (settings?.enabled !== true || cek.userId === '') {
+      ctx.outcome = 'linking_unavailable';
+      ctx.log.warn({ reqId: ctx.requestId, extensionId: ext.record.extensionId }, 'a token is needed but account linking is not enabled for this extension');
+      const error = ext.say('error', cek.locale);
+      return cekResponse({ version: cek.version, speech: simpleSpeech(error.text, error.lang), shouldEndSession: true });
+    }
+    const { code } = await this.#d.pairing.codeFor(ext.record.extensionId, cek.userId);
+    const prompt = ext.say('loginPrompt', cek.locale, settings.loginPromptMessage);
+    const text = fillLoginPrompt(prompt.text, { url: this.#d.linkUrl, code: spokenDigits(code) });
+    ctx.outcome = 'login_prompt';
+    return cekResponse({ version: cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
+  }
+
+  #messages(ext: ResolvedExtension): { loginPrompt: string; loginSuccess: string } {
+    const s = settingsOf(ext.record);
+    return { loginPrompt: s?.loginPromptMessage ?? ext.messages.loginPrompt, loginSuccess: s?.loginSuccessMessage ?? ext.messages.loginSuccess };
+  }
+
+  #refresh(ext: ExtensionRecord, userId: string, stale: string, deadline: number): Promise<TokenLookup> {
+    const settings = settingsOf(ext);
+    if (settings?.enabled !== true) return Promise.resolve({ status: 'unlinked' });
+    return this.#refresher.refresh({
+      extensionId: ext.extensionId,
+      userId,
+      stale,
+      deadline,
+      settingsVersion: settings.updatedAt,
+      config: () => this.#d.clients.configFor(ext, settings),
+    });
+  }
+}
