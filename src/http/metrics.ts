@@ -20,6 +20,8 @@ export interface Metrics {
   readonly staleExtensions: Counter;
   /** Extensions whose account linking this instance saw refused by the provider for client reasons, until fixed. */
   readonly linkingMisconfigured: Gauge;
+  /** OAuth providers whose circuit breaker is open or half-open on this instance. */
+  readonly providerCircuitsOpen: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -75,6 +77,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     staleExtensions: new Counter({
       name: 'cekgw_registry_stale_served_total',
       help: 'Extension records served from the cache past their expiry because the store did not answer',
+      registers: [registry],
+    }),
+    providerCircuitsOpen: new Gauge({
+      name: 'cekgw_provider_circuits_open',
+      help: 'OAuth providers whose circuit breaker is open or half-open on this instance (refreshes answer at once instead of waiting)',
       registers: [registry],
     }),
     linkingMisconfigured: new Gauge({

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { TokenLookup } from './linkedTokens.js';
 import type { LinkingHealth } from './health.js';
 import { withProviderDeadline } from './oauthClient.js';
+import { CircuitBreakers } from './circuitBreaker.js';
 import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
 import { keyOf } from '../store/keys.js';
@@ -31,6 +32,8 @@ export interface RefreshTarget {
   stale: string;
   /** Epoch ms by which the caller needs the result: waiting for a lock and the provider call are cut to it. */
   deadline: number;
+  /** Who is called (the issuer, else the token URL): the key of its circuit breaker. */
+  provider: string;
 }
 
 /**
@@ -52,8 +55,10 @@ export class Refresher {
   readonly #health: LinkingHealth;
   readonly #skewMs: number;
   readonly #inFlight = new Map<string, Promise<TokenLookup>>();
+  readonly #breakers: CircuitBreakers;
 
   constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; skewSeconds: number }) {
+    this.#breakers = new CircuitBreakers((open) => o.metrics.providerCircuitsOpen.set(open));
     this.#store = o.store;
     this.#vault = o.vault;
     this.#log = o.log;
@@ -100,6 +105,11 @@ export class Refresher {
     const cutoffFrom = (now: number): number => Math.min(now + REFRESH_TIMEOUT_MS, t.deadline);
     let cutoff = cutoffFrom(Date.now());
     if (cutoff <= Date.now()) return { status: 'unavailable' };
+    // The provider is known to be down: answer at once instead of waiting for it (circuitBreaker.ts).
+    if (this.#breakers.stateOf(t.provider) === 'open') {
+      this.#metrics.tokenRefreshes.inc({ outcome: 'circuit_open' });
+      return { status: 'unavailable' };
+    }
     while (!(await this.#store.setIfAbsent(lockKey, owner, Math.max(1, cutoff - Date.now()) + LOCK_GRACE_MS))) {
       const held = await this.#store.get(lockKey);
       if (held !== null && held.startsWith(FAILED_PREFIX)) {
@@ -134,14 +144,23 @@ export class Refresher {
         await this.#markBroken(t, 'the provider gave no refresh token and the access token expired');
         return { status: 'broken' };
       }
+      if (!this.#breakers.allow(t.provider)) {
+        // Half-open, and another refresh is the probe.
+        this.#metrics.tokenRefreshes.inc({ outcome: 'circuit_open' });
+        return { status: 'unavailable' };
+      }
       let response;
       try {
         response = await withProviderDeadline(cutoff, async () => oidc.refreshTokenGrant(await t.config(), refreshToken));
       } catch (err) {
-        const { result, timedOut } = await this.#failed(t, err);
+        const { result, timedOut, providerFailed } = await this.#failed(t, err);
+        if (!providerFailed) this.#breakers.succeeded(t.provider);
+        else if (timedOut && cutShort) this.#breakers.released(t.provider);
+        else this.#breakers.failed(t.provider);
         failed = result.status === 'unavailable' && !(timedOut && cutShort);
         return result;
       }
+      this.#breakers.succeeded(t.provider);
       const expiresIn = response.expiresIn();
       await this.#vault.saveRefreshed(
         t.extensionId,
@@ -165,19 +184,19 @@ export class Refresher {
     }
   }
 
-  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean }> {
+  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean; providerFailed: boolean }> {
     const failure = classifyProviderFailure(err);
     this.#metrics.tokenRefreshes.inc({ outcome: failure.kind });
     switch (failure.kind) {
       case 'grant_revoked':
         await this.#markBroken(t, `refresh refused: ${failure.reason}`);
-        return { result: { status: 'broken' }, timedOut: false };
+        return { result: { status: 'broken' }, timedOut: false, providerFailed: false };
       case 'client_rejected':
         await this.#health.clientRejected(t.extensionId, t.settingsVersion, failure.reason);
-        return { result: { status: 'unavailable' }, timedOut: false };
+        return { result: { status: 'unavailable' }, timedOut: false, providerFailed: false };
       case 'provider_error':
         this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describeError(err) }, 'token refresh failed');
-        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true };
+        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true, providerFailed: true };
     }
   }
 

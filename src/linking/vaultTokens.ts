@@ -120,6 +120,7 @@ export class VaultTokens implements LinkedTokens {
       stale,
       deadline,
       settingsVersion: settings.updatedAt,
+      provider: settings.issuer ?? settings.tokenUrl ?? ext.extensionId,
       config: () => this.#d.clients.configFor(ext, settings),
     });
   }
