@@ -39,8 +39,9 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     warn: (message) => log.warn(message),
   });
-  // Asked once the store answered, so an unreachable Redis is reported once, by createStore.
-  if (config.redisUrl !== undefined) {
+  // Asked once the store answered, so an unreachable Redis is reported once, by createStore. Only
+  // when Redis holds the durable records: beside PostgreSQL it keeps nothing a restart should keep.
+  if (config.redisUrl !== undefined && config.databaseUrl === undefined) {
     const verdict = await redisDurability(config.redisUrl, { env: config.env, allowVolatile: config.redisAllowVolatile });
     if (verdict.refusal !== undefined) {
       await store.close();
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     log.info(
       { host: config.host, port: config.port, publicUrl: config.publicUrl, store: store.kind, env: config.env },
-      `cek-gateway listening on ${config.publicUrl} (admin pages: ${config.publicUrl}/admin)`,
+      `cek-gateway listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}, reached as ${config.publicUrl} (admin pages: ${config.publicUrl}/admin)`,
     );
   });
 

@@ -1,6 +1,6 @@
 import { ConfigError } from './config/env.js';
 import { loadConfig } from './config/load.js';
-import { resealStore } from './sealedRecords.js';
+import { reportReseal } from './sealedRecords.js';
 import { Keyring } from './security/keyring.js';
 import { createStore } from './store/createStore.js';
 
@@ -21,18 +21,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const keyring = new Keyring(config.encryptionKeys);
-  const store = await createStore({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, dataDir: config.dataDir });
+  const store = await createStore({
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    dataDir: config.dataDir,
+  });
   try {
-    const report = await resealStore(store, keyring);
-    process.stdout.write(`reseal: ${report.records} records read, ${report.resealed} rewritten under key ${keyring.currentKeyId}.\n`);
-    for (const u of report.unreadable) process.stdout.write(`  cannot open ${u.key} (key ${u.keyId}): ${u.reason}\n`);
-    if (report.remaining > 0) process.stdout.write(`  ${report.remaining} values were written under an old key meanwhile: run reseal again.\n`);
-    if (report.unreadable.length > 0 || report.remaining > 0) {
-      process.stdout.write('Keep the old keys in ENCRYPTION_KEYS_PREVIOUS until reseal reports nothing left.\n');
-      process.exitCode = 1;
-    } else {
-      process.stdout.write('Every sealed record is under the current key: ENCRYPTION_KEYS_PREVIOUS can be emptied.\n');
-    }
+    process.exitCode = await reportReseal(store, keyring, (line) => process.stdout.write(`${line}\n`));
   } finally {
     await store.close();
   }

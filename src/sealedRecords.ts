@@ -66,3 +66,20 @@ export async function checkStoreKeys(store: Store, keyring: Keyring, dataDir: st
 export function resealStore(store: Store, keyring: Keyring): Promise<ResealReport> {
   return resealAll(store, keyring, SEALED_FAMILIES);
 }
+
+/**
+ * Re-seals the store and says what happened, line by line (`npm run reseal` and `cek-gateway reseal`).
+ * Returns the exit code: 1 while anything is left under an old key.
+ */
+export async function reportReseal(store: Store, keyring: Keyring, write: (line: string) => void): Promise<number> {
+  const report = await resealStore(store, keyring);
+  write(`reseal: ${report.records} records read, ${report.resealed} rewritten under key ${keyring.currentKeyId}.`);
+  for (const u of report.unreadable) write(`  cannot open ${u.key} (key ${u.keyId}): ${u.reason}`);
+  if (report.remaining > 0) write(`  ${report.remaining} values were written under an old key meanwhile: run reseal again.`);
+  if (report.unreadable.length > 0 || report.remaining > 0) {
+    write('Keep the old keys in ENCRYPTION_KEYS_PREVIOUS until reseal reports nothing left.');
+    return 1;
+  }
+  write('Every sealed record is under the current key: ENCRYPTION_KEYS_PREVIOUS can be emptied.');
+  return 0;
+}

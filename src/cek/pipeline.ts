@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { EXTENSION_ID_RULE, isExtensionId } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
 import { AppError, toAppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
@@ -95,6 +96,8 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
   const { registry, log, metrics, responders, gates } = deps;
 
   async function resolve(extensionId: string): Promise<ResolvedExtension> {
+    // Said as the rule in words, never echoed back as the (possibly percent-encoded) path it came as.
+    if (!isExtensionId(extensionId)) throw new AppError('invalid_extension_id', EXTENSION_ID_RULE);
     const ext = await registry.resolve(extensionId);
     if (ext === undefined) throw new AppError('unknown_extension', `No extension with ID "${extensionId.slice(0, 255)}".`);
     return ext;

@@ -6,7 +6,8 @@ import { openSnapshot } from './storeAccess.js';
 import { MAX_PAGE } from '../store/store.js';
 import { messageOf, reasonOf } from '../http/errorInfo.js';
 
-export const STORE_ENV_HELP = 'Environment: the store is configured like the service: DATA_DIR (SQLite, default ./data), or REDIS_URL and REDIS_KEY_PREFIX.';
+export const STORE_ENV_HELP =
+  'Environment: the store is configured like the service: DATA_DIR (SQLite, default ./data), REDIS_URL and REDIS_KEY_PREFIX, DATABASE_URL and DATABASE_SCHEMA (both: PostgreSQL with Redis).';
 
 /** `cek-gateway backup FILE`: every key of the configured store, with its TTL, into FILE. */
 export const backupCommand: Command = {

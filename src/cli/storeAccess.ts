@@ -19,10 +19,13 @@ function settingsOf(env: CliEnv): StoreSettings {
 
 /** A short description of the configured store for messages (no password). */
 export function describeStore(store: Store, s: StoreSettings): string {
-  return store.kind === 'sqlite' ? `SQLite ${path.join(s.dataDir, SQLITE_FILE_NAME)}` : `${store.kind} (key prefix "${s.redisKeyPrefix}")`;
+  if (store.kind === 'sqlite') return `SQLite ${path.join(s.dataDir, SQLITE_FILE_NAME)}`;
+  if (store.kind === 'postgres') return `PostgreSQL (schema "${s.databaseSchema}")`;
+  if (store.kind === 'postgres+redis') return `PostgreSQL (schema "${s.databaseSchema}") with Redis (key prefix "${s.redisKeyPrefix}")`;
+  return `${store.kind} (key prefix "${s.redisKeyPrefix}")`;
 }
 
-/** The store configured like the service (DATA_DIR / REDIS_URL / REDIS_KEY_PREFIX). */
+/** The store configured like the service (DATA_DIR, REDIS_URL / REDIS_KEY_PREFIX, DATABASE_URL / DATABASE_SCHEMA). */
 export async function openConfiguredStore(env: CliEnv, o: { mustExist: boolean }): Promise<{ store: Store; settings: StoreSettings }> {
   const settings = settingsOf(env);
   const sqliteFile = path.join(settings.dataDir, SQLITE_FILE_NAME);
@@ -37,7 +40,7 @@ export async function openConfiguredStore(env: CliEnv, o: { mustExist: boolean }
     await store.close();
     // Opening created an empty database: it was not there, so take it away again.
     for (const f of [sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`]) rmSync(f, { force: true });
-    throw new CliError(`there is no store at ${sqliteFile} (DATA_DIR=${settings.dataDir}; set REDIS_URL for Redis)`);
+    throw new CliError(`there is no store at ${sqliteFile} (DATA_DIR=${settings.dataDir}; set REDIS_URL for Redis, DATABASE_URL for PostgreSQL)`);
   }
   return { store, settings };
 }

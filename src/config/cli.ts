@@ -22,6 +22,8 @@ export interface StoreSettings {
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  readonly databaseUrl: string | undefined;
+  readonly databaseSchema: string;
 }
 
 export function loadCliEnv(env: Readonly<Record<string, string | undefined>> = process.env): CliEnv {
@@ -35,7 +37,7 @@ export function loadCliEnv(env: Readonly<Record<string, string | undefined>> = p
         throw new Error(`invalid store settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       }
       const e = parsed.data;
-      return deepFreeze({ dataDir: resolve(e.DATA_DIR), redisUrl: e.REDIS_URL, redisKeyPrefix: e.REDIS_KEY_PREFIX });
+      return deepFreeze({ dataDir: resolve(e.DATA_DIR), redisUrl: e.REDIS_URL, redisKeyPrefix: e.REDIS_KEY_PREFIX, databaseUrl: e.DATABASE_URL, databaseSchema: e.DATABASE_SCHEMA });
     },
     lookup: (name) => env[name],
   };

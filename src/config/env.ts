@@ -246,4 +246,4 @@ function loadPublicKey(value: string | undefined): KeyObject {
 }
 
 /** The store settings alone (DATA_DIR, REDIS_URL, REDIS_KEY_PREFIX), same rules: for tools that open the store, like the CLI. */
-export const storeEnvSchema = schema.pick({ DATA_DIR: true, REDIS_URL: true, REDIS_KEY_PREFIX: true });
+export const storeEnvSchema = schema.pick({ DATA_DIR: true, REDIS_URL: true, REDIS_KEY_PREFIX: true, DATABASE_URL: true, DATABASE_SCHEMA: true });

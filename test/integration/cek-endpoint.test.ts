@@ -161,10 +161,12 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
     test('an applicationId of another extension → 403 application_id_mismatch', async () => {
       expectError(await signed(launchRequest({ extensionId: 'com.example.other' })), 403, 'application_id_mismatch');
     });
-    test('an unknown or malformed extension → 404 unknown_extension', async () => {
+    test('an unknown extension → 404 unknown_extension; a malformed ID → 400 invalid_extension_id, the rule in words, the path not echoed', async () => {
       const body = launchRequest({ extensionId: 'com.example.missing' });
       expectError(await signed(body, 'com.example.missing'), 404, 'unknown_extension');
-      expectError(await signed(body, 'NOT%20VALID'), 404, 'unknown_extension');
+      const malformed = await signed(body, 'com.%ED%95%9C.x');
+      expectError(malformed, 400, 'invalid_extension_id');
+      expect(JSON.stringify(malformed.body)).not.toContain('%ED');
     });
     test('GET on the CEK route → 405 with Allow: POST', async () => {
       const res = await request(app.url).get(`/cek/${ID}`);

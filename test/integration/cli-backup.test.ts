@@ -13,7 +13,10 @@ import { adminApi } from '../helpers/adminApi.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { intentRequest, makeClovaSigner } from '../helpers/cek.js';
 import { runCli } from '../helpers/cli.js';
-import { deleteRedisKeys, redisUrl, uniquePrefix } from '../helpers/stores.js';
+import { deleteRedisKeys, openTestStore, postgresAvailable, postgresUrl, redisUrl, uniquePrefix, type TestStore } from '../helpers/stores.js';
+import { LoginLimiter } from '../../src/admin/adminAuth.js';
+import { Keyring } from '../../src/security/keyring.js';
+import type { PostgresStore } from '../../src/store/postgresStore.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
@@ -185,7 +188,7 @@ describe('cek-gateway backup and restore, SQLite → Redis', () => {
     expect(await runCli(['backup', path.join(dir, 'x.backup')], { DATA_DIR: missing })).toEqual({
       code: 1,
       stdout: '',
-      stderr: `cek-gateway: there is no store at ${path.join(missing, SQLITE_FILE_NAME)} (DATA_DIR=${missing}; set REDIS_URL for Redis)\n`,
+      stderr: `cek-gateway: there is no store at ${path.join(missing, SQLITE_FILE_NAME)} (DATA_DIR=${missing}; set REDIS_URL for Redis, DATABASE_URL for PostgreSQL)\n`,
     });
     const nowhere = path.join(dir, 'no-such-folder', 'x.backup');
     expect(await runCli(['backup', nowhere], { DATA_DIR: dir })).toEqual({ code: 1, stdout: '', stderr: `cek-gateway: cannot write ${nowhere}: ENOENT\n` });
@@ -231,5 +234,68 @@ describe('cek-gateway unlock-admin', () => {
       stdout: '',
       stderr: 'cek-gateway: unlock-admin: --address must be an IP address, got "not-an-ip"\n',
     });
+  });
+});
+
+(postgresAvailable ? describe : describe.skip)('the store commands on PostgreSQL (DATABASE_URL, as the service opens it)', () => {
+  let t: TestStore;
+  let schema: string;
+  beforeAll(async () => {
+    t = await openTestStore('postgres', 'cli-pg');
+    schema = (t.store as PostgresStore).schema;
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  test('unlock-admin clears the lockout in PostgreSQL, backup reads PostgreSQL, not a SQLite file in DATA_DIR', async () => {
+    const env = { DATABASE_URL: postgresUrl(), DATABASE_SCHEMA: schema, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cek-cli-pg-')) };
+    const limiter = new LoginLimiter(t.store);
+    for (let i = 0; i < 10; i += 1) {
+      const tried = await limiter.attempt('127.0.0.1');
+      if (tried.allowed) await tried.attempt.failed();
+    }
+    expect(await limiter.lockedFor('127.0.0.1')).toBeGreaterThan(0);
+    const unlocked = await runCli(['unlock-admin'], env);
+    expect(unlocked.stderr).toBe(`Cleared the admin sign-in failures of 1 address in PostgreSQL (schema "${schema}").\n`);
+    expect(await limiter.lockedFor('127.0.0.1')).toBe(0);
+
+    await t.store.set('ext:com.example.pg', '{"extensionId":"com.example.pg"}');
+    const file = path.join(env.DATA_DIR, 'pg.backup');
+    const backup = await runCli(['backup', file], env);
+    expect(backup.code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toContain('ext:com.example.pg');
+    expect(fs.existsSync(path.join(env.DATA_DIR, SQLITE_FILE_NAME))).toBe(false);
+    fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
+  });
+});
+
+describe('cek-gateway reseal', () => {
+  test('rewrites every sealed record under ENCRYPTION_KEY; a second run has nothing left to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-cli-reseal-'));
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const store = createSqliteStore({ file: path.join(dir, SQLITE_FILE_NAME) });
+    const app = await startTestApp({ sharedStore: { store }, encryptionKey: oldKey.toString('base64') });
+    try {
+      expect((await adminApi(app).post('/extensions', { extensionId: 'com.example.reseal', language: 'en' })).status).toBe(201);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+    const env = { DATA_DIR: dir, NODE_ENV: 'test', ADMIN_TOKEN: ADMIN_TOKEN, ENCRYPTION_KEY: newKey.toString('base64'), ENCRYPTION_KEYS_PREVIOUS: oldKey.toString('base64') };
+    const first = await runCli(['reseal'], env);
+    const newId = new Keyring([newKey]).currentKeyId;
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`1 rewritten under key ${newId}`);
+    const second = await runCli(['reseal'], env);
+    expect(second.stdout).toContain('0 rewritten');
+    const check = createSqliteStore({ file: path.join(dir, SQLITE_FILE_NAME) });
+    try {
+      expect((await check.get('ext:com.example.reseal')) ?? '').toContain(`v1.${newId}.`);
+    } finally {
+      await check.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,6 +15,12 @@ describe('estimatedEntropyBits', () => {
     for (const weak of [Buffer.alloc(32, 7), Buffer.from('ab'.repeat(16)), Buffer.from(Array.from({ length: 32 }, (_, i) => i))]) expect(estimatedEntropyBits(weak)).toBeLessThan(MIN_KEY_BITS);
   });
 
+  test('guessable tokens that are long enough are still under the limit: repeated words, common words, keyboard walks', () => {
+    for (const weak of ['adminadminadminadminadmin1', 'changeme-changeme-changeme', 'password123password123password', 'my-super-secret-admin-token', 'qwertyuiopasdfghjklzxcvbnm']) {
+      expect([weak, estimatedEntropyBits(weak) < MIN_TOKEN_BITS]).toEqual([weak, true]);
+    }
+  });
+
   test('random secrets are well over the limits', () => {
     for (let i = 0; i < 2_000; i++) {
       expect(estimatedEntropyBits(randomBytes(12).toString('hex'))).toBeGreaterThanOrEqual(MIN_TOKEN_BITS);
