@@ -158,6 +158,78 @@
     textarea.addEventListener('input', update);
   });
 
+  // ---- after a save, the confirmation goes where the user saved ----
+  // The server redirects to the saved section (#step-3, #plan, ...); the flash is rendered at the top
+  // of the page, out of view. Move it into that section, and fill it only after the move: screen
+  // readers announce changes to a live region, not text that was already there when the page loaded.
+  var flash = $('#flash');
+  if (flash) {
+    var flashText = flash.textContent;
+    var savedAt = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    flash.textContent = '';
+    if (savedAt && !savedAt.contains(flash)) {
+      var head = $(':scope > .step-head, :scope > .card-head, :scope > .key-head, :scope > h2', savedAt);
+      if (head) head.insertAdjacentElement('afterend', flash);
+      else savedAt.insertAdjacentElement('afterbegin', flash);
+      flash.classList.add('flash-here');
+      savedAt.scrollIntoView({ block: 'start' });
+    }
+    setTimeout(function () {
+      flash.textContent = flashText;
+    }, 150);
+  }
+
+  // ---- static header values are hidden until asked for ----
+  $all('textarea[data-mask]').forEach(function (textarea) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'button secondary small reveal';
+    button.id = textarea.id + '-reveal';
+    button.setAttribute('aria-controls', textarea.id);
+    function show(visible) {
+      textarea.classList.toggle('masked', !visible);
+      button.textContent = visible ? 'Hide values' : 'Show values';
+      button.setAttribute('aria-pressed', visible ? 'true' : 'false');
+    }
+    button.addEventListener('click', function () {
+      show(textarea.classList.contains('masked'));
+    });
+    textarea.insertAdjacentElement('afterend', button);
+    // Typing into a hidden field is typing blind: an empty one starts visible.
+    show(textarea.value === '');
+  });
+
+  // ---- unsaved edits: saving one form, or leaving, must not silently drop another's ----
+  function changed(form) {
+    return $all('input, select, textarea', form).some(function (f) {
+      if (f.type === 'hidden' || f.disabled) return false;
+      if (f.type === 'checkbox' || f.type === 'radio') return f.checked !== f.defaultChecked;
+      if (f.tagName === 'SELECT') {
+        return Array.prototype.some.call(f.options, function (o) {
+          return o.selected !== o.defaultSelected;
+        });
+      }
+      return f.value !== f.defaultValue;
+    });
+  }
+  var leaving = null;
+  var editable = $all('main form[method=post]:not([data-unsaved=ignore])');
+  editable.forEach(function (form) {
+    form.addEventListener('submit', function () {
+      leaving = form;
+    });
+  });
+  window.addEventListener('beforeunload', function (event) {
+    var unsaved = editable.filter(function (form) {
+      return form !== leaving && changed(form);
+    });
+    leaving = null;
+    if (unsaved.length === 0) return;
+    event.preventDefault();
+    // Older browsers show the dialog only when returnValue is set.
+    event.returnValue = '';
+  });
+
   // ---- after a refused form, bring its first problem into view ----
   var firstError = $('.has-error input, .has-error select, .has-error textarea, .card .alert.error');
   if (firstError && !location.hash) {

@@ -96,7 +96,21 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
     }
-    render(res, 200, 'link-unlink.njk', { csrf: csrfToken(req, res), ticket });
+    render(res, 200, 'link-unlink.njk', { csrf: csrfToken(req, res), ticket, extensionName: (await linking.extensionName(t.extensionId)) ?? t.extensionId });
+  });
+
+  // "Keep it linked" on the unlink page: nothing to change, but the user gets an answer that says so
+  // (the ticket stays valid, so they can still change their mind within the hour).
+  router.get('/link/kept', async (req, res) => {
+    const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
+    const t = ticket === '' ? undefined : await linking.tickets.peek(ticket, 'unlink');
+    const name = t === undefined ? undefined : await linking.extensionName(t.extensionId);
+    render(res, 200, 'link-message.njk', {
+      title: 'Still linked',
+      body: name === undefined ? 'Nothing was changed: your account is still linked.' : `Nothing was changed: your account is still linked to ${name}.`,
+      retry: 'You can close this page.',
+      kind: 'ok',
+    });
   });
 
   router.post('/link/unlink', form, async (req, res) => {

@@ -238,6 +238,11 @@ export class LinkingService implements LinkedTokens {
 
   // ---- The flow (pages) ----
 
+  /** The name the user knows an extension by (the unlink page names it); undefined once it is gone. */
+  async extensionName(extensionId: string): Promise<string | undefined> {
+    return (await this.#d.registry.resolve(extensionId))?.record.name;
+  }
+
   /** A link minted by the admin API: the ticket URL and the user's pairing code. */
   async mintLinkTicket(extensionId: string, userId: string): Promise<{ url: string; code: string; expiresAt: string }> {
     const ext = await this.#d.registry.get(extensionId);

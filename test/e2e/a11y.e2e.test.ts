@@ -211,15 +211,65 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await check('link-success');
     await page.click('#unlink');
     await page.waitForURL((u) => u.pathname === '/link/unlink');
+    expect((await page.textContent('h1'))?.trim()).toBe('Unlink your account from Points?');
     await check('link-unlink');
+    await page.click('#keep-linked');
+    await page.waitForURL((u) => u.pathname === '/link/kept');
+    expect((await page.textContent('#what'))?.trim()).toBe('Nothing was changed: your account is still linked to Points.');
+    await check('link-kept');
+    await page.goBack();
     await submit('button.danger');
     await check('link-unlinked');
     await page.goto(url('/link/start'));
     await check('link-message');
   }, 240_000);
 
+  test('after a save the confirmation is in the saved section, in view, and announced', async () => {
+    await page.goto(url(`/admin/extensions/${EXT}/gateway`));
+    await page.setViewportSize(PHONE);
+    await page.fill('#f-dayQuota', '500');
+    await submit('#save-plan');
+    // (waitForFunction evaluates a string, which the pages' CSP refuses: poll the element instead.)
+    await page.locator('#plan #flash').waitFor();
+    for (let i = 0; i < 50 && !((await page.textContent('#flash')) ?? '').includes('Usage plan saved'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await page.textContent('#flash')).toContain('Usage plan saved');
+    expect(await page.getAttribute('#flash', 'role')).toBe('status');
+    const box = await page.locator('#flash').boundingBox();
+    expect(box).not.toBeNull();
+    expect(box?.y ?? -1).toBeGreaterThanOrEqual(0);
+    expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(PHONE.height);
+    await saveScreenshot(page, 'a11y-saved-in-place-phone');
+    await page.setViewportSize(DESKTOP);
+  });
+
+  test('target URLs wrap after "/", never inside a word; static header values are hidden until revealed', async () => {
+    await page.goto(url(`/admin/extensions/${EXT}/actions`));
+    expect(await page.locator('tr[data-action="CheckPoints"] .url wbr').count()).toBeGreaterThan(5);
+    await page.goto(url(`/admin/extensions/${EXT}/actions/CheckPoints/edit`));
+    expect(await page.getAttribute('#f-headers', 'class')).toContain('masked');
+    expect(await page.getAttribute('#f-headers-reveal', 'aria-pressed')).toBe('false');
+    await page.click('#f-headers-reveal');
+    expect(await page.getAttribute('#f-headers', 'class')).not.toContain('masked');
+    expect(await page.getAttribute('#f-headers-reveal', 'aria-pressed')).toBe('true');
+    await hasTextNow(page, '#f-headers-reveal', 'Hide values');
+  });
+
+  test('leaving with unsaved edits in another form asks first', async () => {
+    await page.goto(url(`/admin/extensions/${EXT}`));
+    await page.fill('#f-clientId', 'typed-but-not-saved');
+    const asked = page.waitForEvent('dialog');
+    // Saving another form of the page would drop the typed client ID: the browser asks first.
+    void page.click('#save-general');
+    const dialog = await asked;
+    expect(dialog.type()).toBe('beforeunload');
+  });
+
   test('no violations', () => {
     const report = found.map((v) => `${v.page}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(', ')}`);
     expect(report).toEqual([]);
   });
 });
+
+async function hasTextNow(page: Page, selector: string, text: string): Promise<void> {
+  expect((await page.textContent(selector))?.trim()).toBe(text);
+}
