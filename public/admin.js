@@ -199,6 +199,90 @@
     show(textarea.value === '');
   });
 
+  // ---- a form posted after the session ended is put back after signing in ----
+  // The server cannot keep a form it refused to read (no session, no CSRF check), so the tab keeps
+  // it: each posted form's fields go to sessionStorage (this tab only) until the next page shows
+  // whether it was saved. Password fields (write-only secrets) and hidden fields (the stale CSRF
+  // token) are never kept.
+  var KEPT = 'cekgw-posted-form';
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch {
+      return null; // storage switched off: forms are simply not put back
+    }
+  }
+  function remember(form) {
+    var store = storage();
+    if (!store) return;
+    var fields = $all('input, select, textarea', form)
+      .filter(function (f) {
+        return f.name && !f.disabled && f.type !== 'hidden' && f.type !== 'password' && f.type !== 'submit' && f.type !== 'button';
+      })
+      .map(function (f) {
+        return { name: f.name, type: f.type, value: f.value, checked: f.checked };
+      });
+    store.setItem(KEPT, JSON.stringify({ page: location.pathname, action: form.getAttribute('action'), fields: fields, signIn: false }));
+  }
+  function putBack(kept) {
+    var form = $all('main form[method=post]').filter(function (f) {
+      return f.getAttribute('action') === kept.action;
+    })[0];
+    if (!form) return;
+    var seen = {};
+    kept.fields.forEach(function (k) {
+      var all = $all('[name="' + k.name.replace(/["\\]/g, '') + '"]', form);
+      if (k.type === 'checkbox' || k.type === 'radio') {
+        all.forEach(function (f) {
+          if (f.value === k.value) f.checked = k.checked;
+        });
+        return;
+      }
+      var i = seen[k.name] || 0;
+      seen[k.name] = i + 1;
+      if (all[i]) all[i].value = k.value;
+      all.forEach(function (f) {
+        f.dispatchEvent(new window.Event('input', { bubbles: true }));
+        f.dispatchEvent(new window.Event('change', { bubbles: true }));
+      });
+    });
+    var note = document.createElement('p');
+    note.className = 'alert warn';
+    note.id = 'restored';
+    note.setAttribute('role', 'status');
+    form.insertAdjacentElement('afterbegin', note);
+    form.scrollIntoView({ block: 'start' });
+    setTimeout(function () {
+      note.textContent = 'Not saved yet: this form is filled in as you left it before signing in again. Check it and save.';
+    }, 150);
+  }
+  (function () {
+    var store = storage();
+    var raw = store && store.getItem(KEPT);
+    if (!raw) return;
+    var kept;
+    try {
+      kept = JSON.parse(raw);
+    } catch {
+      store.removeItem(KEPT);
+      return;
+    }
+    var login = $('#login-form');
+    if (login) {
+      // Only the "not saved" sign-in page takes the admin back; the server checks `next` again.
+      if (login.hasAttribute('data-unsaved-login') && /^\/admin\//.test(kept.page)) {
+        $('input[name=next]', login).value = kept.page;
+        kept.signIn = true;
+        store.setItem(KEPT, JSON.stringify(kept));
+      }
+      return;
+    }
+    // Any other page: the post went through (or was answered with its own values): forget it, and
+    // put it back only on the page it came from, right after signing in.
+    store.removeItem(KEPT);
+    if (kept.signIn && kept.page === location.pathname) putBack(kept);
+  })();
+
   // ---- unsaved edits: saving one form, or leaving, must not silently drop another's ----
   function changed(form) {
     return $all('input, select, textarea', form).some(function (f) {
@@ -217,6 +301,7 @@
   editable.forEach(function (form) {
     form.addEventListener('submit', function () {
       leaving = form;
+      remember(form);
     });
   });
   window.addEventListener('beforeunload', function (event) {
