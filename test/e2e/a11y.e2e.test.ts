@@ -21,6 +21,8 @@ import { speechOf, spokenCode, tokenProbe } from '../helpers/tokenProbe.js';
  */
 const EXT = 'com.example.a11y';
 const USER = 'a11y-user';
+/** A target path long enough to wrap at phone width: it must wrap after a "/". */
+const LONG_PATH = '/points/a/rather/long/path/that/must/wrap/on/a/phone';
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'];
 const WIDTHS: ReadonlyArray<[string, { width: number; height: number }]> = [
   ['desktop', DESKTOP],
@@ -89,7 +91,7 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
   beforeAll(async () => {
     app = await startTestApp({ label: 'a11y-e2e', realPublicUrl: true, responders: tokenProbe });
     provider = await startProvider({ clientAuth: 'basic', redirectUri: `${app.config.publicUrl}/oauth/callback` });
-    target = await startTarget({ '/points': reply.json({ speech: 'You have 1200 points.' }) });
+    target = await startTarget({ [LONG_PATH]: reply.json({ speech: 'You have 1200 points.' }) });
     const api = request(app.url);
     await api.post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, name: 'Points', language: 'en' }).expect(201);
     await api
@@ -108,7 +110,7 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await api
       .put(`/api/v1/extensions/${EXT}/actions/CheckPoints`)
       .set(app.adminHeaders)
-      .send({ trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: `${target.url}/points/a/rather/long/path/that/must/wrap/on/a/phone`, headers: { 'x-api-key': 'api-key-s3cr3t' } })
+      .send({ trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: `${target.url}${LONG_PATH}`, headers: { 'x-api-key': 'api-key-s3cr3t' } })
       .expect((r) => expect(r.status).toBeLessThan(300));
     await api.post(`/api/v1/extensions/${EXT}/keys`).set(app.adminHeaders).send({ name: 'Mobile app' }).expect(201);
     await new TokenVault(app.services.store, app.services.keyring).link(
@@ -182,6 +184,7 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await page.selectOption('#f-type', 'IntentRequest');
     await page.fill('#f-intent', 'CheckPoints');
     await submit('#send');
+    expect(await page.textContent('#result-speech')).toContain('You have 1200 points.');
     await check('console-result');
 
     await page.goto(url(`/admin/extensions/com.example.second/delete`));
