@@ -299,7 +299,9 @@
   var leaving = null;
   var editable = $all('main form[method=post]:not([data-unsaved=ignore])');
   editable.forEach(function (form) {
-    form.addEventListener('submit', function () {
+    form.addEventListener('submit', function (event) {
+      // A cancelled confirm (data-confirm, registered earlier) stays on the page: nothing is leaving.
+      if (event.defaultPrevented) return;
       leaving = form;
       remember(form);
     });
