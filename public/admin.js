@@ -158,6 +158,165 @@
     textarea.addEventListener('input', update);
   });
 
+  // ---- after a save, the confirmation goes where the user saved ----
+  // The server redirects to the saved section (#step-3, #plan, ...); the flash is rendered at the top
+  // of the page, out of view. Move it into that section, and fill it only after the move: screen
+  // readers announce changes to a live region, not text that was already there when the page loaded.
+  var flash = $('#flash');
+  if (flash) {
+    var flashText = flash.textContent;
+    var savedAt = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    flash.textContent = '';
+    if (savedAt && !savedAt.contains(flash)) {
+      var head = $(':scope > .step-head, :scope > .card-head, :scope > .key-head, :scope > h2', savedAt);
+      if (head) head.insertAdjacentElement('afterend', flash);
+      else savedAt.insertAdjacentElement('afterbegin', flash);
+      flash.classList.add('flash-here');
+      savedAt.scrollIntoView({ block: 'start' });
+    }
+    setTimeout(function () {
+      flash.textContent = flashText;
+    }, 150);
+  }
+
+  // ---- static header values are hidden until asked for ----
+  $all('textarea[data-mask]').forEach(function (textarea) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'button secondary small reveal';
+    button.id = textarea.id + '-reveal';
+    button.setAttribute('aria-controls', textarea.id);
+    function show(visible) {
+      textarea.classList.toggle('masked', !visible);
+      button.textContent = visible ? 'Hide values' : 'Show values';
+      button.setAttribute('aria-pressed', visible ? 'true' : 'false');
+    }
+    button.addEventListener('click', function () {
+      show(textarea.classList.contains('masked'));
+    });
+    textarea.insertAdjacentElement('afterend', button);
+    // Typing into a hidden field is typing blind: an empty one starts visible.
+    show(textarea.value === '');
+  });
+
+  // ---- a form posted after the session ended is put back after signing in ----
+  // The server cannot keep a form it refused to read (no session, no CSRF check), so the tab keeps
+  // it: each posted form's fields go to sessionStorage (this tab only) until the next page shows
+  // whether it was saved. Password fields (write-only secrets) and hidden fields (the stale CSRF
+  // token) are never kept.
+  var KEPT = 'cekgw-posted-form';
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch {
+      return null; // storage switched off: forms are simply not put back
+    }
+  }
+  function remember(form) {
+    var store = storage();
+    if (!store) return;
+    var fields = $all('input, select, textarea', form)
+      .filter(function (f) {
+        return f.name && !f.disabled && f.type !== 'hidden' && f.type !== 'password' && f.type !== 'submit' && f.type !== 'button';
+      })
+      .map(function (f) {
+        return { name: f.name, type: f.type, value: f.value, checked: f.checked };
+      });
+    store.setItem(KEPT, JSON.stringify({ page: location.pathname, action: form.getAttribute('action'), fields: fields, signIn: false }));
+  }
+  function putBack(kept) {
+    var form = $all('main form[method=post]').filter(function (f) {
+      return f.getAttribute('action') === kept.action;
+    })[0];
+    if (!form) return;
+    var seen = {};
+    kept.fields.forEach(function (k) {
+      var all = $all('[name="' + k.name.replace(/["\\]/g, '') + '"]', form);
+      if (k.type === 'checkbox' || k.type === 'radio') {
+        all.forEach(function (f) {
+          if (f.value === k.value) f.checked = k.checked;
+        });
+        return;
+      }
+      var i = seen[k.name] || 0;
+      seen[k.name] = i + 1;
+      if (all[i]) all[i].value = k.value;
+      all.forEach(function (f) {
+        f.dispatchEvent(new window.Event('input', { bubbles: true }));
+        f.dispatchEvent(new window.Event('change', { bubbles: true }));
+      });
+    });
+    var note = document.createElement('p');
+    note.className = 'alert warn';
+    note.id = 'restored';
+    note.setAttribute('role', 'status');
+    form.insertAdjacentElement('afterbegin', note);
+    form.scrollIntoView({ block: 'start' });
+    setTimeout(function () {
+      note.textContent = 'Not saved yet: this form is filled in as you left it before signing in again. Check it and save.';
+    }, 150);
+  }
+  (function () {
+    var store = storage();
+    var raw = store && store.getItem(KEPT);
+    if (!raw) return;
+    var kept;
+    try {
+      kept = JSON.parse(raw);
+    } catch {
+      store.removeItem(KEPT);
+      return;
+    }
+    var login = $('#login-form');
+    if (login) {
+      // Only the "not saved" sign-in page takes the admin back; the server checks `next` again.
+      if (login.hasAttribute('data-unsaved-login') && /^\/admin\//.test(kept.page)) {
+        $('input[name=next]', login).value = kept.page;
+        kept.signIn = true;
+        store.setItem(KEPT, JSON.stringify(kept));
+      }
+      return;
+    }
+    // Any other page: the post went through (or was answered with its own values): forget it, and
+    // put it back only on the page it came from, right after signing in.
+    store.removeItem(KEPT);
+    if (kept.signIn && kept.page === location.pathname) putBack(kept);
+  })();
+
+  // ---- unsaved edits: saving one form, or leaving, must not silently drop another's ----
+  function changed(form) {
+    return $all('input, select, textarea', form).some(function (f) {
+      if (f.type === 'hidden' || f.disabled) return false;
+      if (f.type === 'checkbox' || f.type === 'radio') return f.checked !== f.defaultChecked;
+      if (f.tagName === 'SELECT') {
+        return Array.prototype.some.call(f.options, function (o) {
+          return o.selected !== o.defaultSelected;
+        });
+      }
+      return f.value !== f.defaultValue;
+    });
+  }
+  var leaving = null;
+  var editable = $all('main form[method=post]:not([data-unsaved=ignore])');
+  editable.forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      // A cancelled confirm (data-confirm, registered earlier) stays on the page: nothing is leaving.
+      if (event.defaultPrevented) return;
+      leaving = form;
+      remember(form);
+    });
+  });
+  window.addEventListener('beforeunload', function (event) {
+    var unsaved = editable.filter(function (form) {
+      return form !== leaving && changed(form);
+    });
+    leaving = null;
+    if (unsaved.length === 0) return;
+    event.preventDefault();
+    // Older browsers show the dialog only when returnValue is set.
+    event.returnValue = '';
+  });
+
   // ---- after a refused form, bring its first problem into view ----
   var firstError = $('.has-error input, .has-error select, .has-error textarea, .card .alert.error');
   if (firstError && !location.hash) {

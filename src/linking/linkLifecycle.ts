@@ -57,9 +57,9 @@ export class LinkLifecycle {
     return removed;
   }
 
-  /** Whether the success page's unlink ticket is valid, without using it up (to show the confirmation page). */
-  async unlinkTicketValid(ticket: string): Promise<boolean> {
-    return (await this.#d.tickets.peek(ticket, 'unlink')) !== undefined;
+  /** The extension an unlink ticket is for (to name it on the page), without using the ticket up. */
+  async unlinkTicketExtension(ticket: string): Promise<string | undefined> {
+    return (await this.#d.tickets.peek(ticket, 'unlink'))?.extensionId;
   }
 
   /** Uses up an unlink ticket and unlinks its user; `false` when the ticket is invalid, expired or spent. */

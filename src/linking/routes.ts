@@ -91,11 +91,25 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
 
   router.get('/link/unlink', async (req, res) => {
     const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
-    if (ticket === '' || !(await linking.unlinkTicketValid(ticket))) {
+    const extensionName = ticket === '' ? undefined : await linking.unlinkTicketExtensionName(ticket);
+    if (extensionName === undefined) {
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
     }
-    render(res, 200, 'link-unlink.njk', { csrf: csrfToken(req, res), ticket });
+    render(res, 200, 'link-unlink.njk', { csrf: csrfToken(req, res), ticket, extensionName });
+  });
+
+  // "Keep it linked" on the unlink page: nothing to change, but the user gets an answer that says so
+  // (the ticket stays valid, so they can still change their mind within the hour).
+  router.get('/link/kept', async (req, res) => {
+    const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
+    const name = ticket === '' ? undefined : await linking.unlinkTicketExtensionName(ticket);
+    render(res, 200, 'link-message.njk', {
+      title: 'Still linked',
+      body: name === undefined ? 'Nothing was changed: your account is still linked.' : `Nothing was changed: your account is still linked to ${name}.`,
+      retry: 'You can close this page.',
+      kind: 'ok',
+    });
   });
 
   router.post('/link/unlink', form, async (req, res) => {

@@ -43,10 +43,12 @@ export class LinkingService implements LinkedTokens {
   readonly #flow: AuthorizationFlow;
   readonly #tokens: VaultTokens;
   readonly #lifecycle: LinkLifecycle;
+  readonly #registry: ExtensionRegistry;
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
     this.linkUrl = `${config.publicUrl}/link`;
+    this.#registry = registry;
     const vault = new TokenVault(store, keyring);
     const pairing = new Pairing(store, keyring, keyring.deriveKey('pairing codes'));
     const tickets = new Tickets(store, keyring.deriveKey('link tickets'));
@@ -92,6 +94,11 @@ export class LinkingService implements LinkedTokens {
 
   // ---- The flow (link pages; the admin API mints tickets) ----
 
+  /** The name the user knows an extension by (the unlink page names it); undefined once it is gone. */
+  async extensionName(extensionId: string): Promise<string | undefined> {
+    return (await this.#registry.resolve(extensionId))?.record.name;
+  }
+
   mintLinkTicket(extensionId: string, userId: string): Promise<{ url: string; code: string; expiresAt: string }> {
     return this.#flow.mintLinkTicket(extensionId, userId);
   }
@@ -118,8 +125,10 @@ export class LinkingService implements LinkedTokens {
     return this.#lifecycle.unlink(extensionId, userId);
   }
 
-  unlinkTicketValid(ticket: string): Promise<boolean> {
-    return this.#lifecycle.unlinkTicketValid(ticket);
+  /** The name of the extension an unlink ticket is for; undefined for a ticket that is invalid, expired or spent. */
+  async unlinkTicketExtensionName(ticket: string): Promise<string | undefined> {
+    const id = await this.#lifecycle.unlinkTicketExtension(ticket);
+    return id === undefined ? undefined : ((await this.extensionName(id)) ?? id);
   }
 
   unlinkWithTicket(ticket: string): Promise<boolean> {

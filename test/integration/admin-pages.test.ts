@@ -28,7 +28,7 @@ describe.each(storeKinds)('admin pages (%s store)', (kind) => {
     }
     const post = await send(app, '/admin/extensions', { form: { extensionId: 'com.example.sneaky' } });
     expect(post.status).toBe(303);
-    expect(post.location).toBe('/admin/login');
+    expect(post.location).toBe('/admin/login?unsaved=1');
     expect((await app.services.registry.list()).length).toBe(0);
   });
 
@@ -98,6 +98,18 @@ describe.each(storeKinds)('admin pages (%s store)', (kind) => {
     expect(res.location).toContain('expired=1');
     const login = await send(app, res.location ?? '');
     expect(login.text).toContain('Your session has ended');
+  });
+
+  test('a form posted after the session ended: not saved, and the sign-in page says so', async () => {
+    const { cookie, csrf } = await signIn(app);
+    await app.store.delete(`adminsess:${sha256Hex(cookie.split('=')[1] ?? '')}`);
+    const res = await send(app, '/admin/extensions', { cookie, form: { _csrf: csrf, extensionId: 'com.example.late', name: 'Late' } });
+    expect(res.status).toBe(303);
+    expect(res.location).toBe('/admin/login?expired=1&unsaved=1');
+    expect(await app.services.registry.resolve('com.example.late')).toBeUndefined();
+    const login = await send(app, res.location ?? '');
+    expect(login.text).toContain('Not saved — your session had ended. Sign in again');
+    expect(login.text).toContain('data-unsaved-login="1"');
   });
 
   test('a state-changing form without the CSRF token, or with another one, is refused with a page and changes nothing', async () => {

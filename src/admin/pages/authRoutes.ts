@@ -32,6 +32,11 @@ export function authRoutes(ctx: PagesContext): Router {
       return;
     }
     const notice = req.query['signedOut'] === '1' ? 'You are signed out.' : req.query['expired'] === '1' ? 'Your session has ended. Sign in again to continue.' : undefined;
+    // An error, not a notice: the admin's last change is lost unless they act on it.
+    if (req.query['unsaved'] === '1') {
+      await loginForm(req, res, 200, { error: 'Not saved — your session had ended. Sign in again: you go back to the form, filled in as you left it, to save it again.', unsaved: true });
+      return;
+    }
     await loginForm(req, res, 200, notice === undefined ? {} : { notice });
   });
 

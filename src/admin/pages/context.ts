@@ -59,6 +59,9 @@ export function requireSession(ctx: PagesContext): RequestHandler {
       // After a POST, come back to the page the form was on, not to the POST URL.
       if (req.method === 'GET') params.set('next', req.originalUrl);
       if (cookie !== undefined) params.set('expired', '1');
+      // A form posted after the session ended was not saved: the sign-in page says so, and admin.js
+      // (which kept the posted fields in the tab) takes the admin back to the form, filled in again.
+      if (req.method !== 'GET' && req.method !== 'HEAD') params.set('unsaved', '1');
       const query = params.toString();
       res.redirect(303, `/admin/login${query === '' ? '' : `?${query}`}`);
       return;

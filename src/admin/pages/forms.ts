@@ -88,6 +88,9 @@ export function applyError(form: FormState, err: unknown, o: { fields: Record<st
 function sentence(text: string): string {
   const t = text.trim();
   if (t === '') return t;
+  // A schema without its own message gives zod's default, which quotes the regex ("must match pattern
+  // /^[A-Za-z0-9_.-]…/"): nobody can act on that, so it is said in words (the field names the rule).
+  if (/must match pattern|^invalid string/i.test(t)) return 'Contains characters or a shape this field does not accept.';
   const first = t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?)]$/.test(first) ? first : `${first}.`;
 }
