@@ -202,6 +202,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   }
 
   if (problems.length > 0 || cekPublicKey === undefined || adminToken === undefined) throw new ConfigError(problems);
+  if (e.NODE_ENV === 'development' && e.HOST !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(e.HOST)) {
+    // Development allows http and private action targets and may run on a generated admin token.
+    warnings.push(
+      `HOST=${e.HOST} in development: this instance is reachable from other machines, with development's relaxed rules (http and private targets allowed). Use NODE_ENV=production for anything others can reach.`,
+    );
+  }
 
   const config: Config = {
     env: e.NODE_ENV,

@@ -29,6 +29,13 @@ describe('HOST', () => {
     expect(parseConfig({ HOST: host, ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN }).config.host).toBe(host);
   });
 
+  test('development on an address others can reach warns; loopback and production do not', () => {
+    const warningsOf = (env: Record<string, string>) => parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, ...env }).warnings;
+    expect(warningsOf({ HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(/^HOST=0\.0\.0\.0 in development/)]));
+    expect(warningsOf({ HOST: '127.0.0.1' }).filter((w) => w.startsWith('HOST='))).toEqual([]);
+    expect(warningsOf({ HOST: '0.0.0.0', NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' }).filter((w) => w.startsWith('HOST='))).toEqual([]);
+  });
+
   test.each(['http://0.0.0.0', '0.0.0.0:3000', 'host name', '-bad.example'])('refuses %s with a clear message', (host) => {
     expect(problemsOf(() => parseConfig({ HOST: host, ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN }))).toEqual([expect.stringMatching(/^HOST: must be an IP address/)]);
   });
