@@ -4,7 +4,8 @@ import type { Command } from './command.js';
 import { diffCommand } from './diffCommand.js';
 import { exportCommand } from './exportCommand.js';
 import { restoreCommand } from './restoreCommand.js';
+import { testCommand } from './testCommand.js';
 import { unlockAdminCommand } from './unlockAdminCommand.js';
 
 /** Every command of `cek-gateway`, in the order `--help` lists them. A new command is one entry here. */
-export const COMMANDS: readonly Command[] = [exportCommand, diffCommand, applyCommand, backupCommand, restoreCommand, unlockAdminCommand];
+export const COMMANDS: readonly Command[] = [exportCommand, diffCommand, applyCommand, testCommand, backupCommand, restoreCommand, unlockAdminCommand];
