@@ -194,6 +194,27 @@ scenarios:
     expect(target.calls.length).toBe(before);
   });
 
+  test('a scenario that cannot run fails on its own (unknown extension, one that takes only CLOVA signatures); the others run', async () => {
+    expect((await adminApi(app).post('/extensions', { extensionId: 'com.example.strictbot', verification: 'cekSignature' })).status).toBe(201);
+    const mixed = file(
+      'mixed.json',
+      JSON.stringify({
+        scenarios: [
+          { name: 'nowhere', extension: 'com.example.nowhere', turns: [{ launch: {} }] },
+          { name: 'strict', extension: 'com.example.strictbot', turns: [{ launch: {} }, { end: {} }] },
+          { name: 'event', extension: ID, turns: [{ event: { namespace: 'ClovaSkill', name: 'SkillEnabled' }, expect: { outcome: 'ack', shouldEndSession: true, target: { called: false } } }] },
+        ],
+      }),
+    );
+    const r = await cli([mixed]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`✗ nowhere (com.example.nowhere)\n      no extension "com.example.nowhere" on ${app.url}\n      - turn 1: launch (skipped)`);
+    expect(r.stdout).toMatch(/✗ turn 1: launch\n {10}POST \/extensions\/com\.example\.strictbot\/test-requests: conflict: .*cekSignature/);
+    expect(r.stdout).toContain('- turn 2: end (skipped)');
+    expect(r.stdout).toContain('✓ turn 1: event ClovaSkill.SkillEnabled');
+    expect(r.stdout).toContain('3 scenarios (4 turns): 1 passed, 2 failed');
+  });
+
   test('usage: no path is exit 2', async () => {
     const r = await cli([]);
     expect(r.code).toBe(2);
