@@ -6,6 +6,7 @@ import { gatewayRoutes } from './admin/api/gatewayRoutes.js';
 import { forwardingRoutes } from './admin/api/forwardingRoutes.js';
 import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
 import { selfTestRoutes } from './admin/api/selfTestRoutes.js';
+import { testRequestsRoutes } from './admin/api/testRequestsRoutes.js';
 import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
 import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
@@ -45,6 +46,7 @@ export function createApp(s: Services): Express {
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
   api.use(selfTestRoutes(s.registry, s.config.publicUrl));
+  api.use(testRequestsRoutes({ registry: s.registry, tap: s.tap, log: s.log }));
   api.use(forwardingRoutes(s.registry, s.keyring));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));

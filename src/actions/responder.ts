@@ -69,6 +69,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     headers.push('x-cek-extension-id', ext.record.extensionId, 'x-cek-user-id', SAFE_HEADER_VALUE.test(cek.userId) ? cek.userId : encodeURIComponent(cek.userId), 'x-request-id', ctx.requestId);
     if (token !== undefined) headers.push('authorization', `Bearer ${token}`);
     deps.signer.appendHeaders(headers, ext.record, ctx.requestId, cek.raw);
+    ctx.forward = { action: action.def.name, bearer: token !== undefined };
     const started = performance.now();
     const result = await forwarder.forward({
       target: action.target,

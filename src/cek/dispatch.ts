@@ -16,6 +16,12 @@ export interface CekContext {
   readonly deadline: number;
   /** Set by a responder to name what answered, for the log line and metrics (e.g. `action`, `login_prompt`). */
   outcome: string;
+  /**
+   * Set by the action responder each time it calls a target: which action, and whether a bearer
+   * token went with it. The test requests report it (the tap sees it), so "the target was called
+   * with a token" is what happened, not what the action's settings suggest.
+   */
+  forward?: { action: string; bearer: boolean };
 }
 
 /**

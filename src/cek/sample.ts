@@ -14,7 +14,17 @@ export interface SampleInput {
   slots?: Record<string, string>;
   eventNamespace?: string;
   eventName?: string;
+  /** The event's payload; CLOVA sends `null` for events without one. */
+  eventPayload?: Record<string, unknown> | null;
   newSession: boolean;
+  /** A conversation keeps one session id across turns; a new one when left out. */
+  sessionId?: string;
+  /** The previous answer's `sessionAttributes`, sent back as CLOVA does. */
+  sessionAttributes?: Record<string, unknown>;
+  /** `request.locale`; the extension language's locale when left out. */
+  locale?: string;
+  /** `context.System.device.deviceId`: who sent it, for the target's logs. */
+  deviceId?: string;
 }
 
 const LOCALES: Record<SpeechLang, string> = { ko: 'ko-KR', en: 'en-US', ja: 'ja-JP' };
@@ -26,7 +36,7 @@ const LOCALES: Record<SpeechLang, string> = { ko: 'ko-KR', en: 'en-US', ja: 'ja-
  */
 export function buildSampleRequest(i: SampleInput): Record<string, unknown> {
   const user = { userId: i.userId };
-  const base = { requestId: randomUUID(), timestamp: new Date().toISOString(), locale: LOCALES[i.language] };
+  const base = { requestId: randomUUID(), timestamp: new Date().toISOString(), locale: i.locale ?? LOCALES[i.language] };
   let request: Record<string, unknown>;
   switch (i.type) {
     case 'IntentRequest': {
@@ -36,18 +46,18 @@ export function buildSampleRequest(i: SampleInput): Record<string, unknown> {
       break;
     }
     case 'EventRequest':
-      request = { type: 'EventRequest', ...base, event: { namespace: i.eventNamespace ?? '', name: i.eventName ?? '', payload: null } };
+      request = { type: 'EventRequest', ...base, event: { namespace: i.eventNamespace ?? '', name: i.eventName ?? '', payload: i.eventPayload ?? null } };
       break;
     default:
       request = { type: i.type, ...base };
   }
   return {
     version: '1.0',
-    session: { new: i.newSession, sessionAttributes: {}, sessionId: randomUUID(), user },
+    session: { new: i.newSession, sessionAttributes: i.sessionAttributes ?? {}, sessionId: i.sessionId ?? randomUUID(), user },
     context: {
       System: {
         application: { applicationId: i.extensionId },
-        device: { deviceId: 'cek-gateway-admin-console', display: { size: 'none' } },
+        device: { deviceId: i.deviceId ?? 'cek-gateway-admin-console', display: { size: 'none' } },
         user,
       },
     },

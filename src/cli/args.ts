@@ -32,7 +32,9 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     if (parsed.positionals.length < command.args.length) {
       throw new CliError(`${command.name}: missing ${command.args.slice(parsed.positionals.length).join(' ')} (see cek-gateway ${command.name} --help)`, USAGE_EXIT);
     }
-    if (parsed.positionals.length > command.args.length) {
+    // A last argument written `NAME...` takes one or more values (`test PATH...`).
+    const variadic = command.args.at(-1)?.endsWith('...') === true;
+    if (!variadic && parsed.positionals.length > command.args.length) {
       throw new CliError(`${command.name}: unexpected argument "${parsed.positionals[command.args.length]}" (see cek-gateway ${command.name} --help)`, USAGE_EXIT);
     }
   }

@@ -25,7 +25,7 @@ export interface CommandContext {
 export interface Command {
   name: string;
   summary: string;
-  /** Positional arguments, e.g. `['FILE']`; all required. */
+  /** Positional arguments, e.g. `['FILE']`; all required. A last one written `'PATH...'` takes one or more. */
   args: readonly string[];
   options: Readonly<Record<string, OptionSpec>>;
   /** Extra help text: environment variables, examples. */

@@ -63,6 +63,7 @@ const ROUTES: Array<[string, string]> = [
   ['PATCH', '/extensions/:id'],
   ['DELETE', '/extensions/:id'],
   ['POST', '/extensions/:id/secret'],
+  ['POST', '/extensions/:id/test-requests'],
   ['GET', '/extensions/:id/actions'],
   ['PUT', '/extensions/:id/actions/:name'],
   ['DELETE', '/extensions/:id/actions/:name'],

@@ -12,7 +12,8 @@ import type { Store } from '../../src/store/store.js';
 import { makeClovaSigner, type ClovaSigner } from './cek.js';
 import { openTestStore, type StoreKindName } from './stores.js';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+/** Random-looking, so production-mode tests pass the start-up's guessability check. */
+export const ADMIN_TOKEN = 'f3c9a1d7e2b84c6a9d0e5b7c1a2f8e64b9d3';
 
 export interface TestApp {
   services: Services;

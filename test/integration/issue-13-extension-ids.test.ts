@@ -75,10 +75,10 @@ describe.each(storeKinds)('Extension IDs as CLOVA issues them on %s', (kind) => 
     expect(`com.${'a'.repeat(252)}`).toHaveLength(256);
   });
 
-  test('an ID the rule refuses is never routed at the CEK path', async () => {
+  test('an ID the rule refuses is never routed at the CEK path: 400 with the rule, as in the admin API', async () => {
     const res = await signed('com..worldClock', launchRequest({ extensionId: 'com..worldClock' }));
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe('unknown_extension');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_extension_id');
   });
 });
 

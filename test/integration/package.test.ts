@@ -244,7 +244,7 @@ describe('the npm package (npm pack output, production dependencies only)', () =
 
   test('read .env from its working directory, the real environment winning', () => {
     expect(output).toContain('read .env');
-    expect(output).toContain('listening on https://cek.example.test');
+    expect(output).toContain('reached as https://cek.example.test');
   });
 
   test('a malformed .env stops the start with the line number and no stack trace', async () => {

@@ -1,21 +1,15 @@
-import { performance } from 'node:perf_hooks';
 import { Router, type Request, type Response } from 'express';
-import { actionIndexOf, matchAction } from '../../actions/compile.js';
 import { actionsOf, describeTrigger, type ActionDefinition } from '../../actions/model.js';
-import { CHATBOT_SIGNATURE_HEADER } from '../../cek/verify.js';
 import type { ExtensionRecord } from '../../extensions/model.js';
 import { compiledGatewayOf } from '../../gateway/gateway.js';
-import { hmacSha256Base64 } from '../../security/hash.js';
-import { randomToken } from '../../security/random.js';
+import { sendTestRequest, signingSecretOf } from '../testRequest.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { buildSampleRequest, SAMPLE_TYPES, spokenText, type SampleType } from '../../cek/sample.js';
 import { linkingOf, page, type PagesContext } from './context.js';
 import { emptyForm, checked, field, parseNameValueLines, type FormState } from './forms.js';
-import { selfBaseUrl } from './selfApi.js';
+import { selfBaseUrl } from '../selfUrl.js';
 import { extensionTabs } from './tabs.js';
-import { messageOf, nameOf } from '../../http/errorInfo.js';
 
-const SEND_TIMEOUT_MS = 10_000;
 const MAX_SHOWN = 64 * 1024;
 
 const TYPE_LABELS: Record<SampleType, string> = {
@@ -136,8 +130,7 @@ export function consolePages(ctx: PagesContext): Router {
     if (type === 'EventRequest' && values.eventName === '') form.errors['eventName'] = 'Give the event name.';
     const slots = parseNameValueLines(values.slots, { separator: '=', shape: 'name=value', noun: 'slot', unique: false });
     if (type === 'IntentRequest' && slots.problem !== undefined) form.errors['slots'] = slots.problem;
-    const resolved = await registry.resolve(id);
-    const secret = resolved?.liveSecrets()[0];
+    const secret = await signingSecretOf(registry, id);
     if (secret === undefined) form.problems.push('The Chatbot Secret of this extension cannot be opened with the configured encryption keys: generate a new one (Setup, Step 1).');
     if (type === undefined || secret === undefined || Object.keys(form.errors).length > 0) {
       await consolePage(req, res, 400, record, form);
@@ -154,47 +147,15 @@ export function consolePages(ctx: PagesContext): Router {
       newSession: values.newSession,
     });
     const raw = JSON.stringify(body);
-    const signature = hmacSha256Base64(secret, raw);
-    const requestId = `admin-console-${randomToken(12)}`;
-    ctx.tap.expect(requestId);
-    const url = `${selfBaseUrl(req)}/cek/${id}`;
-    const started = performance.now();
-    let status: number;
-    let text: string;
-    try {
-      const answer = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [CHATBOT_SIGNATURE_HEADER]: signature, 'x-request-id': requestId },
-        body: raw,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-      });
-      status = answer.status;
-      text = await answer.text();
-    } catch (err) {
-      ctx.tap.take(requestId);
-      ctx.s.log.warn({ reqId: req.requestId, err: messageOf(err) }, 'the test console could not reach the CEK endpoint');
-      form.problems.push(
-        `The request did not get an answer from this instance's CEK endpoint (${nameOf(err) === 'TimeoutError' ? `no answer within ${SEND_TIMEOUT_MS / 1000} s` : 'connection failed'}).`,
-      );
+    const sent = await sendTestRequest({ tap: ctx.tap, log: ctx.s.log }, { extensionId: id, raw, secret, baseUrl: selfBaseUrl(req), origin: 'admin-console', reqId: req.requestId });
+    if (!sent.ok) {
+      form.problems.push(`The request did not get an answer from this instance's CEK endpoint (${sent.reason}).`);
       await consolePage(req, res, 502, record, form);
       return;
     }
-    const ms = performance.now() - started;
-    const tapped = ctx.tap.take(requestId);
-    // The action whose trigger matched, as the request path saw it (the same cached record, the same matcher).
-    const index = tapped === undefined ? undefined : actionIndexOf(tapped.ext.record);
-    const action = tapped === undefined || index === undefined ? undefined : matchAction(index, tapped.cek)?.def;
-    const tap = tapped === undefined ? undefined : { outcome: tapped.outcome };
-
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
+    const { status, text, ms, requestId, signature, url, json: parsed } = sent;
+    const action = sent.action?.def;
     const cekError = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const forwarded = action !== undefined && (tap?.outcome === 'action' || tap?.outcome === 'action_error');
     const result = {
       status,
       ms: ms < 10 ? ms.toFixed(1) : Math.round(ms).toString(),
@@ -208,7 +169,7 @@ export function consolePages(ctx: PagesContext): Router {
       responseJson: (parsed === undefined ? text : pretty(text)).slice(0, MAX_SHOWN),
       speech: status === 200 ? spokenText(parsed) : undefined,
       cekError: status !== 200 && typeof cekError?.code === 'string' ? { code: cekError.code, message: typeof cekError.message === 'string' ? cekError.message : '' } : undefined,
-      outcome: tap === undefined ? undefined : { code: tap.outcome, text: OUTCOMES[tap.outcome] ?? tap.outcome },
+      outcome: sent.outcome === undefined ? undefined : { code: sent.outcome, text: OUTCOMES[sent.outcome] ?? sent.outcome },
       action:
         action === undefined
           ? undefined
@@ -216,7 +177,7 @@ export function consolePages(ctx: PagesContext): Router {
               name: action.name,
               url: action.url,
               triggerText: describeTrigger(action.trigger),
-              forwarded,
+              forwarded: sent.action?.forwarded === true,
               headers: forwardedHeaders(action, id, values.userId, requestId),
             },
     };

@@ -1,9 +1,9 @@
 import type { Request } from 'express';
 
 /**
- * This instance as seen from itself: the address and port the page request came in on. That is
- * where this process listens (behind a proxy too: the proxy connects to us), so the test console
- * reaches this very instance, never a neighbour behind the load balancer.
+ * This instance as seen from itself: the address and port the admin request came in on. That is
+ * where this process listens (behind a proxy too: the proxy connects to us), so test requests
+ * reach this very instance, never a neighbour behind the load balancer.
  */
 export function selfBaseUrl(req: Request): string {
   const port = req.socket.localPort ?? 0;

@@ -1,0 +1,37 @@
+import { writeFileSync } from 'node:fs';
+import { reasonOf } from '../http/errorInfo.js';
+import { ADMIN_ENV_HELP, ADMIN_OPTIONS, adminFrom } from './adminOptions.js';
+import type { Command } from './command.js';
+import { CliError } from './errors.js';
+import { junitXml } from './junit.js';
+import { renderReport } from './scenarioReport.js';
+import { loadScenarioFiles } from './scenarioFiles.js';
+import { runScenarioFiles } from './scenarioRun.js';
+
+/** `cek-gateway test PATH...`: replays scenario files against a running instance (README "CLI", "Scenarios"). */
+export const testCommand: Command = {
+  name: 'test',
+  summary: 'Run scenario files (YAML or JSON; folders: every .yaml, .yml, .json in them) against the instance. Exit code 0: all passed; 1: a failure; 2: a bad file.',
+  args: ['PATH...'],
+  options: {
+    junit: { type: 'string', value: 'FILE', help: 'also write the results as JUnit XML to FILE (for CI)' },
+    ...ADMIN_OPTIONS,
+  },
+  details: `${ADMIN_ENV_HELP}\nEvery file is checked before anything is sent; each mistake names the file, scenario, turn and field.\nRequests are signed with each extension's Chatbot Secret by the instance (POST /api/v1/extensions/:id/test-requests).`,
+  async run(ctx) {
+    const files = loadScenarioFiles(ctx.positionals);
+    const api = adminFrom(ctx);
+    const results = await runScenarioFiles(api, files);
+    for (const line of renderReport(results)) ctx.out(line);
+    const junit = ctx.values['junit'];
+    if (typeof junit === 'string') {
+      try {
+        writeFileSync(junit, junitXml(results));
+      } catch (err) {
+        throw new CliError(`cannot write ${junit}: ${reasonOf(err)}`);
+      }
+      ctx.err(`JUnit XML written to ${junit}.`);
+    }
+    return results.every((f) => f.scenarios.every((s) => s.passed)) ? 0 : 1;
+  },
+};
