@@ -39,6 +39,11 @@ export interface ExtensionSections {}
 
 /** What the store holds for an extension (`ext:<id>`). Never sent out as it is. */
 export interface ExtensionRecord {
+  /**
+   * The shape's version (EXTENSION_RECORD_VERSION). Records of 0.1.0 have none; `migrateExtensionRecord`
+   * brings an older record up to date when it is read, and the next write stores it so.
+   */
+  v?: number;
   extensionId: string;
   name: string;
   language: SpeechLang;
@@ -129,4 +134,21 @@ export const MAX_PREVIOUS_SECRETS = 5;
 export function livePreviousSecrets(r: Pick<ExtensionRecord, 'previousSecret' | 'previousSecrets'>, now = Date.now()): Array<SealedSecret & { expiresAt: string }> {
   const all = [...(r.previousSecrets ?? []), ...(r.previousSecret === undefined ? [] : [r.previousSecret])];
   return all.filter((p) => Date.parse(p.expiresAt) > now);
+}
+
+/** The version of the stored extension record's shape that this code writes. */
+export const EXTENSION_RECORD_VERSION = 1;
+
+/**
+ * An extension record as stored by any earlier version, in today's shape (upgrades need no command:
+ * records are migrated when read, and written back in the new shape with their next change).
+ * 0 → 1: the single `previousSecret` of 0.1.0 joins the `previousSecrets` list.
+ * A record from a newer version than this code is refused rather than half understood.
+ */
+export function migrateExtensionRecord(r: ExtensionRecord): ExtensionRecord {
+  const v = r.v ?? 0;
+  if (v > EXTENSION_RECORD_VERSION) throw new Error(`extension ${r.extensionId} was written by a newer cek-gateway (record version ${v}); upgrade this instance`);
+  if (v === EXTENSION_RECORD_VERSION) return r;
+  const { previousSecret, ...rest } = r;
+  return { ...rest, v: EXTENSION_RECORD_VERSION, ...(previousSecret === undefined ? {} : { previousSecrets: [...(r.previousSecrets ?? []), previousSecret] }) };
 }

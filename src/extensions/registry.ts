@@ -12,6 +12,8 @@ import {
   EXTENSION_ID_RULE,
   isExtensionId,
   livePreviousSecrets,
+  migrateExtensionRecord,
+  EXTENSION_RECORD_VERSION,
   type CreateExtensionInput,
   type ExtensionSections,
   type ExtensionRecord,
@@ -115,6 +117,7 @@ export class ExtensionRegistry {
     const locales: Partial<Record<Locale, MessageSet>> = {};
     applyLocales(locales, input.locales);
     const record: ExtensionRecord = {
+      v: EXTENSION_RECORD_VERSION,
       extensionId: input.extensionId,
       name: input.name ?? input.extensionId,
       language: input.language ?? 'ko',
@@ -136,12 +139,12 @@ export class ExtensionRegistry {
 
   async list(): Promise<ExtensionRecord[]> {
     const rows = await this.#store.list(prefixOf('extension'));
-    return rows.map((r) => decodeRecord<ExtensionRecord>(r.value));
+    return rows.map((r) => decodeExtension(r.value));
   }
 
   /** The stored record, read from the store (not the cache); throws 404 `unknown_extension`. */
   async get(id: string): Promise<ExtensionRecord> {
-    return decodeRecord<ExtensionRecord>(await this.#readRaw(id));
+    return decodeExtension(await this.#readRaw(id));
   }
 
   /** The stored JSON of an extension; throws 404 `unknown_extension` (400 for a malformed ID). */
@@ -242,7 +245,7 @@ export class ExtensionRegistry {
       this.#servedStale(id, err);
       return stale.value;
     }
-    const value = raw === null ? undefined : this.#resolveRecord(decodeRecord<ExtensionRecord>(raw));
+    const value = raw === null ? undefined : this.#resolveRecord(decodeExtension(raw));
     // Bounded: unknown IDs must not grow the map without limit under a flood of random IDs. Known
     // extensions are kept: they are what voice answers from while the store is down.
     if (this.#cache.size > MAX_CACHE_ENTRIES) {
@@ -304,7 +307,7 @@ export class ExtensionRegistry {
   async #update(id: string, change: (r: ExtensionRecord) => void): Promise<ExtensionRecord> {
     for (let attempt = 1; ; attempt++) {
       const raw = await this.#readRaw(id);
-      const record = decodeRecord<ExtensionRecord>(raw);
+      const record = decodeExtension(raw);
       change(record);
       record.updatedAt = new Date().toISOString();
       if (await this.#store.compareAndSet(keyFor(id), raw, JSON.stringify(record))) {
@@ -360,4 +363,9 @@ function applyLocales(target: Partial<Record<Locale, MessageSet>>, input: Partia
     applyMessages(set, value);
     target[locale] = set;
   }
+}
+
+/** A stored extension record, migrated to today's shape. */
+function decodeExtension(raw: string): ExtensionRecord {
+  return migrateExtensionRecord(decodeRecord<ExtensionRecord>(raw));
 }
