@@ -33,6 +33,8 @@ export class DeliveryWorker {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** A wake-up came while a pass ran (it may have read the index before the new entry): look again at once. */
+  #wokenWhileRunning = false;
   #unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(o: { queue: DeliveryQueue; store: Store; log: Logger; tryDelivery: TryDelivery }) {
@@ -49,8 +51,9 @@ export class DeliveryWorker {
 
   /** Something was queued: look at once (unless a pass is running; it reschedules itself). */
   wake(): void {
-    if (this.#stopped || this.#running !== undefined) return;
-    this.#schedule(0);
+    if (this.#stopped) return;
+    if (this.#running !== undefined) this.#wokenWhileRunning = true;
+    else this.#schedule(0);
   }
 
   /** Tells every instance's worker (this one included) that a try is due. */
@@ -71,6 +74,7 @@ export class DeliveryWorker {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
+      this.#wokenWhileRunning = false;
       this.#running = this.#pass()
         .then(
           (delay) => delay,
@@ -82,7 +86,7 @@ export class DeliveryWorker {
         )
         .then((delay) => {
           this.#running = undefined;
-          this.#schedule(delay);
+          this.#schedule(this.#wokenWhileRunning ? 0 : delay);
         });
     }, ms);
     this.#timer.unref();

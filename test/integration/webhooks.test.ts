@@ -213,6 +213,29 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
     });
   });
 
+  test('two instances on one store work one queue: every message arrives, each try sent by one of them only', async () => {
+    const shared: TestStore = await openTestStore(kind, 'webhooks-two');
+    const encryptionKey = randomBytes(32).toString('base64');
+    const receiver = await startTarget({ '/hooks': reply.status(200) });
+    const apps: TestApp[] = [];
+    try {
+      for (let i = 0; i < 2; i++) apps.push(await startTestApp({ label: 'webhooks-two', sharedStore: shared, encryptionKey }));
+      const [a, b] = apps as [TestApp, TestApp];
+      await adminApi(a).post('/extensions', { extensionId: EXT, language: 'en' }).expect(201);
+      const { id, secret } = await createEndpoint(a, `${receiver.url}/hooks`, ['link.created']);
+      const sent: string[] = [];
+      for (let i = 0; i < 20; i++) sent.push((await adminApi(i % 2 === 0 ? a : b).post(`/extensions/${EXT}/webhooks/${id}/test`, {})).body.id as string);
+      await waitFor('all twenty', () => new Set(receiver.calls.map((c) => c.headers['webhook-id'])).size >= 20);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.calls.map((c) => String(c.headers['webhook-id'])).sort()).toEqual([...sent].sort());
+      for (const c of receiver.calls) expect(verified(secret, c)).toMatchObject({ type: 'ping' });
+    } finally {
+      for (const app of apps) await app.close();
+      await receiver.close();
+      await shared.cleanup();
+    }
+  }, 30_000);
+
   test('a receiver that is down for the first tries gets every event once it is back, also when the service restarted in between', async () => {
     const shared: TestStore = await openTestStore(kind, 'webhooks-restart');
     const encryptionKey = randomBytes(32).toString('base64');
