@@ -4,6 +4,11 @@ import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { LinkingHealth } from '../../src/linking/health.js';
+import { resealStore, SEALED_FAMILIES } from '../../src/sealedRecords.js';
+import { Keyring } from '../../src/security/keyring.js';
+import { sealedKeyUse } from '../../src/security/reseal.js';
+import { openKeys, signatureHeader } from '../../src/security/standardWebhooks.js';
+import { webhookSecretContext } from '../../src/webhooks/model.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { FetchBrowser } from '../helpers/browser.js';
@@ -210,6 +215,25 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       ]);
       // The link endpoint is not subscribed to these.
       expect(typesOf(receiver.callsTo('/links')).filter((t) => t.startsWith('linking.'))).toEqual([]);
+    });
+    // Last of this app: afterwards its records are sealed under a key its own keyring lacks.
+    test('npm run reseal re-seals endpoint secrets, the earlier ones in their grace period too', async () => {
+      const { id } = await createEndpoint(app, `${receiver.url}/hooks`, ['link.created']);
+      const current = (await adminApi(app).post(`/extensions/${EXT}/webhooks/${id}/secret`, { graceSeconds: 3600 })).body.secret as string;
+      const before = await sealedKeyUse(app.store, SEALED_FAMILIES);
+      const newKey = randomBytes(32);
+      await resealStore(app.store, new Keyring([newKey, ...app.config.encryptionKeys]));
+      const only = new Keyring([newKey]);
+      const after = await sealedKeyUse(app.store, SEALED_FAMILIES);
+      expect([...after.keys()]).toEqual(only.keyIds);
+      expect(after.get(only.keyIds[0] ?? '')).toBe([...before.values()].reduce((a, b) => a + b, 0));
+      const endpoint = (await app.services.registry.get(EXT)).sections.webhooks?.endpoints[id];
+      const keys = openKeys(endpoint!.secrets, (sealed) => only.open(sealed, webhookSecretContext(EXT, id)));
+      expect(keys.previous).toHaveLength(1);
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = signatureHeader(keys, 'msg_1', timestamp, '{"a":1}');
+      expect(signature.split(' ')).toHaveLength(2);
+      expect(new Webhook(current).verify('{"a":1}', { 'webhook-id': 'msg_1', 'webhook-timestamp': timestamp, 'webhook-signature': signature })).toEqual({ a: 1 });
     });
   });
 
