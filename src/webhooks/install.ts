@@ -21,7 +21,7 @@ export function installWebhooks(core: Core): WebhooksFeature {
   const sender = new WebhookSender({ production: core.config.production, log: core.log });
   const endpoints = new WebhookEndpoints({ registry: core.registry, keyring: core.keyring, production: core.config.production });
   // The worker makes the service's tries; the service wakes the worker when it queues one.
-  const worker: DeliveryWorker = new DeliveryWorker({ queue, store: core.store, log: core.log, tryDelivery: (d) => service.tryDelivery(d) });
+  const worker: DeliveryWorker = new DeliveryWorker({ queue, store: core.store, log: core.log, metrics: core.metrics, tryDelivery: (d) => service.tryDelivery(d) });
   const service = new WebhooksService({ registry: core.registry, keyring: core.keyring, log: core.log, endpoints, queue, sender, announce: () => worker.announce() });
   const started = worker.start().catch((err: unknown) => core.log.error({ err }, 'the webhook delivery worker did not start'));
   return {

@@ -1,4 +1,5 @@
 import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../http/metrics.js';
 import { describeError } from '../http/errorInfo.js';
 import { randomToken } from '../security/random.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +29,7 @@ export class DeliveryWorker {
   readonly #queue: DeliveryQueue;
   readonly #store: Store;
   readonly #log: Logger;
+  readonly #metrics: Metrics;
   readonly #try: TryDelivery;
   readonly #owner = randomToken(12);
   #timer: NodeJS.Timeout | undefined;
@@ -37,10 +39,11 @@ export class DeliveryWorker {
   #wokenWhileRunning = false;
   #unsubscribe: (() => Promise<void>) | undefined;
 
-  constructor(o: { queue: DeliveryQueue; store: Store; log: Logger; tryDelivery: TryDelivery }) {
+  constructor(o: { queue: DeliveryQueue; store: Store; log: Logger; metrics: Metrics; tryDelivery: TryDelivery }) {
     this.#queue = o.queue;
     this.#store = o.store;
     this.#log = o.log;
+    this.#metrics = o.metrics;
     this.#try = o.tryDelivery;
   }
 
@@ -118,6 +121,7 @@ export class DeliveryWorker {
     if (opened === undefined) return;
     const result = await this.#try(opened.delivery);
     const after = await this.#queue.finish(entry, opened, result);
+    this.#metrics.webhookTries.inc({ outcome: after.status === 'pending' ? 'retry' : after.status });
     if (after.status === 'failed')
       this.#log.warn({ extensionId: after.extensionId, webhookId: after.webhookId, deliveryId: after.id, tries: after.tries }, 'webhook delivery given up after 24 hours of retries');
   }

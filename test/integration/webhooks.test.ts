@@ -128,6 +128,8 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       await waitFor('the delivery to be recorded', async () => (await adminApi(app).get(`/extensions/${EXT}/webhooks/${id}/deliveries`)).body.deliveries[0]?.status === 'delivered');
       const [delivery] = (await adminApi(app).get(`/extensions/${EXT}/webhooks/${id}/deliveries`)).body.deliveries;
       expect(delivery).toMatchObject({ id: sent.body.id, type: 'ping', status: 'delivered', tries: 1, nextTryAt: null, lastStatusCode: 204, lastError: null });
+      const tries = (await app.services.metrics.webhookTries.get()).values.find((v) => v.labels['outcome'] === 'delivered');
+      expect(tries?.value).toBeGreaterThanOrEqual(1);
 
       const again = await adminApi(app).post(`/extensions/${EXT}/webhooks/${id}/deliveries/${delivery.id}/redeliver`, {});
       expect(again.status).toBe(202);
