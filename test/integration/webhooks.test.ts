@@ -12,7 +12,7 @@ import { webhookSecretContext } from '../../src/webhooks/model.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { FetchBrowser } from '../helpers/browser.js';
-import { intentRequest } from '../helpers/cek.js';
+import { cekTimestamp, eventRequest, intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { openTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
 import { closedPort, reply, startConnectionCounter, startTarget, type TargetCall, type TestTarget } from '../helpers/targets.js';
@@ -168,7 +168,7 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       await adminApi(app).delete(`/extensions/${EXT}/webhooks/${id}`).expect(204);
     });
 
-    test('a real linking flow sends link.created, a broken link link.broken, linking again link.recovered, an admin unlink link.unlinked; never a token', async () => {
+    test("a real linking flow sends link.created, a broken link link.broken, linking again link.recovered, an admin unlink link.unlinked, CLOVA's SkillDisabled link.unlinked; never a token", async () => {
       receiver.on('/links', reply.status(200));
       const { secret } = await createEndpoint(app, `${receiver.url}/links`, ['link.created', 'link.broken', 'link.recovered', 'link.unlinked']);
       const userId = 'user-hooks-1';
@@ -184,15 +184,23 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       await waitFor('link.recovered', () => receiver.callsTo('/links').length >= 3);
       await adminApi(app).delete(`/extensions/${EXT}/links/${userId}`).expect(204);
       await waitFor('link.unlinked', () => receiver.callsTo('/links').length >= 4);
+      await linkUser(app, userId);
+      // One event at a time: tries of one pass are sent at once, so two queued together may arrive in either order.
+      await waitFor('link.created again', () => receiver.callsTo('/links').length >= 5);
+      const raw = JSON.stringify(eventRequest({ extensionId: EXT, userId, namespace: 'ClovaSkill', name: 'SkillDisabled', timestamp: cekTimestamp(Date.now() + 1000) }));
+      await request(app.url).post(`/cek/${EXT}`).set('SignatureCEK', app.signer.sign(raw)).send(raw).expect(200);
+      await waitFor('link.unlinked again', () => receiver.callsTo('/links').length >= 6);
 
       const calls = receiver.callsTo('/links');
-      expect(typesOf(calls)).toEqual(['link.created', 'link.broken', 'link.recovered', 'link.unlinked']);
+      expect(typesOf(calls)).toEqual(['link.created', 'link.broken', 'link.recovered', 'link.unlinked', 'link.created', 'link.unlinked']);
       const payloads = calls.map((c) => verified(secret, c));
       expect(payloads).toEqual([
         { type: 'link.created', timestamp: expect.any(String), data: { extensionId: EXT, userId } },
         { type: 'link.broken', timestamp: expect.any(String), data: { extensionId: EXT, userId, reason: 'the target refused the token twice' } },
         { type: 'link.recovered', timestamp: expect.any(String), data: { extensionId: EXT, userId, reason: 'linked again' } },
         { type: 'link.unlinked', timestamp: expect.any(String), data: { extensionId: EXT, userId, reason: 'admin' } },
+        { type: 'link.created', timestamp: expect.any(String), data: { extensionId: EXT, userId } },
+        { type: 'link.unlinked', timestamp: expect.any(String), data: { extensionId: EXT, userId, reason: 'skill_disabled' } },
       ]);
       // No token of the link in any body.
       const tokens = await app.services.linking.links(EXT, { limit: 10 });
