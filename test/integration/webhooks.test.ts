@@ -213,6 +213,8 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       const { secret } = await createEndpoint(app, `${receiver.url}/health`, ['linking.misconfigured', 'linking.recovered']);
       const health = new LinkingHealth({ store: app.store, log: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), events: app.services.features.webhooks.service });
       await health.clientRejected(EXT, 'v-test', 'invalid_client (HTTP 401)');
+      // One at a time: the order of arrival is not guaranteed (README), the payload's timestamp is.
+      await waitFor('linking.misconfigured', () => receiver.callsTo('/health').length >= 1);
       await health.healed(EXT, 'settings saved');
       // Nothing was marked: nothing to announce.
       await health.healed(EXT, 'settings saved');
