@@ -7,6 +7,7 @@ import { forwardingRoutes } from './admin/api/forwardingRoutes.js';
 import { linkingAdminRoutes } from './admin/api/linkingRoutes.js';
 import { selfTestRoutes } from './admin/api/selfTestRoutes.js';
 import { testRequestsRoutes } from './admin/api/testRequestsRoutes.js';
+import { webhooksRoutes } from './admin/api/webhooksRoutes.js';
 import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
 import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
@@ -50,6 +51,7 @@ export function createApp(s: Services): Express {
   api.use(forwardingRoutes(s.registry, s.keyring));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));
+  api.use(webhooksRoutes(s.features.webhooks.service));
   api.use(gatewayRoutes({ registry: s.registry, gateway: s.features.gateway.service, publicUrl: s.config.publicUrl }));
   for (const f of s.features.all) if (f.publicRouter !== undefined) app.use(f.publicRouter(s.pipeline));
   app.use(adminPages(s));

@@ -6,6 +6,7 @@ import { SECTION as LINKING_SECTION } from './linking/settings.js';
 import { contextFor as tokenContext } from './linking/vault.js';
 import { devSecretsFile, devKeyId } from './config/devSecrets.js';
 import type { Keyring } from './security/keyring.js';
+import { WEBHOOKS_SECTION, webhookSecretContext } from './webhooks/model.js';
 import { checkSealedKeys, resealAll, type JsonPath, type ResealReport, type SealedFamily } from './security/reseal.js';
 import type { Store } from './store/store.js';
 import { prefixOf } from './store/keys.js';
@@ -18,7 +19,7 @@ import { prefixOf } from './store/keys.js';
  */
 export const SEALED_FAMILIES: readonly SealedFamily[] = [
   {
-    name: 'extensions (Chatbot Secrets, OAuth client secrets, forwarding secrets)',
+    name: 'extensions (Chatbot Secrets, OAuth client secrets, forwarding and webhook secrets)',
     prefix: prefixOf('extension'),
     contextOf(key: string, path: JsonPath): string | undefined {
       const id = key.slice(prefixOf('extension').length);
@@ -31,6 +32,13 @@ export const SEALED_FAMILIES: readonly SealedFamily[] = [
         const [, , , fourth, fifth, sixth] = path;
         if (third === 'secret' && fourth === 'sealed' && path.length === 4) return forwardingSecretContext(id);
         if (third === 'previous' && typeof fourth === 'number' && fifth === 'sealed' && sixth === undefined && path.length === 5) return forwardingSecretContext(id);
+      }
+      // sections.webhooks.endpoints.<webhookId>.secrets.secret.sealed, or …secrets.previous.<n>.sealed
+      if (first === 'sections' && second === WEBHOOKS_SECTION && third === 'endpoints' && path[4] === 'secrets') {
+        const webhookId = path[3];
+        if (typeof webhookId !== 'string') return undefined;
+        if (path[5] === 'secret' && path[6] === 'sealed' && path.length === 7) return webhookSecretContext(id, webhookId);
+        if (path[5] === 'previous' && typeof path[6] === 'number' && path[7] === 'sealed' && path.length === 8) return webhookSecretContext(id, webhookId);
       }
       return undefined;
     },

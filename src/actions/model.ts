@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { urlShapeProblem } from '../security/outbound.js';
 import type { ExtensionSections } from '../extensions/model.js';
 
 /**
@@ -160,18 +161,6 @@ export const actionInput = z
   .strict();
 
 export type ActionInput = z.infer<typeof actionInput>;
-
-/** Shape checks of a target URL that do not depend on the deployment (the target policy adds those). */
-export function urlShapeProblem(value: string): string | undefined {
-  if (!URL.canParse(value)) return 'must be an absolute http:// or https:// URL';
-  const url = new URL(value);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http:// or https:// URL';
-  // `http:///x` and `http:x` parse (as host "x"), but are not what anyone meant.
-  if (!/^https?:\/\/[^/?#\s\\]/i.test(value)) return 'must be an absolute http:// or https:// URL with a host after "//"';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials (use a static header instead)';
-  if (url.hash !== '') return 'must not have a #fragment';
-  return undefined;
-}
 
 /** Lowercases header names (validation has already refused duplicates and reserved names). */
 export function normaliseHeaders(headers: Record<string, string>): Record<string, string> {

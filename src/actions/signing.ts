@@ -1,30 +1,22 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import type { ExtensionRecord, SealedSecret } from '../extensions/model.js';
+import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry } from '../extensions/registry.js';
 import type { Keyring } from '../security/keyring.js';
+import { newSecret, openKeys, previousExpiresAt, rotatedSecrets, signatureHeader, type SigningKeys, type SigningSecrets } from '../security/standardWebhooks.js';
 
 /**
  * Signed forwarding (issue 16): every forward of an extension that has a forwarding secret carries
- * a Standard Webhooks signature (https://www.standardwebhooks.com), so a target can refuse calls
+ * a Standard Webhooks signature (`security/standardWebhooks.ts`), so a target can refuse calls
  * that did not come through this gateway, also for actions that send no user token:
  *
  *   webhook-id: <the request id>          webhook-timestamp: <unix seconds>
  *   webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>
  *
- * The secret is `whsec_<base64 of 32 random bytes>`, the key its decoded bytes. After a rotation the
- * previous secret signs too (a second `v1,…` in the header, space-separated) until its grace
- * period ends, so targets can switch at their own pace.
+ * After a rotation the previous secret signs too (a second `v1,…` in the header, space-separated)
+ * until its grace period ends, so targets can switch at their own pace.
  */
 export const FORWARDING_SECTION = 'forwarding';
-export const SECRET_PREFIX = 'whsec_';
-/** How many earlier secrets may still sign at once. */
-const MAX_PREVIOUS = 3;
 
-export interface ForwardingSection {
-  secret: SealedSecret;
-  /** Earlier secrets still in their grace period, newest first. */
-  previous: Array<SealedSecret & { expiresAt: string }>;
-}
+export type ForwardingSection = SigningSecrets;
 
 declare module '../extensions/model.js' {
   interface ExtensionSections {
@@ -47,8 +39,7 @@ export interface ForwardingSecretInfo {
 export function forwardingInfo(record: ExtensionRecord, now = Date.now()): ForwardingSecretInfo {
   const s = record.sections[FORWARDING_SECTION];
   if (s === undefined) return { configured: false, createdAt: null, previousExpiresAt: null };
-  const live = s.previous.filter((p) => Date.parse(p.expiresAt) > now).map((p) => p.expiresAt);
-  return { configured: true, createdAt: s.secret.createdAt, previousExpiresAt: live.length === 0 ? null : (live.sort().at(-1) ?? null) };
+  return { configured: true, createdAt: s.secret.createdAt, previousExpiresAt: previousExpiresAt(s, now) };
 }
 
 /**
@@ -57,16 +48,9 @@ export function forwardingInfo(record: ExtensionRecord, now = Date.now()): Forwa
  * is shown this once.
  */
 export async function rotateForwardingSecret(registry: ExtensionRegistry, keyring: Keyring, extensionId: string, graceSeconds = 86_400): Promise<{ secret: string; record: ExtensionRecord }> {
-  const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
-  const record = await registry.updateSection(extensionId, FORWARDING_SECTION, (current) => {
-    const now = Date.now();
-    const old = current.sections[FORWARDING_SECTION];
-    const previous = graceSeconds === 0 || old === undefined ? [] : [{ ...old.secret, expiresAt: new Date(now + graceSeconds * 1000).toISOString() }, ...old.previous];
-    return {
-      secret: { sealed: keyring.seal(secret, sealContext(extensionId)), createdAt: new Date(now).toISOString() },
-      previous: previous.filter((p) => Date.parse(p.expiresAt) > now).slice(0, MAX_PREVIOUS),
-    };
-  });
+  const secret = newSecret();
+  const sealed = keyring.seal(secret, sealContext(extensionId));
+  const record = await registry.updateSection(extensionId, FORWARDING_SECTION, (current) => rotatedSecrets(current.sections[FORWARDING_SECTION], sealed, graceSeconds));
   return { secret, record };
 }
 
@@ -75,16 +59,10 @@ export async function removeForwardingSecret(registry: ExtensionRegistry, extens
   return registry.updateSection(extensionId, FORWARDING_SECTION, () => undefined);
 }
 
-/** The HMAC keys of one record: opened once per version of the record, not per request. */
-interface Keys {
-  current: Buffer;
-  previous: Array<{ key: Buffer; until: number }>;
-}
-
 /** Signs forwards on the request path; opening the sealed secrets is cached per cached record. */
 export class ForwardSigner {
   readonly #keyring: Keyring;
-  readonly #keys = new WeakMap<ExtensionRecord, Keys | null>();
+  readonly #keys = new WeakMap<ExtensionRecord, SigningKeys | null>();
 
   constructor(keyring: Keyring) {
     this.#keyring = keyring;
@@ -99,13 +77,11 @@ export class ForwardSigner {
     const keys = this.#keysOf(record);
     if (keys === null) return false;
     const timestamp = String(Math.floor(now / 1000));
-    let signature = `v1,${sign(keys.current, id, timestamp, body)}`;
-    for (const p of keys.previous) if (p.until > now) signature += ` v1,${sign(p.key, id, timestamp, body)}`;
-    headers.push('webhook-id', id, 'webhook-timestamp', timestamp, 'webhook-signature', signature);
+    headers.push('webhook-id', id, 'webhook-timestamp', timestamp, 'webhook-signature', signatureHeader(keys, id, timestamp, body, now));
     return true;
   }
 
-  #keysOf(record: ExtensionRecord): Keys | null {
+  #keysOf(record: ExtensionRecord): SigningKeys | null {
     let keys = this.#keys.get(record);
     if (keys === undefined) {
       keys = this.#open(record);
@@ -114,26 +90,14 @@ export class ForwardSigner {
     return keys;
   }
 
-  #open(record: ExtensionRecord): Keys | null {
+  #open(record: ExtensionRecord): SigningKeys | null {
     const s = record.sections[FORWARDING_SECTION];
     if (s === undefined) return null;
     const context = sealContext(record.extensionId);
     try {
-      return {
-        current: keyOf(this.#keyring.open(s.secret.sealed, context)),
-        previous: s.previous.map((p) => ({ key: keyOf(this.#keyring.open(p.sealed, context)), until: Date.parse(p.expiresAt) })),
-      };
+      return openKeys(s, (sealed) => this.#keyring.open(sealed, context));
     } catch {
       return null;
     }
   }
-}
-
-/** The HMAC key of a `whsec_…` secret: its base64 part, decoded. */
-export function keyOf(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-}
-
-function sign(key: Buffer, id: string, timestamp: string, body: Buffer): string {
-  return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
 }

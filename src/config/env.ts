@@ -41,6 +41,8 @@ export interface Config {
   readonly trustProxy: number;
   /** Calls a month each extension gets free before usage is billed (shown on the usage page). */
   readonly gatewayFreeMonthlyCalls: number;
+  /** Lifecycle webhooks: the delay before the first retry; each later one doubles it (up to 24 h in all). */
+  readonly webhookFirstRetrySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,7 @@ const schema = z.object({
   REFRESH_SKEW_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(3600).default(60)),
   TRUST_PROXY: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(10).default(0)),
   GATEWAY_FREE_MONTHLY_CALLS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(1_000_000)),
+  WEBHOOK_FIRST_RETRY_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0.05).max(3600).default(5)),
 });
 
 /** Secrets generated for development, kept in `DATA_DIR` so they survive restarts. */
@@ -229,6 +232,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     refreshSkewSeconds: e.REFRESH_SKEW_SECONDS,
     trustProxy: e.TRUST_PROXY,
     gatewayFreeMonthlyCalls: e.GATEWAY_FREE_MONTHLY_CALLS,
+    webhookFirstRetrySeconds: e.WEBHOOK_FIRST_RETRY_SECONDS,
   };
   return { config: deepFreeze(config), warnings };
 }

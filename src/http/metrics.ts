@@ -22,6 +22,8 @@ export interface Metrics {
   readonly linkingMisconfigured: Gauge;
   /** OAuth providers whose circuit breaker is open or half-open on this instance. */
   readonly providerCircuitsOpen: Gauge;
+  /** Lifecycle webhook tries made by this instance, by what became of the delivery (`delivered`, `retry`, `failed`). */
+  readonly webhookTries: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -82,6 +84,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     providerCircuitsOpen: new Gauge({
       name: 'cekgw_provider_circuits_open',
       help: 'OAuth providers whose circuit breaker is open or half-open on this instance (refreshes answer at once instead of waiting)',
+      registers: [registry],
+    }),
+    webhookTries: new Counter({
+      name: 'cekgw_webhook_tries_total',
+      help: 'Lifecycle webhook tries by what became of the delivery: delivered, retry (scheduled again) or failed (given up)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     linkingMisconfigured: new Gauge({

@@ -6,6 +6,7 @@ import type { Logger } from '../http/logger.js';
 import { keyOf } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { AttemptLimiter } from './attempts.js';
+import type { LinkEventSink } from './events.js';
 import { LinkFailure } from './failures.js';
 import { flowFailureOf } from './flowFailure.js';
 import type { LinkingHealth } from './health.js';
@@ -39,6 +40,7 @@ export interface AuthorizationFlowDeps {
   tickets: Tickets;
   clients: OAuthClients;
   health: LinkingHealth;
+  events: LinkEventSink;
 }
 
 /**
@@ -154,6 +156,8 @@ export class AuthorizationFlow {
     }
     if (typeof tokens.access_token !== 'string' || tokens.access_token === '') throw new LinkFailure('provider_error', 'no access_token');
     const expiresIn = tokens.expiresIn();
+    // A user who links again over a broken link recovers it; anything else is a new link.
+    const before = await this.#d.vault.record(pending.extensionId, pending.userId).catch(() => undefined);
     await this.#d.vault.link(
       pending.extensionId,
       pending.userId,
@@ -162,6 +166,11 @@ export class AuthorizationFlow {
     );
     await this.#d.pairing.forget(pending.extensionId, pending.userId);
     this.#d.log.info({ extensionId: pending.extensionId }, 'account linked');
+    await this.#d.events.emit(
+      before?.status === 'broken'
+        ? { type: 'link.recovered', extensionId: pending.extensionId, userId: pending.userId, reason: 'linked again' }
+        : { type: 'link.created', extensionId: pending.extensionId, userId: pending.userId },
+    );
     const unlink = await this.#d.tickets.mint(pending.extensionId, pending.userId, 'unlink', UNLINK_TICKET_TTL_S);
     const message = settings.loginSuccessMessage ?? resolveMessages(ext.language, ext.messages).loginSuccess;
     return { extension: ext, userId: pending.userId, message, unlinkUrl: `${this.#d.publicUrl}/link/unlink?ticket=${encodeURIComponent(unlink.token)}` };

@@ -2,6 +2,7 @@ import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/store.js';
 import { keyOf } from '../store/keys.js';
+import { NO_EVENTS, type LinkEventSink } from './events.js';
 
 /** An extension whose provider refuses its client (`invalid_client`, `unauthorized_client`). */
 export interface Misconfiguration {
@@ -32,12 +33,14 @@ export class LinkingHealth {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #metrics: Metrics;
+  readonly #events: LinkEventSink;
   readonly #noted = new Map<string, { at: number; version: string }>();
 
-  constructor(o: { store: Store; log: Logger; metrics: Metrics }) {
+  constructor(o: { store: Store; log: Logger; metrics: Metrics; events?: LinkEventSink }) {
     this.#store = o.store;
     this.#log = o.log;
     this.#metrics = o.metrics;
+    this.#events = o.events ?? NO_EVENTS;
   }
 
   async clientRejected(extensionId: string, settingsVersion: string, reason: string): Promise<void> {
@@ -53,14 +56,22 @@ export class LinkingHealth {
       { extensionId, reason, since: mark.since },
       'account linking misconfigured: the provider refuses the client ID or secret; links are kept, voice answers speak the error message until the settings are fixed',
     );
+    // Only a new mark is news (the same refusal again, on this or another instance, only dates it).
+    if (previous === undefined) await this.#events.emit({ type: 'linking.misconfigured', extensionId, reason });
   }
 
-  /** A refresh worked, or the settings were saved: the mark goes. */
-  async healed(extensionId: string): Promise<void> {
+  /**
+   * A refresh worked, or the settings were saved: the mark goes. `reason` says which (for the
+   * `linking.recovered` event); without one (the extension is being deleted) nothing is announced.
+   */
+  async healed(extensionId: string, reason?: string): Promise<void> {
     const wasNoted = this.#noted.delete(extensionId);
     const removed = await this.#store.delete(keyFor(extensionId));
     if (wasNoted) this.#metrics.linkingMisconfigured.set(this.#noted.size);
-    if (removed) this.#log.info({ extensionId }, 'account linking is no longer marked misconfigured');
+    if (!removed) return;
+    this.#log.info({ extensionId }, 'account linking is no longer marked misconfigured');
+    // The one instance whose delete removed the mark announces it.
+    if (reason !== undefined) await this.#events.emit({ type: 'linking.recovered', extensionId, reason });
   }
 
   /** The current mark, if it was made under the settings version in use. */

@@ -3,6 +3,7 @@ import type { CekResponder } from '../cek/dispatch.js';
 import type { Core } from '../core.js';
 import type { Feature } from '../feature.js';
 import { createViews } from '../http/views.js';
+import type { LinkEventSink } from './events.js';
 import { linkingRoutes } from './routes.js';
 import { LinkingService } from './service.js';
 
@@ -11,8 +12,13 @@ export interface LinkingFeature extends Feature {
   readonly service: LinkingService;
 }
 
+export interface LinkingFeatureDeps {
+  /** Where link and linking state changes go (lifecycle webhooks). */
+  events: LinkEventSink;
+}
+
 /** Account linking: the LinkedTokens of action methods, the link pages and SkillDisabled (its admin routes: `app.ts`). */
-export function installLinking(core: Core): LinkingFeature {
+export function installLinking(core: Core, deps: LinkingFeatureDeps): LinkingFeature {
   const linking = new LinkingService({
     config: core.config,
     store: core.store,
@@ -20,6 +26,7 @@ export function installLinking(core: Core): LinkingFeature {
     registry: core.registry,
     log: core.log,
     metrics: core.metrics,
+    events: deps.events,
   });
 
   // CLOVA drops its own copy of the user's tokens when the skill is disabled; we drop ours (and revoke them).

@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import type { ExtensionRegistry } from '../extensions/registry.js';
 import { describeError } from '../http/errorInfo.js';
 import type { Logger } from '../http/logger.js';
+import type { LinkEventSink } from './events.js';
 import type { OAuthClients } from './oauthClient.js';
 import type { Pairing } from './pairing.js';
 import { settingsOf } from './settings.js';
@@ -15,7 +16,11 @@ export interface LinkLifecycleDeps {
   pairing: Pairing;
   tickets: Tickets;
   clients: OAuthClients;
+  events: LinkEventSink;
 }
+
+/** Who removed a link: the `reason` of its `link.unlinked` event. */
+export type UnlinkCause = 'admin' | 'user' | 'skill_disabled';
 
 /** A link after it was made: listed, removed (and revoked upstream) by the admin, the user, CLOVA, or a deleted extension. */
 export class LinkLifecycle {
@@ -34,10 +39,12 @@ export class LinkLifecycle {
    * Removes a link: the tokens are deleted first (so nothing uses them again), then revoked at the
    * provider (RFC 7009) when it has a revocation endpoint. A failed revocation is logged, not fatal.
    */
-  async unlink(extensionId: string, userId: string): Promise<boolean> {
+  async unlink(extensionId: string, userId: string, cause: UnlinkCause = 'admin'): Promise<boolean> {
     const current = await this.#d.vault.read(extensionId, userId).catch(() => undefined);
     const removed = await this.#d.vault.remove(extensionId, userId);
     await this.#d.pairing.forget(extensionId, userId);
+    // Announced by whoever removed the record (two unlinks at once make one event).
+    if (removed) await this.#d.events.emit({ type: 'link.unlinked', extensionId, userId, reason: cause });
     if (current === undefined) return removed;
     const ext = await this.#d.registry.get(extensionId).catch(() => undefined);
     const settings = ext === undefined ? undefined : settingsOf(ext);
@@ -66,7 +73,7 @@ export class LinkLifecycle {
   async unlinkWithTicket(ticket: string): Promise<boolean> {
     const t = await this.#d.tickets.redeem(ticket, 'unlink');
     if (t === undefined) return false;
-    await this.unlink(t.extensionId, t.userId);
+    await this.unlink(t.extensionId, t.userId, 'user');
     return true;
   }
 
@@ -89,7 +96,7 @@ export class LinkLifecycle {
         return 'kept';
       }
     }
-    await this.unlink(extensionId, userId);
+    await this.unlink(extensionId, userId, 'skill_disabled');
     return 'unlinked';
   }
 

@@ -4,6 +4,7 @@ import type { Metrics } from '../http/metrics.js';
 import { randomToken } from '../security/random.js';
 import type { Store } from '../store/store.js';
 import type { TokenLookup } from './linkedTokens.js';
+import type { LinkEventSink } from './events.js';
 import type { LinkingHealth } from './health.js';
 import { withProviderDeadline } from './oauthClient.js';
 import { CircuitBreakers } from './circuitBreaker.js';
@@ -53,17 +54,19 @@ export class Refresher {
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #health: LinkingHealth;
+  readonly #events: LinkEventSink;
   readonly #skewMs: number;
   readonly #inFlight = new Map<string, Promise<TokenLookup>>();
   readonly #breakers: CircuitBreakers;
 
-  constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; skewSeconds: number }) {
+  constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; events: LinkEventSink; skewSeconds: number }) {
     this.#breakers = new CircuitBreakers((open) => o.metrics.providerCircuitsOpen.set(open));
     this.#store = o.store;
     this.#vault = o.vault;
     this.#log = o.log;
     this.#metrics = o.metrics;
     this.#health = o.health;
+    this.#events = o.events;
     this.#skewMs = o.skewSeconds * 1000;
   }
 
@@ -175,7 +178,9 @@ export class Refresher {
         { expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000, scope: response.scope ?? null },
       );
       this.#metrics.tokenRefreshes.inc({ outcome: 'ok' });
-      await this.#health.healed(t.extensionId);
+      // saveRefreshed clears a broken status: a refresh of a broken record (keep-alive) recovers the link.
+      if (current.record.status === 'broken') await this.#events.emit({ type: 'link.recovered', extensionId: t.extensionId, userId: t.userId, reason: 'refreshed' });
+      await this.#health.healed(t.extensionId, 'a token refresh succeeded');
       return { status: 'ok', token: response.access_token };
     } finally {
       if (!failed) await this.#store.deleteIfEquals(lockKey, owner);
@@ -201,10 +206,7 @@ export class Refresher {
   }
 
   async #markBroken(t: RefreshTarget, reason: string): Promise<void> {
-    await this.#vault.update(t.extensionId, t.userId, (r) => {
-      r.status = 'broken';
-      r.brokenReason = reason;
-    });
+    if (await this.#vault.markBroken(t.extensionId, t.userId, reason)) await this.#events.emit({ type: 'link.broken', extensionId: t.extensionId, userId: t.userId, reason });
     this.#log.warn({ extensionId: t.extensionId, reason }, 'link marked broken');
   }
 }

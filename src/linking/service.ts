@@ -8,6 +8,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { AuthorizationFlow } from './authorizationFlow.js';
+import { NO_EVENTS, type LinkEventSink } from './events.js';
 import { LinkingHealth, type Misconfiguration } from './health.js';
 import { LinkLifecycle } from './linkLifecycle.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
@@ -26,6 +27,8 @@ export interface LinkingDeps {
   registry: ExtensionRegistry;
   log: Logger;
   metrics: Metrics;
+  /** Where link and linking state changes are reported (the webhooks feature's sink); none by default. */
+  events?: LinkEventSink;
 }
 
 /**
@@ -47,19 +50,20 @@ export class LinkingService implements LinkedTokens {
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
+    const events = d.events ?? NO_EVENTS;
     this.linkUrl = `${config.publicUrl}/link`;
     this.#registry = registry;
     const vault = new TokenVault(store, keyring);
     const pairing = new Pairing(store, keyring, keyring.deriveKey('pairing codes'));
     const tickets = new Tickets(store, keyring.deriveKey('link tickets'));
     const clients = new OAuthClients(keyring, config.production);
-    const health = new LinkingHealth({ store, log, metrics });
+    const health = new LinkingHealth({ store, log, metrics, events });
     this.#clients = clients;
     this.#health = health;
     this.#settings = new SettingsAdmin({ registry, keyring, health, production: config.production });
-    this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health });
-    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health });
-    this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients });
+    this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events });
+    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events });
+    this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients, events });
   }
 
   // ---- LinkedTokens (the voice path; documented on the interface) ----

@@ -45,7 +45,7 @@ export class SettingsAdmin {
       return next;
     });
     // New settings deserve a fresh try: the next refresh tells whether they work.
-    await this.#health.healed(ext.extensionId);
+    await this.#health.healed(ext.extensionId, 'settings saved');
     return { extension, settings: next as LinkingSettings };
   }
 }

@@ -106,6 +106,17 @@ export class TokenVault {
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
   }
 
+  /** Marks a link broken; true when it was linked before (a change worth announcing), false when already broken or gone. */
+  async markBroken(extensionId: string, userId: string, reason: string): Promise<boolean> {
+    let wasLinked = false;
+    await this.update(extensionId, userId, (r) => {
+      wasLinked = r.status === 'linked';
+      r.status = 'broken';
+      r.brokenReason = reason;
+    });
+    return wasLinked;
+  }
+
   async remove(extensionId: string, userId: string): Promise<boolean> {
     return this.#store.delete(keyFor(extensionId, userId));
   }

@@ -9,6 +9,7 @@ import type { Metrics } from '../http/metrics.js';
 import { SealError } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import type { LinkEventSink } from './events.js';
 import type { LinkingHealth } from './health.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import type { OAuthClients } from './oauthClient.js';
@@ -31,6 +32,7 @@ export interface VaultTokensDeps {
   pairing: Pairing;
   clients: OAuthClients;
   health: LinkingHealth;
+  events: LinkEventSink;
 }
 
 /** `LinkedTokens` (the voice path's face of account linking) served from the token vault, refreshed when due. */
@@ -41,7 +43,7 @@ export class VaultTokens implements LinkedTokens {
 
   constructor(d: VaultTokensDeps) {
     this.#d = d;
-    this.#refresher = new Refresher({ store: d.store, vault: d.vault, log: d.log, metrics: d.metrics, health: d.health, skewSeconds: d.refreshSkewSeconds });
+    this.#refresher = new Refresher({ store: d.store, vault: d.vault, log: d.log, metrics: d.metrics, health: d.health, events: d.events, skewSeconds: d.refreshSkewSeconds });
   }
 
   async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
@@ -84,10 +86,8 @@ export class VaultTokens implements LinkedTokens {
   }
 
   async markBroken(ext: ResolvedExtension, userId: string, reason: string): Promise<void> {
-    await this.#d.vault.update(ext.record.extensionId, userId, (r) => {
-      r.status = 'broken';
-      r.brokenReason = reason;
-    });
+    const extensionId = ext.record.extensionId;
+    if (await this.#d.vault.markBroken(extensionId, userId, reason)) await this.#d.events.emit({ type: 'link.broken', extensionId, userId, reason });
   }
 
   async loginPrompt(ctx: CekContext): Promise<CekResponseBody> {

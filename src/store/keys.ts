@@ -33,6 +33,9 @@ export const KEY_FAMILIES = {
   rateWindow: { prefix: 'gw:rate:', owner: 'gateway/limiter.ts', durability: 'ephemeral', lifetime: 'seconds (one window)' },
   quotaDay: { prefix: 'gw:quota:', owner: 'gateway/limiter.ts', durability: 'durable', lifetime: '35 days' },
   usage: { prefix: 'gw:usage:', owner: 'gateway/usage.ts', durability: 'durable', lifetime: '100 days (days), 400 days (months)' },
+  webhookDelivery: { prefix: 'wh:delivery:', owner: 'webhooks/queue.ts', durability: 'durable', lifetime: '4 days (a day of retries, then 3 days to look at)' },
+  webhookDue: { prefix: 'wh:due:', owner: 'webhooks/queue.ts', durability: 'durable', lifetime: 'until its try is made (at most a day ahead)' },
+  webhookClaim: { prefix: 'wh:claim:', owner: 'webhooks/queue.ts', durability: 'ephemeral', lifetime: 'a minute (one try by one instance)' },
   adminSession: { prefix: 'adminsess:', owner: 'admin/pages/sessions.ts', durability: 'ephemeral', lifetime: 'hours (a signed-in session)' },
   adminLoginFailures: { prefix: 'adminlogin:fail:', owner: 'admin/adminAuth.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },
 } as const satisfies Record<string, KeyFamily>;

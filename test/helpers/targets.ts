@@ -26,7 +26,8 @@ export interface TestTarget {
   close(): Promise<void>;
 }
 
-export async function startTarget(routes: Record<string, TargetHandler> = {}): Promise<TestTarget> {
+/** `port`: listen on that one (a receiver that comes back where it was); a free one by default. */
+export async function startTarget(routes: Record<string, TargetHandler> = {}, port = 0): Promise<TestTarget> {
   const handlers = new Map(Object.entries(routes));
   const calls: TargetCall[] = [];
   const sockets = new Set<Socket>();
@@ -44,11 +45,11 @@ export async function startTarget(routes: Record<string, TargetHandler> = {}): P
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     calls,
     callsTo: (path) => calls.filter((c) => c.path === path),
     on: (path, handler) => handlers.set(path, handler),

@@ -1,0 +1,78 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { parseInput } from '../../http/validate.js';
+import { formatEndpoint } from '../../webhooks/endpoints.js';
+import type { Delivery } from '../../webhooks/queue.js';
+import type { WebhooksService } from '../../webhooks/service.js';
+import { adminRouter } from '../pathParams.js';
+
+const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+/** The API shape of a delivery: its state and the payload it sends (which never holds a token). */
+export function formatDelivery(d: Delivery) {
+  const payload: unknown = JSON.parse(d.body);
+  return {
+    id: d.id,
+    type: d.type,
+    status: d.status,
+    tries: d.tries,
+    nextTryAt: d.nextTryAt,
+    lastTryAt: d.lastTryAt,
+    lastStatusCode: d.lastStatusCode,
+    lastError: d.lastError,
+    createdAt: d.createdAt,
+    retryUntil: d.retryUntil,
+    redeliveryOf: d.redeliveryOf ?? null,
+    payload,
+  };
+}
+
+/** `/api/v1/extensions/:id/webhooks`: lifecycle webhook endpoints, their secrets, tests and deliveries (webhooks/). */
+export function webhooksRoutes(webhooks: WebhooksService): Router {
+  const router = adminRouter();
+  const base = '/extensions/:id/webhooks';
+
+  router.get(base, async (req, res) => {
+    res.json({ webhooks: (await webhooks.endpoints.list(req.params['id'])).map(formatEndpoint) });
+  });
+
+  // The secret is in this answer only.
+  router.post(base, async (req, res) => {
+    const id = req.params['id'];
+    const { endpoint, secret } = await webhooks.endpoints.create(id, req.body);
+    res
+      .status(201)
+      .location(`/api/v1${base.replace(':id', id)}/${endpoint.id}`)
+      .json({ ...formatEndpoint(endpoint), secret });
+  });
+
+  router.get(`${base}/:webhookId`, async (req, res) => {
+    res.json(formatEndpoint(await webhooks.endpoints.get(req.params['id'], req.params['webhookId'])));
+  });
+
+  router.delete(`${base}/:webhookId`, async (req, res) => {
+    await webhooks.deleteEndpoint(req.params['id'], req.params['webhookId']);
+    res.status(204).end();
+  });
+
+  // Rotation: the new secret is in this answer only; the old one signs next to it for `graceSeconds`.
+  router.post(`${base}/:webhookId/secret`, async (req, res) => {
+    const { endpoint, secret } = await webhooks.endpoints.rotate(req.params['id'], req.params['webhookId'], req.body ?? {});
+    res.json({ ...formatEndpoint(endpoint), secret });
+  });
+
+  router.post(`${base}/:webhookId/test`, async (req, res) => {
+    res.status(202).json(formatDelivery(await webhooks.ping(req.params['id'], req.params['webhookId'])));
+  });
+
+  router.get(`${base}/:webhookId/deliveries`, async (req, res) => {
+    const { limit } = parseInput(deliveriesQuery, req.query, 'invalid_query');
+    res.json({ deliveries: (await webhooks.deliveries(req.params['id'], req.params['webhookId'], limit)).map(formatDelivery) });
+  });
+
+  router.post(`${base}/:webhookId/deliveries/:deliveryId/redeliver`, async (req, res) => {
+    res.status(202).json(formatDelivery(await webhooks.redeliver(req.params['id'], req.params['webhookId'], req.params['deliveryId'])));
+  });
+
+  return router;
+}
