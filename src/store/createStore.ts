@@ -52,6 +52,7 @@ async function openRedis(url: string, prefix: string): Promise<Store> {
   const store = createRedisStore({ url, prefix });
   try {
     await store.ping();
+    await store.verifyDatabase();
   } catch (err) {
     await store.close();
     throw new Error(`Cannot reach Redis at ${redactRedisUrl(url)}: ${messageOf(err)}`, { cause: err });

@@ -13,6 +13,12 @@ export interface RedisStore extends Store {
   readonly kind: 'redis';
   /** The namespace prepended to every key and channel. */
   readonly prefix: string;
+  /**
+   * Throws when the connection is not on the database the URL names (`redis://host/3`): a server
+   * without that database answers SELECT with an error that ioredis only logs, and the commands
+   * would then go to database 0.
+   */
+  verifyDatabase(): Promise<void>;
 }
 
 export interface RedisStoreOptions {
@@ -341,6 +347,13 @@ class RedisStoreImpl implements RedisStore {
   private async probe(): Promise<void> {
     if (this.client.status !== 'ready') throw new Error(`not connected (${this.client.status})`);
     await withCommandTimeout(this.client.ping(), Math.min(PROBE_TIMEOUT_MS, this.commandTimeoutMs));
+  }
+
+  async verifyDatabase(): Promise<void> {
+    const wanted = this.client.options.db ?? 0;
+    const info = String(await this.run(() => this.client.client('INFO')));
+    const actual = Number(/(?:^| )db=(\d+)/.exec(info)?.[1] ?? '0');
+    if (actual !== wanted) throw new Error(`the Redis server has no database ${wanted} (the connection is on database ${actual}); use an index below its "databases" setting`);
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -1094,6 +1094,20 @@ describe('createStore', () => {
     expect(err.message).toContain('Cannot reach Redis');
   });
 
+  (redisAvailable ? test : test.skip)('a Redis URL naming a database the server does not have fails the start (instead of using database 0)', async () => {
+    const url = new URL(redisUrl());
+    url.pathname = '/99';
+    const err = await createStore({ redisUrl: url.href, redisKeyPrefix: uniquePrefix('db99'), dataDir: os.tmpdir() }).then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/has no database 99/);
+    url.pathname = '/3';
+    const prefix = uniquePrefix('db3');
+    const store = await createStore({ redisUrl: url.href, redisKeyPrefix: prefix, dataDir: os.tmpdir() });
+    await store.close();
+  });
+
   (redisAvailable ? test : test.skip)('with a Redis URL: Redis, with the given key prefix', async () => {
     const prefix = uniquePrefix('create');
     const store = await createStore({ redisUrl: redisUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
