@@ -31,14 +31,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const store = await createStore({
-    redisUrl: config.redisUrl,
-    redisKeyPrefix: config.redisKeyPrefix,
-    databaseUrl: config.databaseUrl,
-    databaseSchema: config.databaseSchema,
-    dataDir: config.dataDir,
-    warn: (message) => log.warn(message),
-  });
+  const store = await createStore({ ...config, warn: (message) => log.warn(message) });
   // Asked once the store answered, so an unreachable Redis is reported once, by createStore. Only
   // when Redis holds the durable records: beside PostgreSQL it keeps nothing a restart should keep.
   if (config.redisUrl !== undefined && config.databaseUrl === undefined) {

@@ -21,13 +21,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const keyring = new Keyring(config.encryptionKeys);
-  const store = await createStore({
-    redisUrl: config.redisUrl,
-    redisKeyPrefix: config.redisKeyPrefix,
-    databaseUrl: config.databaseUrl,
-    databaseSchema: config.databaseSchema,
-    dataDir: config.dataDir,
-  });
+  // The config has the store's settings under the same names (CreateStoreOptions).
+  const store = await createStore(config);
   try {
     process.exitCode = await reportReseal(store, keyring, (line) => process.stdout.write(`${line}\n`));
   } finally {

@@ -1,9 +1,7 @@
-import { ADMIN_ENV_HELP, ADMIN_OPTIONS, adminFrom } from './adminOptions.js';
+import { ADMIN_ENV_HELP, ADMIN_OPTIONS } from './adminOptions.js';
 import type { Command } from './command.js';
-import { readDocument } from './document.js';
-import { EnvResolver } from './secrets.js';
-import { hasWork, planAll, renderPlans } from './plan.js';
-import { readInstance } from './state.js';
+import { hasWork } from './plan.js';
+import { planFromContext, REPLACE_SECRETS_OPTION } from './planFromFile.js';
 
 /** `cek-gateway diff FILE`: what `apply FILE` would change; exit 0 when nothing, 3 when something. */
 export const diffCommand: Command = {
@@ -12,17 +10,12 @@ export const diffCommand: Command = {
   args: ['FILE'],
   options: {
     prune: { type: 'boolean', help: 'show what "apply --prune" would delete' },
-    'replace-secrets': { type: 'boolean', help: 'send every ${env:NAME} secret again, even where the instance has one (to change it)' },
+    'replace-secrets': REPLACE_SECRETS_OPTION,
     ...ADMIN_OPTIONS,
   },
   details: `${ADMIN_ENV_HELP}\nVariables named by \${env:NAME} in FILE must be set (header values are compared).`,
   async run(ctx) {
-    const file = ctx.positionals[0] ?? '';
-    const doc = readDocument(file);
-    const api = adminFrom(ctx);
-    const prune = ctx.values['prune'] === true;
-    const plans = planAll(doc, await readInstance(api), new EnvResolver(ctx.env.lookup), { replaceSecrets: ctx.values['replace-secrets'] === true });
-    const lines = renderPlans(plans, prune);
+    const { file, api, prune, plans, lines } = await planFromContext(ctx);
     if (!plans.some((p) => hasWork(p, prune))) {
       for (const l of lines) ctx.out(l);
       ctx.out(`No changes: ${api.baseUrl} matches ${file}.`);

@@ -114,7 +114,10 @@ export const patchExtensionInput = z
 
 export const rotateSecretInput = z
   .object({
-    /** How long the old secret keeps working; 0 ends it at once. Default 1 hour, at most 7 days. */
+    /**
+     * How long the old secret keeps working; 0 ends it at once; at most 7 days. One rule for every
+     * rotated secret (Chatbot Secret: default 1 hour; forwarding and webhook secrets: default 1 day).
+     */
     graceSeconds: z
       .number()
       .int()

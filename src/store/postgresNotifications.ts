@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { ChannelHandlers } from './channelHandlers.js';
 
 const MAX_RETRY_MS = 1_000;
-
-interface ChannelEntry {
-  handlers: Set<(message: string) => void>;
-  /** The LISTEN of this channel (later subscribers wait for it too). */
-  ready: Promise<void>;
-}
 
 /**
  * The subscribing side of the PostgreSQL store's pub/sub: one LISTEN connection per store, opened on
@@ -20,7 +15,7 @@ export class PostgresNotifications {
   private readonly schema: string;
   private readonly onError: (err: Error) => void;
   /** PostgreSQL channel → its handlers and its LISTEN. */
-  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly channels = new ChannelHandlers({ open: (name) => this.listen(name), release: (name) => this.unlisten(name) });
   /** The LISTEN connection, while connected or connecting. */
   private listener: Promise<pg.Client> | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -42,29 +37,7 @@ export class PostgresNotifications {
   /** Resolves once LISTEN is in place, so a message published after that is delivered. */
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('store is closed');
-    const name = this.channelName(channel);
-    let entry = this.channels.get(name);
-    if (entry === undefined) {
-      const created: ChannelEntry = { handlers: new Set(), ready: this.listen(name) };
-      this.channels.set(name, created);
-      entry = created;
-    }
-    // A wrapper per call, so the same function subscribed twice gets two independent subscriptions.
-    const own = (message: string): void => handler(message);
-    entry.handlers.add(own);
-    try {
-      await entry.ready;
-    } catch (err) {
-      entry.handlers.delete(own);
-      if (this.channels.get(name) === entry) this.channels.delete(name);
-      throw err;
-    }
-    let active = true;
-    return async () => {
-      if (!active) return;
-      active = false;
-      await this.remove(name, own);
-    };
+    return this.channels.add(this.channelName(channel), handler);
   }
 
   async close(): Promise<void> {
@@ -84,10 +57,7 @@ export class PostgresNotifications {
   }
 
   /** Removes one handler; the channel is UNLISTENed when it was the last one. */
-  private async remove(name: string, own: (message: string) => void): Promise<void> {
-    const entry = this.channels.get(name);
-    if (entry === undefined || !entry.handlers.delete(own) || entry.handlers.size > 0) return;
-    this.channels.delete(name);
+  private async unlisten(name: string): Promise<void> {
     if (this.listener === undefined || this.closed) return;
     try {
       // Queries on one connection run in order, so a LISTEN sent after this UNLISTEN wins.
@@ -99,15 +69,7 @@ export class PostgresNotifications {
   }
 
   private deliver(n: pg.Notification): void {
-    const entry = this.channels.get(n.channel);
-    if (entry === undefined || n.payload === undefined) return;
-    for (const handler of [...entry.handlers]) {
-      try {
-        handler(n.payload);
-      } catch (err) {
-        process.emitWarning(`store subscriber threw: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    if (n.payload !== undefined) this.channels.deliver(n.channel, n.payload);
   }
 
   private connection(): Promise<pg.Client> {
@@ -145,7 +107,7 @@ export class PostgresNotifications {
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.closed) return;
-      Promise.all([...this.channels.keys()].map((name) => this.listen(name))).catch((err: unknown) => {
+      Promise.all(this.channels.names().map((name) => this.listen(name))).catch((err: unknown) => {
         if (err instanceof Error) this.onError(err);
         this.relistenLater();
       });

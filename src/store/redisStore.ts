@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { ChannelHandlers } from './channelHandlers.js';
 import { OutageGuard } from './outageGuard.js';
 import { pageLimit, type Store } from './store.js';
 import { isCommandTimeout, isStoreUnavailable, withCommandTimeout } from './unavailable.js';
@@ -91,11 +92,6 @@ interface ScriptCommands {
   cekIncrement(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
-interface ChannelEntry {
-  handlers: Set<(message: string) => void>;
-  ready: Promise<void>;
-}
-
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   return new RedisStoreImpl(opts);
 }
@@ -124,7 +120,15 @@ class RedisStoreImpl implements RedisStore {
   private readonly pingTimeoutMs: number;
   private subscriber: Redis | undefined;
   /** Full (prefixed) channel name → its handlers and the pending/confirmed SUBSCRIBE. */
-  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly channels = new ChannelHandlers({
+    open: async (full) => {
+      await this.getSubscriber().subscribe(full);
+    },
+    // Commands on one connection run in order, so a SUBSCRIBE sent after this UNSUBSCRIBE wins.
+    release: async (full) => {
+      if (this.subscriber !== undefined && this.subscriber.status !== 'end') await this.subscriber.unsubscribe(full);
+    },
+  });
   private lastError: Error | undefined;
   private closed = false;
   private readonly guard: OutageGuard;
@@ -362,43 +366,7 @@ class RedisStoreImpl implements RedisStore {
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('store is closed');
-    const full = this.k(channel);
-    const sub = this.getSubscriber();
-    let entry = this.channels.get(full);
-    if (entry === undefined) {
-      const created: ChannelEntry = { handlers: new Set(), ready: sub.subscribe(full).then(() => undefined) };
-      this.channels.set(full, created);
-      entry = created;
-    }
-    // A wrapper per call, so the same function subscribed twice gets two independent subscriptions.
-    const own = (message: string): void => handler(message);
-    entry.handlers.add(own);
-    try {
-      // Later subscribers of a channel also wait for its SUBSCRIBE, so a publish sent after this
-      // resolves is delivered.
-      await entry.ready;
-    } catch (err) {
-      entry.handlers.delete(own);
-      if (this.channels.get(full) === entry) this.channels.delete(full);
-      throw err;
-    }
-    let active = true;
-    return async () => {
-      if (!active) return;
-      active = false;
-      await this.removeHandler(full, own);
-    };
-  }
-
-  /** Removes one handler; the channel is unsubscribed when it was the last one. */
-  private async removeHandler(full: string, own: (message: string) => void): Promise<void> {
-    const entry = this.channels.get(full);
-    if (entry === undefined || !entry.handlers.delete(own) || entry.handlers.size > 0) return;
-    this.channels.delete(full);
-    // Commands on one connection run in order, so a SUBSCRIBE sent after this UNSUBSCRIBE wins.
-    if (this.subscriber !== undefined && this.subscriber.status !== 'end') {
-      await this.subscriber.unsubscribe(full);
-    }
+    return this.channels.add(this.k(channel), handler);
   }
 
   private getSubscriber(): Redis {
@@ -408,17 +376,7 @@ class RedisStoreImpl implements RedisStore {
     sub.on('error', (err: Error) => {
       this.lastError = err;
     });
-    sub.on('message', (channel: string, message: string) => {
-      const entry = this.channels.get(channel);
-      if (entry === undefined) return;
-      for (const handler of [...entry.handlers]) {
-        try {
-          handler(message);
-        } catch (err) {
-          process.emitWarning(`store subscriber on channel "${channel.slice(this.prefix.length)}" threw: ${messageOf(err)}`);
-        }
-      }
-    });
+    sub.on('message', (channel: string, message: string) => this.channels.deliver(channel, message, channel.slice(this.prefix.length)));
     this.subscriber = sub;
     return sub;
   }

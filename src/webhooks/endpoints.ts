@@ -6,7 +6,8 @@ import type { Keyring } from '../security/keyring.js';
 import { targetUrlProblem } from '../security/outbound.js';
 import { randomToken } from '../security/random.js';
 import { newSecret, previousExpiresAt, rotatedSecrets } from '../security/standardWebhooks.js';
-import { endpointInput, MAX_ENDPOINTS, rotateInput, WEBHOOKS_SECTION, webhookSecretContext, type WebhookEndpoint } from './model.js';
+import { endpointInput, MAX_ENDPOINTS, WEBHOOKS_SECTION, webhookSecretContext, type WebhookEndpoint } from './model.js';
+import { rotateSecretInput } from '../extensions/model.js';
 
 /** An extension's webhook endpoints as the admin API manages them (create, list, delete, rotate the secret). */
 export class WebhookEndpoints {
@@ -73,7 +74,7 @@ export class WebhookEndpoints {
   async rotate(extensionId: string, webhookId: string, body: unknown): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     const record = await this.#registry.get(extensionId);
     endpointOf(record, webhookId);
-    const { graceSeconds = 86_400 } = parseInput(rotateInput, body);
+    const { graceSeconds = 86_400 } = parseInput(rotateSecretInput, body);
     const secret = newSecret();
     const sealed = this.#keyring.seal(secret, webhookSecretContext(record.extensionId, webhookId));
     let endpoint: WebhookEndpoint | undefined;

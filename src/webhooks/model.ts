@@ -62,18 +62,6 @@ export const endpointInput = z
   })
   .strict();
 
-export const rotateInput = z
-  .object({
-    /** How long the previous secret keeps signing; 0 ends it at once. Default 1 day, at most 7 days. */
-    graceSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(7 * 24 * 3600)
-      .optional(),
-  })
-  .strict();
-
 /** What a webhook delivery sends: never a token. */
 export interface WebhookPayload {
   type: WebhookEventType;

@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * A private redis-server for tests that stall, kill or restart Redis (the shared one must never be
- * stopped): its own free loopback port and its own directory, where it keeps an append-only file
- * synced on every write, so a killed server restarts with its data. `stop()` ends it and removes
- * the directory.
+ * A private redis-server for tests that stall, kill, restart or configure Redis differently (the
+ * shared one must never be stopped or reconfigured): its own free loopback port and its own
+ * directory. By default it keeps an append-only file synced on every write, so a killed server
+ * restarts with its data; `args` replace that configuration (e.g. persistence off). `stop()` ends it
+ * and removes the directory.
  */
 export interface PrivateRedis {
   readonly port: number;
@@ -25,10 +26,19 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+const DURABLE_ARGS = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+
+export async function startPrivateRedis(args: readonly string[] = DURABLE_ARGS): Promise<PrivateRedis> {
+  const binary = redisServerBinary();
+  if (binary === undefined) throw new Error('redis-server is not on the PATH (apt-get install redis-server)');
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-redis-'));
-  let child: ChildProcess = await launch(port, dir);
+  const launchHere = (): Promise<ChildProcess> =>
+    launch(binary, port, dir, args).catch((err: unknown) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
+  let child: ChildProcess = await launchHere();
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const killNow = async (signal: NodeJS.Signals): Promise<void> => {
     if (!running()) return;
@@ -45,7 +55,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     kill: () => killNow('SIGKILL'),
     async restart() {
       await killNow('SIGKILL');
-      child = await launch(port, dir);
+      child = await launchHere();
     },
     async stop() {
       await killNow('SIGTERM');
@@ -54,13 +64,28 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
 }
 
-async function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' });
+/** The redis-server on the PATH, or undefined (the tests that need one say so). */
+export function redisServerBinary(): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, 'redis-server');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function launch(binary: string, port: number, dir: string, args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   while (!(await pong(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
+      throw new Error(`redis-server ${args.join(' ')} did not start on port ${port}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

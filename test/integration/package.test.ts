@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { redisServerBinary, startPrivateRedis } from '../helpers/privateRedis.js';
+import { redisServerBinary, startPrivateRedis } from '../helpers/redisServer.js';
 
 /**
  * The shipped file set, run as a user of the package would: `npm pack` of a clean copy of the

@@ -1,5 +1,5 @@
 import { checkRedisPersistence, durabilityVerdict, redisDurability } from '../../src/store/redisDurability.js';
-import { redisServerBinary, startPrivateRedis, type PrivateRedis } from '../helpers/privateRedis.js';
+import { redisServerBinary, startPrivateRedis, type PrivateRedis } from '../helpers/redisServer.js';
 
 // Each case needs a server configured its own way: private redis-servers, never the shared one.
 const available = redisServerBinary() !== undefined;

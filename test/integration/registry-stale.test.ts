@@ -6,6 +6,7 @@ import { Keyring } from '../../src/security/keyring.js';
 import { createRedisStore } from '../../src/store/redisStore.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import { startPrivateRedis } from '../helpers/redisServer.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 describe('extension registry while the store is down', () => {
   test('serves the last record read past its expiry (counted), fails only for IDs never read, and reads fresh once the store is back', async () => {
@@ -40,20 +41,3 @@ describe('extension registry while the store is down', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

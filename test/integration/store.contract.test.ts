@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -16,7 +15,8 @@ import { KEY_FAMILIES, keyOf, type KeyFamilyName } from '../../src/store/keys.js
 import type { Store } from '../../src/store/store.js';
 import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import Database from 'better-sqlite3';
-import { startPrivateRedis } from '../helpers/redisServer.js';
+import { redisServerBinary, startPrivateRedis } from '../helpers/redisServer.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 import {
   contractStoreKinds,
@@ -35,8 +35,6 @@ import {
 /** Short TTLs keep the suite fast; a key is only asserted gone after more than twice its TTL. */
 const TTL = 80;
 const AFTER_EXPIRY = 2 * TTL + 40;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cek-contract-${label}-`));
@@ -710,24 +708,22 @@ describeRedis('Redis store specifics', () => {
     }
   });
 
-  const redisServer = findOnPath('redis-server');
-  (redisServer ? test : test.skip)('fails fast while the server is down and reconnects when it is back', async () => {
-    const port = await freePort();
-    let server: ChildProcess | undefined = await startRedisServer(redisServer!, port);
-    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'reconnect:' });
+  (redisServerBinary() !== undefined ? test : test.skip)('fails fast while the server is down and reconnects when it is back', async () => {
+    // Without persistence: after the restart the server has no data.
+    const server = await startPrivateRedis(['--save', '', '--appendonly', 'no']);
+    const store = createRedisStore({ url: server.url, prefix: 'reconnect:' });
     const sub = inbox();
     try {
       await store.set('k', 'v');
       await store.subscribe('events', sub.handler);
-      await stopRedisServer(server);
-      server = undefined;
+      await server.kill();
 
       const started = Date.now();
       await expect(store.get('k')).rejects.toThrow();
       expect(Date.now() - started).toBeLessThan(5_000);
       await expect(store.ping()).rejects.toThrow();
 
-      server = await startRedisServer(redisServer!, port);
+      await server.restart();
       // The client reconnects by itself (the private server kept no data).
       await waitFor(async () => (await store.get('k')) === null, 10_000);
       await store.set('k', 'again');
@@ -740,7 +736,7 @@ describeRedis('Redis store specifics', () => {
       }, 10_000);
     } finally {
       await store.close();
-      if (server) await stopRedisServer(server);
+      await server.stop();
     }
   });
 });
@@ -1202,57 +1198,3 @@ describePostgres('createStore with DATABASE_URL', () => {
     expect(err.message).not.toContain('hunter2secret');
   });
 });
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-async function startRedisServer(binary: string, port: number): Promise<ChildProcess> {
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'probe:' });
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      return probe.ping().then(
-        () => true,
-        () => false,
-      );
-    }, 10_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  } finally {
-    await probe.close();
-  }
-  return child;
-}
-
-async function stopRedisServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}

@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/env.js';
+import { problemsOf } from '../helpers/config.js';
 
 const BASE = { ENCRYPTION_KEY: randomBytes(32).toString('base64'), ADMIN_TOKEN: 'an-admin-token-that-is-long-enough' };
 
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    parseConfig({ ...BASE, ...env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsWith = (env: Record<string, string>): readonly string[] => problemsOf(() => parseConfig({ ...BASE, ...env }));
 
 describe('DATABASE_URL and DATABASE_SCHEMA', () => {
   test('unset: no database, schema cek_gateway', () => {
@@ -30,10 +23,10 @@ describe('DATABASE_URL and DATABASE_SCHEMA', () => {
   });
 
   test('another scheme, a malformed URL and a schema that is not a plain identifier are refused', () => {
-    expect(problemsOf({ DATABASE_URL: 'mysql://db/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: must be a postgres/)]);
-    expect(problemsOf({ DATABASE_URL: 'postgres://db:99999/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: is not a valid URL/)]);
+    expect(problemsWith({ DATABASE_URL: 'mysql://db/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: must be a postgres/)]);
+    expect(problemsWith({ DATABASE_URL: 'postgres://db:99999/cek' })).toEqual([expect.stringMatching(/^DATABASE_URL: is not a valid URL/)]);
     for (const schema of ['Upper', '1st', 'semi;colon', 'a'.repeat(64)]) {
-      expect(problemsOf({ DATABASE_SCHEMA: schema })).toEqual([expect.stringMatching(/^DATABASE_SCHEMA: must be lower-case letters/)]);
+      expect(problemsWith({ DATABASE_SCHEMA: schema })).toEqual([expect.stringMatching(/^DATABASE_SCHEMA: must be lower-case letters/)]);
     }
   });
 });

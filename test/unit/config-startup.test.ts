@@ -2,21 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/env.js';
 import { loadDotEnv, malformedDotEnvLines } from '../../src/config/dotenv.js';
+import { problemsOf } from '../helpers/config.js';
 
 const KEY = randomBytes(32).toString('base64');
 const TOKEN = 'an-admin-token-that-is-long-enough-for-production';
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('HOST', () => {
   test('loopback by default in development and test, every interface in production', () => {

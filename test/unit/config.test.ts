@@ -2,21 +2,12 @@ import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/env.js';
 import { loadOrCreateDevSecrets } from '../../src/config/devSecrets.js';
+import { problemsOf } from '../helpers/config.js';
 
 const KEY = randomBytes(32).toString('base64');
 const TOKEN = 'an-admin-token-that-is-long-enough';
-
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   test('defaults: port 3000, PUBLIC_URL from the port, ./data, SQLite, info, the bundled CLOVA key', () => {
