@@ -27,6 +27,12 @@ export interface TokenRecord {
   brokenReason?: string;
   /** Set when the link is made; cleared after the first voice answer spoke `loginSuccessMessage`. */
   successPending?: boolean;
+  /**
+   * A synthetic link made through the admin API's test users (for the console and the scenario
+   * runner): shown as test everywhere, left out of usage, quotas and the linking funnel. Set only
+   * when the link is created; a real link never becomes a test one or back.
+   */
+  test?: true;
 }
 
 /** A record with its tokens opened; only in memory. */
