@@ -6,10 +6,10 @@ import type { Keyring } from '../security/keyring.js';
 import { targetUrlProblem } from '../security/outbound.js';
 import { randomToken } from '../security/random.js';
 import { newSecret, previousExpiresAt, rotatedSecrets } from '../security/standardWebhooks.js';
-import { endpointInput, MAX_ENDPOINTS, WEBHOOKS_SECTION, webhookSecretContext, type WebhookEndpoint } from './model.js';
+import { endpointInput, endpointPatch, isEnabled, MAX_ENDPOINTS, WEBHOOKS_SECTION, webhookSecretContext, type WebhookEndpoint } from './model.js';
 import { rotateSecretInput } from '../extensions/model.js';
 
-/** An extension's webhook endpoints as the admin API manages them (create, list, delete, rotate the secret). */
+/** An extension's webhook endpoints as the admin API and pages manage them (create, list, change, delete, rotate the secret). */
 export class WebhookEndpoints {
   readonly #registry: ExtensionRegistry;
   readonly #keyring: Keyring;
@@ -46,6 +46,7 @@ export class WebhookEndpoints {
       id,
       url: input.url,
       events: input.events,
+      enabled: input.enabled ?? true,
       secrets: rotatedSecrets(undefined, this.#keyring.seal(secret, webhookSecretContext(record.extensionId, id)), 0),
       createdAt: new Date().toISOString(),
     };
@@ -58,6 +59,29 @@ export class WebhookEndpoints {
       return { endpoints };
     });
     return { endpoint, secret };
+  }
+
+  /**
+   * Changes an endpoint's url, events or enabled flag: 404 (extension, then endpoint) before 400,
+   * the create rules for what is given, the target policy for a new url. The secret stays.
+   */
+  async update(extensionId: string, webhookId: string, body: unknown): Promise<WebhookEndpoint> {
+    const record = await this.#registry.get(extensionId);
+    endpointOf(record, webhookId);
+    const input = parseInput(endpointPatch, body);
+    if (input.url !== undefined) this.#checkUrl(input.url, record);
+    const updated = await this.#registry.updateSection(record.extensionId, WEBHOOKS_SECTION, (current) => {
+      const previous = endpointOf(current, webhookId);
+      if (input.url !== undefined) this.#checkUrl(input.url, current);
+      const endpoint: WebhookEndpoint = {
+        ...previous,
+        ...(input.url === undefined ? {} : { url: input.url }),
+        ...(input.events === undefined ? {} : { events: input.events }),
+        enabled: input.enabled ?? isEnabled(previous),
+      };
+      return { endpoints: { ...(current.sections[WEBHOOKS_SECTION]?.endpoints ?? {}), [webhookId]: endpoint } };
+    });
+    return endpointOf(updated, webhookId);
   }
 
   /** Removes an endpoint (its queued deliveries are the queue's to drop); 404 when there is none. */
@@ -105,5 +129,5 @@ export function endpointOf(record: ExtensionRecord, webhookId: string): WebhookE
 
 /** The API shape of an endpoint: never its secret. */
 export function formatEndpoint(e: WebhookEndpoint) {
-  return { id: e.id, url: e.url, events: e.events, createdAt: e.createdAt, secretCreatedAt: e.secrets.secret.createdAt, previousSecretExpiresAt: previousExpiresAt(e.secrets) };
+  return { id: e.id, url: e.url, events: e.events, enabled: isEnabled(e), createdAt: e.createdAt, secretCreatedAt: e.secrets.secret.createdAt, previousSecretExpiresAt: previousExpiresAt(e.secrets) };
 }

@@ -22,9 +22,14 @@ export interface WebhookEndpoint {
   id: string;
   url: string;
   events: LinkEventType[];
+  /** False: no new event is queued for it (what is queued still goes out). Absent on endpoints saved before it existed: enabled. */
+  enabled?: boolean;
   secrets: SigningSecrets;
   createdAt: string;
 }
+
+/** An endpoint takes new events unless it was switched off. */
+export const isEnabled = (e: WebhookEndpoint): boolean => e.enabled !== false;
 
 export interface WebhooksSection {
   /** By endpoint id. */
@@ -45,22 +50,29 @@ export const WEBHOOK_ID = /^wh_[A-Za-z0-9_-]{16}$/;
 /** Delivery ids (`msg_` and 24 base64url characters), also the `webhook-id` header. */
 export const DELIVERY_ID = /^msg_[A-Za-z0-9_-]{24}$/;
 
+const urlField = z
+  .string({ error: 'is required' })
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine((value, ctx) => {
+    const problem = urlShapeProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const eventsField = z
+  .array(z.enum(SUBSCRIBABLE_EVENTS, { error: `must be one of ${SUBSCRIBABLE_EVENTS.join(', ')}` }), { error: 'is required: a list of event types' })
+  .min(1, 'must name at least one event type')
+  .refine((events) => new Set(events).size === events.length, 'must not name an event type twice');
+
+const enabledField = z.boolean({ error: 'must be true or false' });
+
 /** The body of `POST /extensions/:id/webhooks`. The URL's policy checks need the config and run after this. */
-export const endpointInput = z
-  .object({
-    url: z
-      .string({ error: 'is required' })
-      .max(2048, 'must be at most 2048 characters')
-      .superRefine((value, ctx) => {
-        const problem = urlShapeProblem(value);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-    events: z
-      .array(z.enum(SUBSCRIBABLE_EVENTS, { error: `must be one of ${SUBSCRIBABLE_EVENTS.join(', ')}` }), { error: 'is required: a list of event types' })
-      .min(1, 'must name at least one event type')
-      .refine((events) => new Set(events).size === events.length, 'must not name an event type twice'),
-  })
-  .strict();
+export const endpointInput = z.object({ url: urlField, events: eventsField, enabled: enabledField.optional() }).strict();
+
+/** The body of `PATCH /extensions/:id/webhooks/:webhookId`: the fields to change, with the rules of create. */
+export const endpointPatch = z
+  .object({ url: urlField.optional(), events: eventsField.optional(), enabled: enabledField.optional() })
+  .strict()
+  .refine((b) => b.url !== undefined || b.events !== undefined || b.enabled !== undefined, 'must change at least one of url, events, enabled');
 
 /** What a webhook delivery sends: never a token. */
 export interface WebhookPayload {

@@ -55,7 +55,19 @@ export interface DueEntry {
   at: number;
 }
 
-const deliveryKey = (extensionId: string, webhookId: string, deliveryId: string): string => keyOf('webhookDelivery', extensionId, webhookId, deliveryId);
+/** 36^9 ms (year 5138): the time part of a delivery id is 9 base-36 digits. */
+const TIME_SPAN = 36 ** 9;
+/**
+ * `wh:delivery:<extensionId>:<webhookId>:<newest-first>:<deliveryId>`: the part before the id is
+ * the id's time counted down (TIME_SPAN minus it, 9 base-36 digits), so a page of the store's
+ * listing (which only goes up in key order) starts with the newest delivery.
+ */
+export function deliveryKey(extensionId: string, webhookId: string, deliveryId: string): string {
+  const time = Number.parseInt(deliveryId.slice(4, 13), 36);
+  return keyOf('webhookDelivery', extensionId, webhookId, (TIME_SPAN - 1 - time).toString(36).padStart(9, '0'), deliveryId);
+}
+/** The delivery id at the end of a delivery key. */
+const deliveryIdOf = (key: string): string => key.slice(key.lastIndexOf(':') + 1);
 /** Due keys sort by time: the first entries of the family are the next tries. */
 const dueKey = (at: number, deliveryId: string): string => keyOf('webhookDue', String(at).padStart(15, '0'), deliveryId);
 const atOf = (key: string): number => Number(key.slice(prefixOf('webhookDue').length).split(':')[0]);
@@ -116,13 +128,16 @@ export class DeliveryQueue {
     return raw === null ? undefined : decodeRecord<Delivery>(raw);
   }
 
-  /** An endpoint's deliveries, newest first. Admin use (it lists by prefix). */
-  async list(extensionId: string, webhookId: string, limit: number): Promise<Delivery[]> {
-    const rows = await this.#store.list(prefixOf('webhookDelivery', extensionId, webhookId));
-    return rows
-      .slice(-limit)
-      .reverse()
-      .map((r) => decodeRecord<Delivery>(r.value));
+  /**
+   * One page of an endpoint's deliveries, newest first, after the delivery `after` (the last one of
+   * the page before); `next` is the id to pass as `after` for the following page, if there is one.
+   */
+  async listPage(extensionId: string, webhookId: string, page: { after?: string | undefined; limit: number }): Promise<{ deliveries: Delivery[]; next: string | undefined }> {
+    const { items, next } = await this.#store.listPage(prefixOf('webhookDelivery', extensionId, webhookId), {
+      after: page.after === undefined ? undefined : deliveryKey(extensionId, webhookId, page.after),
+      limit: page.limit,
+    });
+    return { deliveries: items.map((r) => decodeRecord<Delivery>(r.value)), next: next === undefined ? undefined : deliveryIdOf(next) };
   }
 
   /** Drops the deliveries of an endpoint (or, without `webhookId`, of an extension) and their index entries. */

@@ -7,7 +7,7 @@ import type { LinkEvent, LinkEventSink } from '../linking/events.js';
 import type { Keyring } from '../security/keyring.js';
 import { openKeys, signatureHeader } from '../security/standardWebhooks.js';
 import { endpointOf, endpointsOf, type WebhookEndpoints } from './endpoints.js';
-import { webhookSecretContext, type WebhookEndpoint, type WebhookEventType, type WebhookPayload } from './model.js';
+import { isEnabled, webhookSecretContext, type WebhookEndpoint, type WebhookEventType, type WebhookPayload } from './model.js';
 import type { Delivery, DeliveryQueue, TryResult } from './queue.js';
 import type { WebhookSender } from './sender.js';
 
@@ -40,7 +40,7 @@ export class WebhooksService implements LinkEventSink {
       const record = await this.#d.registry.get(event.extensionId).catch(() => undefined);
       // An extension being deleted has no endpoints left to tell.
       if (record === undefined) return;
-      const subscribed = endpointsOf(record).filter((e) => e.events.includes(event.type));
+      const subscribed = endpointsOf(record).filter((e) => isEnabled(e) && e.events.includes(event.type));
       if (subscribed.length === 0) return;
       const data = { extensionId: event.extensionId, ...(event.userId === undefined ? {} : { userId: event.userId }), ...(event.reason === undefined ? {} : { reason: event.reason }) };
       const body = payload(event.type, data);
@@ -67,10 +67,11 @@ export class WebhooksService implements LinkEventSink {
     await this.#d.queue.drop(extensionId, webhookId);
   }
 
-  async deliveries(extensionId: string, webhookId: string, limit: number): Promise<Delivery[]> {
+  /** One page of an endpoint's deliveries, newest first (`queue.listPage`). */
+  async deliveries(extensionId: string, webhookId: string, page: { after?: string | undefined; limit: number }): Promise<{ deliveries: Delivery[]; next: string | undefined }> {
     const record = await this.#d.registry.get(extensionId);
     endpointOf(record, webhookId);
-    return this.#d.queue.list(record.extensionId, webhookId, limit);
+    return this.#d.queue.listPage(record.extensionId, webhookId, page);
   }
 
   /** Sends a delivery's message again, as a new delivery (its own tries and id). */

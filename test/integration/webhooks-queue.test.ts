@@ -1,4 +1,4 @@
-import { DeliveryQueue, RETRY_WINDOW_MS } from '../../src/webhooks/queue.js';
+import { deliveryKey, DeliveryQueue, RETRY_WINDOW_MS } from '../../src/webhooks/queue.js';
 import { keyOf } from '../../src/store/keys.js';
 import { openTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
 
@@ -23,7 +23,7 @@ describe.each(storeKinds)('DeliveryQueue on %s', (kind) => {
     const d = await queue.enqueue(EXT, 'wh_aaaaaaaaaaaaaaaa', 'ping', '{"type":"ping"}');
     expect(d.id).toMatch(/^msg_[A-Za-z0-9_-]{24}$/);
     const [entry] = (await queue.due(Date.now(), 10)).entries;
-    expect(entry?.deliveryKey).toBe(keyOf('webhookDelivery', EXT, 'wh_aaaaaaaaaaaaaaaa', d.id));
+    expect(entry?.deliveryKey).toBe(deliveryKey(EXT, 'wh_aaaaaaaaaaaaaaaa', d.id));
     expect(await queue.claim(entry!, 'instance-a')).toBe(true);
     expect(await queue.claim(entry!, 'instance-b')).toBe(false);
 
@@ -70,13 +70,38 @@ describe.each(storeKinds)('DeliveryQueue on %s', (kind) => {
 
     // An index entry its record does not name (left by a crash between writes) is dropped when opened.
     const s = await queue.enqueue(EXT, 'wh_bbbbbbbbbbbbbbbb', 'ping', '{}');
-    const stale = { dueKey: keyOf('webhookDue', '000000000000001', s.id), deliveryKey: keyOf('webhookDelivery', EXT, 'wh_bbbbbbbbbbbbbbbb', s.id), at: 1 };
+    const stale = { dueKey: keyOf('webhookDue', '000000000000001', s.id), deliveryKey: deliveryKey(EXT, 'wh_bbbbbbbbbbbbbbbb', s.id), at: 1 };
     await shared.store.set(stale.dueKey, stale.deliveryKey);
     expect(await queue.open(stale)).toBeUndefined();
     expect(await shared.store.get(stale.dueKey)).toBeNull();
 
     await queue.drop(EXT);
-    expect(await queue.list(EXT, 'wh_bbbbbbbbbbbbbbbb', 10)).toEqual([]);
+    expect(await queue.listPage(EXT, 'wh_bbbbbbbbbbbbbbbb', { limit: 10 })).toEqual({ deliveries: [], next: undefined });
     expect((await queue.due(Date.now(), 100)).entries.filter((e) => e.deliveryKey.includes(EXT))).toEqual([]);
+  });
+
+  test('the deliveries of an endpoint page newest first, a page at a time (no read of the whole prefix)', async () => {
+    const WH = 'wh_cccccccccccccccc';
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await queue.enqueue(EXT, WH, 'ping', `{"n":${i}}`)).id);
+      // Ids carry the millisecond: one apart, so the order is the order of creation.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await queue.enqueue(EXT, 'wh_dddddddddddddddd', 'ping', '{}');
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = await queue.listPage(EXT, WH, { after, limit: 2 });
+      expect(page.deliveries.length).toBeLessThanOrEqual(2);
+      seen.push(...page.deliveries.map((d) => d.id));
+      after = page.next;
+      pages++;
+    } while (after !== undefined);
+    expect(seen).toEqual([...ids].reverse());
+    expect(pages).toBe(3);
+    expect(await queue.get(EXT, WH, ids[2]!)).toMatchObject({ id: ids[2], body: '{"n":2}' });
+    await queue.drop(EXT);
   });
 });

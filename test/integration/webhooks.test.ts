@@ -111,6 +111,74 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       expect((await api.get(`/extensions/${EXT}/webhooks/${id}`)).status).toBe(404);
     });
 
+    test('PATCH changes url, events and enabled with the create rules; 404 before 400; the secret stays and is never in the answer', async () => {
+      const api = adminApi(app);
+      const { id, secret } = await createEndpoint(app, `${receiver.url}/hooks`, ['link.created']);
+      const path = `/extensions/${EXT}/webhooks/${id}`;
+      const bad = async (body: unknown, detail: string) => {
+        const res = await api.patch(path, body as object);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('invalid_body');
+        expect(res.body.error.details[0].path).toBe(detail);
+      };
+      await bad({}, '(body)');
+      await bad({ url: 'ftp://example.com/x' }, 'url');
+      await bad({ events: [] }, 'events');
+      await bad({ events: ['link.exploded'] }, 'events.0');
+      await bad({ enabled: 'yes' }, 'enabled');
+      await bad({ secret: 'whsec_mine' }, '(body)');
+      expect((await api.patch(`/extensions/${EXT}/webhooks/wh_AAAAAAAAAAAAAAAA`, { events: [] })).body.error.code).toBe('not_found');
+      expect((await api.patch(`/extensions/com.example.none/webhooks/${id}`, { events: [] })).status).toBe(404);
+      expect((await api.patch(`/extensions/${EXT}/webhooks/not-an-id`, { enabled: false })).body.error.code).toBe('invalid_request');
+
+      const changed = await api.patch(path, { url: `${receiver.url}/hooks?v=2`, events: ['link.broken', 'link.unlinked'], enabled: false });
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({ id, url: `${receiver.url}/hooks?v=2`, events: ['link.broken', 'link.unlinked'], enabled: false });
+      expect(changed.body).not.toHaveProperty('secret');
+      expect(JSON.stringify(changed.body)).not.toContain(secret.slice(6, 20));
+      // Only what is given changes.
+      const enabled = await api.patch(path, { enabled: true });
+      expect(enabled.body).toMatchObject({ url: `${receiver.url}/hooks?v=2`, events: ['link.broken', 'link.unlinked'], enabled: true, secretCreatedAt: changed.body.secretCreatedAt });
+      expect((await api.get(path)).body).toEqual(enabled.body);
+
+      // The secret is the one create gave: a ping to the new url verifies with it.
+      await api.patch(path, { url: `${receiver.url}/hooks` }).expect(200);
+      const sent = await api.post(`${path}/test`, {});
+      await waitFor('the ping', () => receiver.calls.some((c) => c.headers['webhook-id'] === sent.body.id));
+      expect(verified(secret, receiver.calls.find((c) => c.headers['webhook-id'] === sent.body.id)!)).toMatchObject({ type: 'ping' });
+      await api.delete(path).expect(204);
+    });
+
+    test('a disabled endpoint gets no new events; the deliveries list pages newest first with after/next', async () => {
+      const api = adminApi(app);
+      const on = await createEndpoint(app, `${receiver.url}/hooks`, ['linking.misconfigured']);
+      const off = await createEndpoint(app, `${receiver.url}/hooks`, ['linking.misconfigured']);
+      await api.patch(`/extensions/${EXT}/webhooks/${off.id}`, { enabled: false }).expect(200);
+      await app.services.features.webhooks.service.emit({ type: 'linking.misconfigured', extensionId: EXT, reason: 'test' });
+      const list = (id: string, q = '') => api.get(`/extensions/${EXT}/webhooks/${id}/deliveries${q}`);
+      expect((await list(on.id)).body.deliveries).toHaveLength(1);
+      expect((await list(off.id)).body).toEqual({ deliveries: [], next: null });
+
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await api.post(`/extensions/${EXT}/webhooks/${off.id}/test`, {})).body.id as string);
+      const seen: string[] = [];
+      let next: string | null = null;
+      do {
+        const page = await list(off.id, `?limit=3${next === null ? '' : `&after=${next}`}`);
+        expect(page.status).toBe(200);
+        expect(page.body.deliveries.length).toBeLessThanOrEqual(3);
+        seen.push(...(page.body.deliveries as Array<{ id: string }>).map((d) => d.id));
+        next = page.body.next as string | null;
+      } while (next !== null);
+      expect([...seen].sort()).toEqual([...ids].sort());
+      // Newest first: an id's characters 4–12 are its millisecond in base 36.
+      const times = seen.map((id) => id.slice(4, 13));
+      expect(times).toEqual([...times].sort().reverse());
+      expect((await list(off.id, '?after=nope')).body.error.code).toBe('invalid_query');
+      await api.delete(`/extensions/${EXT}/webhooks/${on.id}`).expect(204);
+      await api.delete(`/extensions/${EXT}/webhooks/${off.id}`).expect(204);
+    });
+
     test('ping: delivered signed (reference implementation), the deliveries list shows it; redelivery sends the message again', async () => {
       const { id, secret } = await createEndpoint(app, `${receiver.url}/hooks`, ['link.created']);
       const before = receiver.calls.length;
@@ -334,6 +402,18 @@ describe('webhook endpoints in production mode (the target policy)', () => {
     const res = await adminApi(app).post(`/extensions/${EXT}/webhooks`, { url, events: ['link.created'] });
     expect(res.status).toBe(400);
     expect(res.body.error.details[0].path).toBe('url');
+  });
+
+  test('PATCH applies the same policy to a new url', async () => {
+    const { id } = await createEndpoint(app, 'https://hooks.example.com/x', ['link.created']);
+    for (const url of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost/x']) {
+      const res = await adminApi(app).patch(`/extensions/${EXT}/webhooks/${id}`, { url });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0].path).toBe('url');
+    }
+    expect((await adminApi(app).get(`/extensions/${EXT}/webhooks/${id}`)).body.url).toBe('https://hooks.example.com/x');
+    await adminApi(app).patch(`/extensions/${EXT}/webhooks/${id}`, { url: 'https://hooks2.example.com/x' }).expect(200);
+    await adminApi(app).delete(`/extensions/${EXT}/webhooks/${id}`).expect(204);
   });
 
   test('a loopback address or a name resolving to one is refused when dialled (DNS rebinding), unless the extension allows private targets', async () => {

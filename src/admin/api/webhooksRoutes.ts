@@ -2,11 +2,18 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { parseInput } from '../../http/validate.js';
 import { formatEndpoint } from '../../webhooks/endpoints.js';
+import { DELIVERY_ID } from '../../webhooks/model.js';
 import type { Delivery } from '../../webhooks/queue.js';
 import type { WebhooksService } from '../../webhooks/service.js';
 import { adminRouter } from '../pathParams.js';
 
-const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+const deliveriesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    // The `next` of the page before: a delivery id.
+    after: z.string().regex(DELIVERY_ID, 'must be the next value of the page before (a msg_ id)').optional(),
+  })
+  .strict();
 
 /** The API shape of a delivery: its state and the payload it sends (which never holds a token). */
 export function formatDelivery(d: Delivery) {
@@ -50,6 +57,11 @@ export function webhooksRoutes(webhooks: WebhooksService): Router {
     res.json(formatEndpoint(await webhooks.endpoints.get(req.params['id'], req.params['webhookId'])));
   });
 
+  // url, events, enabled; the secret stays (and is not in the answer).
+  router.patch(`${base}/:webhookId`, async (req, res) => {
+    res.json(formatEndpoint(await webhooks.endpoints.update(req.params['id'], req.params['webhookId'], req.body)));
+  });
+
   router.delete(`${base}/:webhookId`, async (req, res) => {
     await webhooks.deleteEndpoint(req.params['id'], req.params['webhookId']);
     res.status(204).end();
@@ -66,8 +78,9 @@ export function webhooksRoutes(webhooks: WebhooksService): Router {
   });
 
   router.get(`${base}/:webhookId/deliveries`, async (req, res) => {
-    const { limit } = parseInput(deliveriesQuery, req.query, 'invalid_query');
-    res.json({ deliveries: (await webhooks.deliveries(req.params['id'], req.params['webhookId'], limit)).map(formatDelivery) });
+    const { limit, after } = parseInput(deliveriesQuery, req.query, 'invalid_query');
+    const { deliveries, next } = await webhooks.deliveries(req.params['id'], req.params['webhookId'], { after, limit });
+    res.json({ deliveries: deliveries.map(formatDelivery), next: next ?? null });
   });
 
   router.post(`${base}/:webhookId/deliveries/:deliveryId/redeliver`, async (req, res) => {
