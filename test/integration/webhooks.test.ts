@@ -145,7 +145,12 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       await api.patch(path, { url: `${receiver.url}/hooks` }).expect(200);
       const sent = await api.post(`${path}/test`, {});
       await waitFor('the ping', () => receiver.calls.some((c) => c.headers['webhook-id'] === sent.body.id));
-      expect(verified(secret, receiver.calls.find((c) => c.headers['webhook-id'] === sent.body.id)!)).toMatchObject({ type: 'ping' });
+      expect(
+        verified(
+          secret,
+          receiver.calls.find((c) => c.headers['webhook-id'] === sent.body.id)!,
+        ),
+      ).toMatchObject({ type: 'ping' });
       await api.delete(path).expect(204);
     });
 

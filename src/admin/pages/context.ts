@@ -86,6 +86,9 @@ const flashSecretContext = (session: AdminSession, extensionId: string): string 
 /** The same for the values of an API key, bound to the key as well. */
 const flashApiKeyContext = (session: AdminSession, extensionId: string, keyId: string): string => `admin-flash-apikey:${session.keyHash}:${extensionId}:${keyId}`;
 
+/** The same for a webhook endpoint's signing secret, bound to the endpoint as well. */
+const flashWebhookSecretContext = (session: AdminSession, extensionId: string, webhookId: string): string => `admin-flash-whsec:${session.keyHash}:${extensionId}:${webhookId}`;
+
 /** The values of an API key shown once on the Gateway tab (one side only after a regeneration). */
 export interface NewApiKey {
   keyId: string;
@@ -98,7 +101,8 @@ export interface NewApiKey {
  * Renders an admin page with the session's CSRF secret and its one-shot flash message. A new Chatbot
  * Secret in the flash is opened only on the page of its extension (`secretFor`) and given to the
  * view as `newSecret`; new API key values only on the Gateway tab of theirs (`apiKeyFor`), as
- * `newApiKey`. Either is gone from the session from then on.
+ * `newApiKey`; a webhook secret only on the page of its endpoint (`webhookSecretFor`), as
+ * `newWebhookSecret`. Each is gone from the session from then on.
  */
 export async function page(
   ctx: PagesContext,
@@ -107,7 +111,7 @@ export async function page(
   status: number,
   view: string,
   data: Record<string, unknown>,
-  o: { secretFor?: string; apiKeyFor?: string } = {},
+  o: { secretFor?: string; apiKeyFor?: string; webhookSecretFor?: { extensionId: string; webhookId: string } } = {},
 ): Promise<void> {
   const session = sessions.get(req);
   const flash = session === undefined || status >= 400 ? undefined : await ctx.sessions.takeFlash(session);
@@ -123,12 +127,18 @@ export async function page(
     if (typeof values.primary === 'string') newApiKey.primary = values.primary;
     if (typeof values.secondary === 'string') newApiKey.secondary = values.secondary;
   }
+  let newWebhookSecret: string | undefined;
+  const wh = flash?.webhookSecret;
+  if (session !== undefined && wh !== undefined && wh.extensionId === o.webhookSecretFor?.extensionId && wh.webhookId === o.webhookSecretFor.webhookId) {
+    newWebhookSecret = ctx.s.keyring.open(wh.sealed, flashWebhookSecretContext(session, wh.extensionId, wh.webhookId));
+  }
   ctx.views.render(res, status, view, {
     ...data,
     ...(session === undefined ? {} : { csrf: session.record.csrf, signedIn: true }),
     ...(flash === undefined ? {} : { flash: { kind: flash.kind, text: flash.text } }),
     ...(newSecret === undefined ? {} : { newSecret }),
     ...(newApiKey === undefined ? {} : { newApiKey }),
+    ...(newWebhookSecret === undefined ? {} : { newWebhookSecret }),
   });
 }
 
@@ -142,6 +152,12 @@ export function secretFlash(ctx: PagesContext, req: Request, extensionId: string
 export function apiKeyFlash(ctx: PagesContext, req: Request, extensionId: string, key: { id: string; name: string }, values: { primary?: string; secondary?: string }, text: string): Flash {
   const sealed = ctx.s.keyring.seal(JSON.stringify(values), flashApiKeyContext(sessionOf(req), extensionId, key.id));
   return { kind: 'ok', text, apiKey: { extensionId, keyId: key.id, name: key.name, sealed } };
+}
+
+/** A flash that carries a new webhook signing secret to its endpoint's page, sealed while it waits in the store. */
+export function webhookSecretFlash(ctx: PagesContext, req: Request, extensionId: string, webhookId: string, secret: string, text: string): Flash {
+  const sealed = ctx.s.keyring.seal(secret, flashWebhookSecretContext(sessionOf(req), extensionId, webhookId));
+  return { kind: 'ok', text, webhookSecret: { extensionId, webhookId, sealed } };
 }
 
 /** The gateway as the pages need it (settings, keys, usage), when the feature is installed. */

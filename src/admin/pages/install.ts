@@ -14,10 +14,11 @@ import { adminHeaders } from './security.js';
 import { AdminSessions } from './sessions.js';
 import { setupPages } from './setupPages.js';
 import { usersPages } from './usersPages.js';
+import { webhooksPages } from './webhooksPages.js';
 
 /**
  * The admin pages under `/admin` (DESIGN.md section 7, issue 5): sign-in with ADMIN_TOKEN, then
- * extensions, their setup, action methods, gateway (keys, plan, usage), linked users and a test console. Mounted as a public
+ * extensions, their setup, action methods, gateway (keys, plan, usage), linked users, webhooks and a test console. Mounted as a public
  * by `app.ts` at the root (the pages do their own sign-in; the bearer-token API stays under /api/v1).
  */
 export function adminPages(s: Services): Router {
@@ -42,6 +43,7 @@ export function adminPages(s: Services): Router {
   admin.use(actionsPages(ctx));
   admin.use(gatewayPages(ctx));
   admin.use(usersPages(ctx));
+  admin.use(webhooksPages(ctx));
   admin.use(consolePages(ctx));
   admin.use(async (req: Request, res: Response) => {
     req.failure = { code: 'not_found' };

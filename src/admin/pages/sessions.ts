@@ -35,6 +35,8 @@ export interface Flash {
    * `{primary?, secondary?}`), bound to the extension and the key.
    */
   apiKey?: { extensionId: string; keyId: string; name: string; sealed: string };
+  /** A new webhook signing secret (`whsec_…`) to show once: sealed like `secret`, bound to the extension and the endpoint. */
+  webhookSecret?: { extensionId: string; webhookId: string; sealed: string };
 }
 
 export interface SessionRecord {
