@@ -180,6 +180,26 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await page.goto(url(`/admin/extensions/${EXT}/users`));
     await check('users');
 
+    await page.goto(url(`/admin/extensions/${EXT}/webhooks`));
+    await check('webhooks-empty');
+    await page.fill('#f-url', 'ftp://example.com/hooks');
+    await submit('#add-webhook-submit');
+    await check('webhook-add-error');
+    await page.fill('#f-url', `${target.url}${LONG_PATH}`);
+    await page.check('#f-ev-link\\.created');
+    await submit('#add-webhook-submit');
+    // The endpoint's page, with its secret shown once.
+    await page.locator('#new-webhook-secret').waitFor();
+    await check('webhook-created');
+    await submit('#send-ping');
+    for (let i = 0; i < 100 && (await page.locator('#delivery-list [data-status="pending"]').count()) > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await page.reload();
+    }
+    await check('webhook-deliveries');
+    await page.goto(url(`/admin/extensions/${EXT}/webhooks`));
+    await check('webhooks');
+
     await page.goto(url(`/admin/extensions/${EXT}/console`));
     await page.selectOption('#f-type', 'IntentRequest');
     await page.fill('#f-intent', 'CheckPoints');

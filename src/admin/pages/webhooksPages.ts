@@ -142,7 +142,7 @@ export function webhooksPages(ctx: PagesContext): Router {
     const { values, body } = posted(req);
     try {
       await webhooks.endpoints.update(id, webhookId, body);
-      await redirectWith(ctx, req, res, `${base(id)}/${webhookId}`, {
+      await redirectWith(ctx, req, res, `${base(id)}/${webhookId}#edit`, {
         kind: 'ok',
         text: body.enabled ? 'Endpoint saved.' : 'Endpoint saved. It is disabled: no new event is queued for it until you enable it again.',
       });
@@ -162,7 +162,8 @@ export function webhooksPages(ctx: PagesContext): Router {
       graceSeconds === 0
         ? 'New signing secret: the old one no longer signs. Copy the new one now: it is shown only this once.'
         : `New signing secret: the old one stays valid next to it for ${label ?? `${graceSeconds} s`} (both sign each delivery), so update your receiver within that time. Copy the new one now: it is shown only this once.`;
-    await redirectWith(ctx, req, res, `${base(id)}/${webhookId}`, webhookSecretFlash(ctx, req, id, webhookId, secret, text));
+    // To the endpoint's facts: the message sits right above the new secret.
+    await redirectWith(ctx, req, res, `${base(id)}/${webhookId}#endpoint`, webhookSecretFlash(ctx, req, id, webhookId, secret, text));
   });
 
   router.post('/extensions/:id/webhooks/:webhookId/delete', async (req, res) => {
