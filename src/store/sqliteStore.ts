@@ -62,7 +62,6 @@ interface ValueRow {
 interface PageParams {
   lo: string;
   hi: string;
-  open: number;
   now: number;
   limit: number;
 }
@@ -267,8 +266,10 @@ class SqliteStoreImpl implements SqliteStore {
     // Keys after `after` (exclusive), or from the prefix itself (inclusive) on the first page.
     const after = page.after === undefined ? undefined : this.prefix + page.after;
     const from = after !== undefined && after >= lo ? after : undefined;
-    const params = { lo: from ?? lo, hi: hi ?? '', open: hi === null ? 1 : 0, now: Date.now(), limit: limit + 1 };
-    const rows = from === undefined ? this.stmt.pageFrom.all(params) : this.stmt.pageAfter.all(params);
+    const params = { lo: from ?? lo, hi: hi ?? '', now: Date.now(), limit: limit + 1 };
+    // A statement per bound: with `(@open = 1 OR key < @hi)` SQLite could not bound the index range
+    // above, and a last page read every key after the prefix (EXPLAIN QUERY PLAN: `key>?` only).
+    const rows = hi === null ? (from === undefined ? this.stmt.pageFromOpen : this.stmt.pageAfterOpen).all(params) : (from === undefined ? this.stmt.pageFrom : this.stmt.pageAfter).all(params);
     const cut = this.prefix.length;
     const items = rows.slice(0, limit).map((r) => ({ key: r.key.slice(cut), value: r.value }));
     return { items, next: rows.length > limit ? items[items.length - 1]?.key : undefined };
@@ -361,8 +362,10 @@ function prepareStatements(db: Database.Database) {
     // A range on the primary key (no LIKE), so `%`, `_` and any other character in a prefix are literal.
     listRange: db.prepare<{ lo: string; hi: string; now: number }, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND ${LIVE} ORDER BY key`),
     listFrom: db.prepare<{ lo: string; now: number }, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key`),
-    pageFrom: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
-    pageAfter: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key > @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
+    pageFrom: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND key < @hi AND ${LIVE} ORDER BY key LIMIT @limit`),
+    pageAfter: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key > @lo AND key < @hi AND ${LIVE} ORDER BY key LIMIT @limit`),
+    pageFromOpen: db.prepare<Omit<PageParams, 'hi'>, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key LIMIT @limit`),
+    pageAfterOpen: db.prepare<Omit<PageParams, 'hi'>, KeyValueRow>(`SELECT key, value FROM kv WHERE key > @lo AND ${LIVE} ORDER BY key LIMIT @limit`),
     setAdd: db.prepare<{ set: string; member: string }>(`INSERT INTO sets (set_key, member) VALUES (@set, @member) ON CONFLICT DO NOTHING`),
     setRemove: db.prepare<{ set: string; member: string }>(`DELETE FROM sets WHERE set_key = @set AND member = @member`),
     setFirst: db.prepare<{ set: string; limit: number }, MemberRow>(`SELECT member FROM sets WHERE set_key = @set ORDER BY member LIMIT @limit`),
