@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { describeStore, openConfiguredStore } from './storeAccess.js';
 import { messageOf } from '../http/errorInfo.js';
+import { buildLinkIndex, LINK_INDEX_BUILT } from '../linking/linkIndex.js';
 
 /** Writes at once per batch: enough to keep a remote store busy, few enough to stay gentle. */
 const BATCH = 100;
@@ -60,7 +61,7 @@ export const restoreCommand: Command = {
   options: {
     overwrite: { type: 'boolean', help: 'write into a store that already has keys (keys of the file replace theirs; others stay)' },
   },
-  details: `${STORE_ENV_HELP}\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
+  details: `${STORE_ENV_HELP}\nThe index of linked users is not in a backup: restore builds it from the restored links.\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
     if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
@@ -73,10 +74,14 @@ export const restoreCommand: Command = {
       if (existing.items.length > 0 && ctx.values['overwrite'] !== true) {
         throw new CliError(`${label} is not empty: restore into an empty store, or pass --overwrite`);
       }
+      // Backups hold no sets, so the link index is built again from the restored token records;
+      // until that is done the store must not say its index is complete.
+      await store.delete(LINK_INDEX_BUILT);
       let written = 0;
       let expired = 0;
       let batch: Array<Promise<void>> = [];
       await readBackup(file, async (e) => {
+        if (e.key === LINK_INDEX_BUILT) return;
         const ttl = e.expiresAt === null ? undefined : e.expiresAt - Date.now();
         if (ttl !== undefined && ttl <= 0) {
           expired += 1;
@@ -90,7 +95,10 @@ export const restoreCommand: Command = {
         }
       });
       await Promise.all(batch);
-      ctx.err(`Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and were left out)` : ''}.`);
+      const { links } = await buildLinkIndex(store);
+      ctx.err(
+        `Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and were left out)` : ''}; the link index of ${links} linked user${links === 1 ? '' : 's'} was built.`,
+      );
     } catch (err) {
       throw err instanceof CliError ? err : new CliError(`restore into ${label} failed: ${messageOf(err)}`);
     } finally {

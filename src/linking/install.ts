@@ -28,6 +28,8 @@ export function installLinking(core: Core, deps: LinkingFeatureDeps): LinkingFea
     metrics: core.metrics,
     events: deps.events,
   });
+  // A store of an earlier version has links but no index of them: built once, in the background.
+  void linking.ensureLinkIndex();
 
   // CLOVA drops its own copy of the user's tokens when the skill is disabled; we drop ours (and revoke them).
   const skillDisabled: CekResponder = async (ctx) => {

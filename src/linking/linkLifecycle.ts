@@ -102,6 +102,6 @@ export class LinkLifecycle {
 
   /** A deleted extension's links go without revocation: its settings, and so its provider, are gone with it. */
   async removeAll(extensionId: string): Promise<void> {
-    for (const { userId } of await this.#d.vault.list(extensionId)) await this.#d.vault.remove(extensionId, userId);
+    await this.#d.vault.removeAll(extensionId);
   }
 }

@@ -3,6 +3,7 @@ import type { CekResponseBody } from '../cek/types.js';
 import type { Config } from '../config/env.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
+import { describeError } from '../http/errorInfo.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Keyring } from '../security/keyring.js';
@@ -47,6 +48,10 @@ export class LinkingService implements LinkedTokens {
   readonly #tokens: VaultTokens;
   readonly #lifecycle: LinkLifecycle;
   readonly #registry: ExtensionRegistry;
+  readonly #vault: TokenVault;
+  readonly #log: Logger;
+  #index: Promise<void> | undefined;
+  #stopping = false;
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
@@ -54,6 +59,8 @@ export class LinkingService implements LinkedTokens {
     this.linkUrl = `${config.publicUrl}/link`;
     this.#registry = registry;
     const vault = new TokenVault(store, keyring);
+    this.#vault = vault;
+    this.#log = log;
     const pairing = new Pairing(store, keyring, keyring.deriveKey('pairing codes'));
     const tickets = new Tickets(store, keyring.deriveKey('link tickets'));
     const clients = new OAuthClients(keyring, config.production);
@@ -149,8 +156,27 @@ export class LinkingService implements LinkedTokens {
     await this.#health.healed(extensionId);
   }
 
-  /** Closes the OAuth clients' connection pools (on stop). */
-  close(): Promise<void> {
-    return this.#clients.close();
+  /**
+   * Builds the link index of a store written by a version without it (once; started at install, in
+   * the background: until it is complete, links are listed by scanning their records, as before).
+   * Resolves when it is done or given up (logged; the next start tries again); never rejects.
+   */
+  ensureLinkIndex(): Promise<void> {
+    this.#index ??= this.#vault.ensureIndex({ stopped: () => this.#stopping }).then(
+      ({ built, links }) => {
+        if (built) this.#log.info({ links }, 'link index built for the links of an earlier version');
+      },
+      (err: unknown) => {
+        if (!this.#stopping) this.#log.warn({ err: describeError(err) }, 'building the link index failed; links are listed by scanning until the next start builds it');
+      },
+    );
+    return this.#index;
+  }
+
+  /** Stops a link index build between two pages, and closes the OAuth clients' connection pools (on stop). */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    await this.#index;
+    await this.#clients.close();
   }
 }

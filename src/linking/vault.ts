@@ -1,7 +1,8 @@
 import type { Keyring } from '../security/keyring.js';
-import type { Store } from '../store/store.js';
+import { MAX_PAGE, pageLimit, type Store } from '../store/store.js';
 import { keyOf, prefixOf } from '../store/keys.js';
 import { decodeRecord } from '../store/json.js';
+import { buildLinkIndex, linkIndexBuilt, linkIndexKey } from './linkIndex.js';
 
 /** The secret half of a link: sealed as one blob, never stored or logged as text. */
 export interface TokenSet {
@@ -44,14 +45,26 @@ export interface OpenedRecord {
 const keyFor = (extensionId: string, userId: string): string => keyOf('linkedToken', extensionId, userId);
 export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
+/** Token records deleted at once when an extension goes. */
+const REMOVE_BATCH = 100;
+
 /**
  * The token vault: per (extension, CEK userId) access token, refresh token, expiry, scope and
  * link dates. Tokens are sealed with the keyring under its current key id; the AAD binds a record to
  * its extension and user, so a record copied to another user's key does not open.
+ *
+ * It also keeps each extension's link index (linkIndex.ts) in step with the records: a record is
+ * written between two adds of its user to the index (the first so a crash leaves at worst an entry
+ * without a record, the second so a listing that dropped the entry as stale meanwhile cannot leave
+ * the record unindexed), and an entry is removed only after its record, then put back if a record
+ * appeared meanwhile (a relink racing the unlink). Every method that creates a record goes through
+ * `#write`.
  */
 export class TokenVault {
   readonly #store: Store;
   readonly #keyring: Keyring;
+  /** The index is known to be complete (its mark was seen): listing reads it instead of scanning the records. */
+  #indexed = false;
 
   constructor(store: Store, keyring: Keyring) {
     this.#store = store;
@@ -85,8 +98,23 @@ export class TokenVault {
       status: 'linked',
       successPending: true,
     };
-    await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#write(extensionId, userId, record);
     return record;
+  }
+
+  /** Writes a new record (or one over an earlier link) with its index entry around it (see the class). */
+  async #write(extensionId: string, userId: string, record: TokenRecord): Promise<void> {
+    const index = linkIndexKey(extensionId);
+    await this.#store.setAdd(index, userId);
+    await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#store.setAdd(index, userId);
+  }
+
+  /** Removes a user's index entry, and puts it back when a record exists after all (written meanwhile). */
+  async #unindex(extensionId: string, userId: string): Promise<void> {
+    const index = linkIndexKey(extensionId);
+    if (!(await this.#store.setRemove(index, userId))) return;
+    if ((await this.#store.get(keyFor(extensionId, userId))) !== null) await this.#store.setAdd(index, userId);
   }
 
   /** Writes refreshed tokens over an existing record, keeping its link date and flags. */
@@ -123,12 +151,79 @@ export class TokenVault {
     return wasLinked;
   }
 
+  /** Deletes the record, then its index entry. */
   async remove(extensionId: string, userId: string): Promise<boolean> {
-    return this.#store.delete(keyFor(extensionId, userId));
+    const removed = await this.#store.delete(keyFor(extensionId, userId));
+    await this.#unindex(extensionId, userId);
+    return removed;
   }
 
-  /** One page of an extension's links in user id order, without tokens (admin use). `next`: the user id to continue after. */
+  /** Every link of a deleted extension: the records the index names, the index, then any record it missed. */
+  async removeAll(extensionId: string): Promise<void> {
+    const index = linkIndexKey(extensionId);
+    let after: string | undefined;
+    do {
+      const page = await this.#store.setPage(index, { after, limit: MAX_PAGE });
+      for (let i = 0; i < page.members.length; i += REMOVE_BATCH) {
+        await Promise.all(page.members.slice(i, i + REMOVE_BATCH).map((userId) => this.#store.delete(keyFor(extensionId, userId))));
+      }
+      after = page.next;
+    } while (after !== undefined);
+    await this.#store.setClear(index);
+    // Records without an entry exist only while the index is being built (an older version's links).
+    const prefix = prefixOf('linkedToken', extensionId);
+    after = undefined;
+    do {
+      const page = await this.#store.listPage(prefix, { after, limit: MAX_PAGE });
+      for (const { key } of page.items) await this.#store.delete(key);
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  /**
+   * One page of an extension's links in user id order, without tokens (admin use). `next`: the user
+   * id to continue after. Reads a page of the link index and those records (O(page) on every store);
+   * an entry whose record is gone is skipped, dropped, and the page filled from the entries after it.
+   * Until the index is complete (an older version's store, built at start), the records are listed by prefix.
+   */
   async listPage(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
+    if (!this.#indexed) this.#indexed = await linkIndexBuilt(this.#store);
+    if (!this.#indexed) return this.#scanPage(extensionId, page);
+    const limit = pageLimit(page.limit);
+    const index = linkIndexKey(extensionId);
+    const links: Array<{ userId: string; record: TokenRecord }> = [];
+    let after = page.after;
+    while (links.length < limit) {
+      const { members, next } = await this.#store.setPage(index, { after, limit: limit - links.length });
+      const raws = members.length === 0 ? [] : await this.#store.getMany(members.map((userId) => keyFor(extensionId, userId)));
+      for (const [i, userId] of members.entries()) {
+        const raw = raws[i] ?? null;
+        if (raw === null) await this.#unindex(extensionId, userId);
+        else links.push({ userId, record: decodeRecord<TokenRecord>(raw) });
+      }
+      if (next === undefined) return { links, next: undefined };
+      after = next;
+    }
+    // The page is full, and every member of the last set page had its record: `after` is the last link.
+    return { links, next: after };
+  }
+
+  /**
+   * Builds the link index once for records written before it existed (see linkIndex.ts), unless
+   * its mark says it is complete. `built`: this call built it (and gave `links` records their entry).
+   */
+  async ensureIndex(o: { stopped?: () => boolean } = {}): Promise<{ built: boolean; links: number }> {
+    if (this.#indexed || (await linkIndexBuilt(this.#store))) {
+      this.#indexed = true;
+      return { built: false, links: 0 };
+    }
+    const { links, complete } = await buildLinkIndex(this.#store, o);
+    this.#indexed = complete;
+    return { built: complete, links };
+  }
+
+  /** A page of records by key prefix: the listing before the index is complete (every key is scanned on Redis). */
+  async #scanPage(extensionId: string, page: { after?: string | undefined; limit: number }): Promise<{ links: Array<{ userId: string; record: TokenRecord }>; next: string | undefined }> {
     const prefix = prefixOf('linkedToken', extensionId);
     const { items, next } = await this.#store.listPage(prefix, { after: page.after === undefined ? undefined : prefix + page.after, limit: page.limit });
     return {

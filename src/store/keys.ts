@@ -23,6 +23,9 @@ export interface KeyFamily {
 export const KEY_FAMILIES = {
   extension: { prefix: 'ext:', owner: 'extensions/registry.ts', durability: 'durable', lifetime: 'until deleted' },
   linkedToken: { prefix: 'tok:', owner: 'linking/vault.ts', durability: 'durable', lifetime: 'until unlinked' },
+  // Ordered sets (Store.setAdd), one per extension: its linked user ids, so a page of links costs the page.
+  linkIndex: { prefix: 'idx:link:', owner: 'linking/vault.ts', durability: 'durable', lifetime: 'until the extension is deleted (a member until unlinked)' },
+  dataMigration: { prefix: 'migrated:', owner: 'linking/linkIndex.ts', durability: 'durable', lifetime: 'for good (marks a one-time data migration done)' },
   refreshLock: { prefix: 'lock:refresh:', owner: 'linking/refresher.ts', durability: 'ephemeral', lifetime: 'seconds (one refresh)' },
   pairingCode: { prefix: 'pair:code:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingUser: { prefix: 'pair:user:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
