@@ -3,16 +3,7 @@
  * state (issue 16 item 3). Linking only knows this interface; the webhooks feature implements it and
  * `features.ts` hands it in, so linking never imports webhooks. Events carry no token, ever.
  */
-export const LINK_EVENT_TYPES = [
-  'link.created',
-  'link.broken',
-  'link.recovered',
-  'link.unlinked',
-  'linking.misconfigured',
-  'linking.recovered',
-  'provider.down',
-  'provider.up',
-] as const;
+export const LINK_EVENT_TYPES = ['link.created', 'link.broken', 'link.recovered', 'link.unlinked', 'linking.misconfigured', 'linking.recovered', 'provider.down', 'provider.up'] as const;
 
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

@@ -203,7 +203,13 @@ export class LinkStates implements LinkEventSink {
       }
       changed = true;
       const cause =
-        event.type === 'provider.down' ? `token endpoint down: ${reason}` : event.type === 'provider.up' ? `token endpoint back: ${reason}` : event.type === 'linking.misconfigured' ? `client refused: ${reason}` : reason;
+        event.type === 'provider.down'
+          ? `token endpoint down: ${reason}`
+          : event.type === 'provider.up'
+            ? `token endpoint back: ${reason}`
+            : event.type === 'linking.misconfigured'
+              ? `client refused: ${reason}`
+              : reason;
       next.history = pushHistory(next.history, { at, state: linkingStateOf(next), event: event.type, cause });
       return { record: next, ttlMs: undefined };
     });

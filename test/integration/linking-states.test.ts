@@ -249,7 +249,14 @@ describe.each(storeKinds)('provider.down / provider.up on %s', (kind) => {
         .post('/extensions', { extensionId: EXT, language: 'en', messages: { error: ERROR_TEXT } })
         .expect(201);
       await adminApi(a)
-        .put(`/extensions/${EXT}/account-linking`, { enabled: true, loginUrl: `${tokenEndpoint.url}/authorize`, tokenUrl: `${tokenEndpoint.url}/token`, clientId: 'c', clientSecret: 's', clientAuth: 'body' })
+        .put(`/extensions/${EXT}/account-linking`, {
+          enabled: true,
+          loginUrl: `${tokenEndpoint.url}/authorize`,
+          tokenUrl: `${tokenEndpoint.url}/token`,
+          clientId: 'c',
+          clientSecret: 's',
+          clientAuth: 'body',
+        })
         .expect(200);
       const hook = await adminApi(a).post(`/extensions/${EXT}/webhooks`, { url: `${receiver.url}/hooks`, events: ['provider.down', 'provider.up'] });
       expect(hook.status).toBe(201);

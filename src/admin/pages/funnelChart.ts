@@ -66,9 +66,14 @@ export function funnelView(r: FunnelReport): FunnelView {
     previous = value;
     return { key: s, label: STEP_LABELS[s], value, ofPrevious, width: widthOf(value, stepMax), gatewayWide: GATEWAY_WIDE_STEPS.has(s) };
   });
-  const failures = FUNNEL_FAILURES.map(
-    (f): FunnelBar => ({ key: f, label: FAILURE_LABELS[f], value: failureValue(f), ofPrevious: null, width: widthOf(failureValue(f), failureMax), gatewayWide: GATEWAY_WIDE_FAILURES.has(f) }),
-  );
+  const failures = FUNNEL_FAILURES.map((f): FunnelBar => ({
+    key: f,
+    label: FAILURE_LABELS[f],
+    value: failureValue(f),
+    ofPrevious: null,
+    width: widthOf(failureValue(f), failureMax),
+    gatewayWide: GATEWAY_WIDE_FAILURES.has(f),
+  }));
   const rows = r.days
     .map((d, i) => {
       const wide = r.gatewayWide.days[i];
