@@ -20,7 +20,7 @@ import type { LinkEvent, LinkEventSink, LinkEventType } from './events.js';
  */
 export const HISTORY_LIMIT = 50;
 export const UNLINKED_TTL_MS = 90 * 86_400_000;
-const MAX_WRITE_TRIES = 20;
+const MAX_WRITE_TRIES = 50;
 
 export type LinkState = 'linked' | 'broken' | 'unlinked';
 export type LinkingState = 'ok' | 'misconfigured' | 'provider_down';
@@ -224,6 +224,8 @@ export class LinkStates implements LinkEventSink {
    */
   async #update<R>(key: string, change: (prev: R | undefined) => { record: R; ttlMs: number | undefined } | undefined): Promise<void> {
     for (let i = 0; i < MAX_WRITE_TRIES; i++) {
+      // After a lost race, a short random pause, so writers colliding again and again spread out.
+      if (i > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
       const raw = await this.#store.get(key);
       const prev = raw === null ? undefined : decodeRecord<R>(raw);
       const next = change(prev);
