@@ -44,6 +44,7 @@ export interface FunnelView {
   steps: FunnelBar[];
   failures: FunnelBar[];
   empty: boolean;
+  /** Newest first; days with nothing counted are left out. */
   rows: Array<{ date: string; values: number[] }>;
   columns: string[];
 }
@@ -85,6 +86,7 @@ export function funnelView(r: FunnelReport): FunnelView {
         ],
       };
     })
+    .filter((row) => row.values.some((n) => n > 0))
     .reverse();
   return {
     days: r.days.length,
