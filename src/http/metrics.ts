@@ -24,6 +24,10 @@ export interface Metrics {
   readonly providerCircuitsOpen: Gauge;
   /** Lifecycle webhook tries made by this instance, by what became of the delivery (`delivered`, `retry`, `failed`). */
   readonly webhookTries: Counter<'outcome'>;
+  /** Linking funnel steps by extension (`*`: steps before an extension is known) and step; bounded: registered extensions × 6 steps. */
+  readonly linkingFunnel: Counter<'extension' | 'step'>;
+  /** Linking failures by extension (`*` as above) and reason; bounded: registered extensions × 5 reasons. */
+  readonly linkingFailures: Counter<'extension' | 'reason'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -90,6 +94,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'cekgw_webhook_tries_total',
       help: 'Lifecycle webhook tries by what became of the delivery: delivered, retry (scheduled again) or failed (given up)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    linkingFunnel: new Counter({
+      name: 'cekgw_linking_funnel_total',
+      help: 'Account linking funnel steps by extension (* = before the extension is known) and step',
+      labelNames: ['extension', 'step'],
+      registers: [registry],
+    }),
+    linkingFailures: new Counter({
+      name: 'cekgw_linking_failures_total',
+      help: 'Account linking failures by extension (* = before the extension is known) and reason',
+      labelNames: ['extension', 'reason'],
       registers: [registry],
     }),
     linkingMisconfigured: new Gauge({

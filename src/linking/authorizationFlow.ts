@@ -9,6 +9,7 @@ import { AttemptLimiter } from './attempts.js';
 import type { LinkEventSink } from './events.js';
 import { LinkFailure } from './failures.js';
 import { flowFailureOf } from './flowFailure.js';
+import { GATEWAY_WIDE, type LinkingFunnel } from './funnel.js';
 import type { LinkingHealth } from './health.js';
 import { OAuthClients } from './oauthClient.js';
 import { normaliseCode, type Pairing } from './pairing.js';
@@ -41,6 +42,7 @@ export interface AuthorizationFlowDeps {
   clients: OAuthClients;
   health: LinkingHealth;
   events: LinkEventSink;
+  funnel: LinkingFunnel;
 }
 
 /**
@@ -69,15 +71,31 @@ export class AuthorizationFlow {
 
   /** `POST /link`: redeems a pairing code (guessing-limited per client) and returns where to send the browser. */
   async beginFromCode(code: string, client: string): Promise<URL> {
-    if ((await this.#attempts.lockedFor(client)) > 0) throw new LinkFailure('locked');
+    const { funnel } = this.#d;
+    if ((await this.#attempts.lockedFor(client)) > 0) {
+      funnel.failed(GATEWAY_WIDE, 'lockout');
+      throw new LinkFailure('locked');
+    }
     // Empty or not a code's length: a typing slip, not a guess; it costs no try.
     if (normaliseCode(code) === undefined) throw new LinkFailure('malformed_code');
     // The try is counted before the code is looked up, so parallel guesses cannot overrun the limit.
     const tried = await this.#attempts.attempt(client);
-    if (!tried.allowed) throw new LinkFailure('locked');
+    if (!tried.allowed) {
+      funnel.failed(GATEWAY_WIDE, 'lockout');
+      throw new LinkFailure('locked');
+    }
     const pair = await this.#d.pairing.redeem(code);
-    if (pair === undefined) throw new LinkFailure((await tried.attempt.failed()) ? 'locked' : 'invalid_code');
+    if (pair === undefined) {
+      // A wrong code matches no extension: counted gateway-wide (and the one that locks, as a lockout too).
+      funnel.failed(GATEWAY_WIDE, 'wrong_code');
+      if (await tried.attempt.failed()) {
+        funnel.failed(GATEWAY_WIDE, 'lockout');
+        throw new LinkFailure('locked');
+      }
+      throw new LinkFailure('invalid_code');
+    }
     await tried.attempt.succeeded();
+    funnel.step(pair.extensionId, 'code_accepted');
     return this.#begin(pair.extensionId, pair.userId);
   }
 
@@ -85,6 +103,9 @@ export class AuthorizationFlow {
   async beginFromTicket(ticket: string): Promise<URL> {
     const t = await this.#d.tickets.redeem(ticket, 'link');
     if (t === undefined) throw new LinkFailure('invalid_ticket');
+    // A ticket link is the extension's own link page, and stands for its code.
+    this.#d.funnel.step(t.extensionId, 'page_opened');
+    this.#d.funnel.step(t.extensionId, 'code_accepted');
     // The pairing code of that user is spent with the ticket: one link, one way in.
     await this.#d.pairing.forget(t.extensionId, t.userId);
     return this.#begin(t.extensionId, t.userId);
@@ -123,13 +144,21 @@ export class AuthorizationFlow {
     const state = callbackUrl.searchParams.get('state');
     if (state === null || state === '' || state.length > 512) throw new LinkFailure('invalid_request', 'callback without state');
     const raw = await this.#d.store.take(keyOf('oauthState', state));
-    if (raw === null) throw new LinkFailure('expired_state');
+    if (raw === null) {
+      // Gone with the extension it named.
+      this.#d.funnel.failed(GATEWAY_WIDE, 'expired_state');
+      throw new LinkFailure('expired_state');
+    }
     const pending = JSON.parse(raw) as PendingAuthorization;
+    const { funnel } = this.#d;
 
     const error = callbackUrl.searchParams.get('error');
     if (error !== null) {
-      throw new LinkFailure(error === 'access_denied' || error === 'consent_required' || error === 'login_required' ? 'denied' : 'provider_error', `provider returned error=${error.slice(0, 64)}`);
+      const denied = error === 'access_denied' || error === 'consent_required' || error === 'login_required';
+      if (denied) funnel.failed(pending.extensionId, 'consent_denied');
+      throw new LinkFailure(denied ? 'denied' : 'provider_error', `provider returned error=${error.slice(0, 64)}`);
     }
+    funnel.step(pending.extensionId, 'consent_returned');
     const ext = await this.#getExtension(pending.extensionId);
     const settings = settingsOf(ext);
     if (settings?.enabled !== true) throw new LinkFailure('not_configured');
@@ -152,9 +181,15 @@ export class AuthorizationFlow {
       const failure = classifyProviderFailure(err);
       // A refused client fails every user's linking, not just this one: the operator must see it.
       if (failure.kind === 'client_rejected') await this.#d.health.clientRejected(ext.extensionId, settings.updatedAt, failure.reason);
-      throw flowFailureOf(err);
+      const linkFailure = flowFailureOf(err);
+      // A denial can also come back through the callback's own error checks (openid-client's).
+      funnel.failed(ext.extensionId, linkFailure.reason === 'denied' ? 'consent_denied' : 'token_endpoint_error');
+      throw linkFailure;
     }
-    if (typeof tokens.access_token !== 'string' || tokens.access_token === '') throw new LinkFailure('provider_error', 'no access_token');
+    if (typeof tokens.access_token !== 'string' || tokens.access_token === '') {
+      funnel.failed(ext.extensionId, 'token_endpoint_error');
+      throw new LinkFailure('provider_error', 'no access_token');
+    }
     const expiresIn = tokens.expiresIn();
     // A user who links again over a broken link recovers it; anything else is a new link.
     const before = await this.#d.vault.record(pending.extensionId, pending.userId).catch(() => undefined);
@@ -165,6 +200,7 @@ export class AuthorizationFlow {
       { expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000, scope: tokens.scope ?? (settings.scope || null), tokenType: tokens.token_type || 'Bearer' },
     );
     await this.#d.pairing.forget(pending.extensionId, pending.userId);
+    funnel.step(pending.extensionId, 'token_stored');
     this.#d.log.info({ extensionId: pending.extensionId }, 'account linked');
     await this.#d.events.emit(
       before?.status === 'broken'

@@ -3,7 +3,7 @@
  * state (issue 16 item 3). Linking only knows this interface; the webhooks feature implements it and
  * `features.ts` hands it in, so linking never imports webhooks. Events carry no token, ever.
  */
-export const LINK_EVENT_TYPES = ['link.created', 'link.broken', 'link.recovered', 'link.unlinked', 'linking.misconfigured', 'linking.recovered'] as const;
+export const LINK_EVENT_TYPES = ['link.created', 'link.broken', 'link.recovered', 'link.unlinked', 'linking.misconfigured', 'linking.recovered', 'provider.down', 'provider.up'] as const;
 
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 
@@ -15,6 +15,12 @@ export interface LinkEvent {
   /** Why, in words (a classified provider refusal, who unlinked, ...). */
   reason?: string;
 }
+
+/*
+ * `provider.down` / `provider.up` are reported by every instance whose circuit breaker sees the
+ * change (breakers are per instance); the state recorder (`linkStates.ts`) passes each on only when
+ * it changed the extension's stored linking state, so a transition is announced once in all.
+ */
 
 export interface LinkEventSink {
   /**

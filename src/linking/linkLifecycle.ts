@@ -35,6 +35,11 @@ export class LinkLifecycle {
     return this.#d.vault.listPage(extensionId, page);
   }
 
+  /** One link's record (no tokens opened). */
+  record(extensionId: string, userId: string): Promise<TokenRecord | undefined> {
+    return this.#d.vault.record(extensionId, userId);
+  }
+
   /**
    * Removes a link: the tokens are deleted first (so nothing uses them again), then revoked at the
    * provider (RFC 7009) when it has a revocation endpoint. A failed revocation is logged, not fatal.

@@ -7,7 +7,7 @@ import type { TokenLookup } from './linkedTokens.js';
 import type { LinkEventSink } from './events.js';
 import type { LinkingHealth } from './health.js';
 import { withProviderDeadline } from './oauthClient.js';
-import { CircuitBreakers } from './circuitBreaker.js';
+import { CircuitBreakers, FAILURES_TO_OPEN } from './circuitBreaker.js';
 import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
 import { keyOf } from '../store/keys.js';
@@ -58,6 +58,8 @@ export class Refresher {
   readonly #skewMs: number;
   readonly #inFlight = new Map<string, Promise<TokenLookup>>();
   readonly #breakers: CircuitBreakers;
+  /** Extensions this instance reported `provider.down` for (so a refusal by the open breaker reports it once, not per request). */
+  readonly #downHere = new Set<string>();
 
   constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; events: LinkEventSink; skewSeconds: number }) {
     this.#breakers = new CircuitBreakers((open) => o.metrics.providerCircuitsOpen.set(open));
@@ -111,6 +113,8 @@ export class Refresher {
     // The provider is known to be down: answer at once instead of waiting for it (circuitBreaker.ts).
     if (this.#breakers.stateOf(t.provider) === 'open') {
       this.#metrics.tokenRefreshes.inc({ outcome: 'circuit_open' });
+      // Another extension with the same provider may have opened it: this one is down too.
+      if (!this.#downHere.has(t.extensionId)) await this.#providerDown(t, 'its provider’s circuit breaker is open');
       return { status: 'unavailable' };
     }
     while (!(await this.#store.setIfAbsent(lockKey, owner, Math.max(1, cutoff - Date.now()) + LOCK_GRACE_MS))) {
@@ -156,10 +160,17 @@ export class Refresher {
       try {
         response = await withProviderDeadline(cutoff, async () => oidc.refreshTokenGrant(await t.config(), refreshToken));
       } catch (err) {
-        const { result, timedOut, providerFailed } = await this.#failed(t, err);
+        const { result, timedOut, providerFailed, reason } = await this.#failed(t, err);
         if (!providerFailed) this.#breakers.succeeded(t.provider);
         else if (timedOut && cutShort) this.#breakers.released(t.provider);
-        else this.#breakers.failed(t.provider);
+        else {
+          const before = this.#breakers.stateOf(t.provider);
+          this.#breakers.failed(t.provider);
+          // The breaker (re)opened: the extension's linking is `provider_down` (announced once across instances, linkStates.ts).
+          if (this.#breakers.stateOf(t.provider) === 'open') {
+            await this.#providerDown(t, before === 'closed' ? `${FAILURES_TO_OPEN} token refreshes in a row failed, the last: ${reason}` : `the probe refresh failed: ${reason}`);
+          }
+        }
         failed = result.status === 'unavailable' && !(timedOut && cutShort);
         return result;
       }
@@ -181,6 +192,9 @@ export class Refresher {
       // saveRefreshed clears a broken status: a refresh of a broken record (keep-alive) recovers the link.
       if (current.record.status === 'broken') await this.#events.emit({ type: 'link.recovered', extensionId: t.extensionId, userId: t.userId, reason: 'refreshed' });
       await this.#health.healed(t.extensionId, 'a token refresh succeeded');
+      // Clears a `provider_down` this or another instance reported (a no-op read when there is none).
+      this.#downHere.delete(t.extensionId);
+      await this.#events.emit({ type: 'provider.up', extensionId: t.extensionId, reason: 'a token refresh succeeded' });
       return { status: 'ok', token: response.access_token };
     } finally {
       if (!failed) await this.#store.deleteIfEquals(lockKey, owner);
@@ -189,19 +203,24 @@ export class Refresher {
     }
   }
 
-  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean; providerFailed: boolean }> {
+  async #providerDown(t: RefreshTarget, reason: string): Promise<void> {
+    this.#downHere.add(t.extensionId);
+    await this.#events.emit({ type: 'provider.down', extensionId: t.extensionId, reason });
+  }
+
+  async #failed(t: RefreshTarget, err: unknown): Promise<{ result: TokenLookup; timedOut: boolean; providerFailed: boolean; reason: string }> {
     const failure = classifyProviderFailure(err);
     this.#metrics.tokenRefreshes.inc({ outcome: failure.kind });
     switch (failure.kind) {
       case 'grant_revoked':
         await this.#markBroken(t, `refresh refused: ${failure.reason}`);
-        return { result: { status: 'broken' }, timedOut: false, providerFailed: false };
+        return { result: { status: 'broken' }, timedOut: false, providerFailed: false, reason: failure.reason };
       case 'client_rejected':
         await this.#health.clientRejected(t.extensionId, t.settingsVersion, failure.reason);
-        return { result: { status: 'unavailable' }, timedOut: false, providerFailed: false };
+        return { result: { status: 'unavailable' }, timedOut: false, providerFailed: false, reason: failure.reason };
       case 'provider_error':
         this.#log.warn({ extensionId: t.extensionId, reason: failure.reason, err: describeError(err) }, 'token refresh failed');
-        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true, providerFailed: true };
+        return { result: { status: 'unavailable' }, timedOut: failure.timedOut === true, providerFailed: true, reason: failure.reason };
     }
   }
 

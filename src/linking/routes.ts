@@ -47,6 +47,7 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
   };
 
   router.get('/link', (req, res) => {
+    linking.linkPageOpened();
     render(res, 200, 'link.njk', { csrf: csrfToken(req, res), code: '' });
   });
 

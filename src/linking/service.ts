@@ -10,8 +10,10 @@ import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { AuthorizationFlow } from './authorizationFlow.js';
 import { NO_EVENTS, type LinkEventSink } from './events.js';
+import { GATEWAY_WIDE, LinkingFunnel, type FunnelReport } from './funnel.js';
 import { LinkingHealth, type Misconfiguration } from './health.js';
 import { LinkLifecycle } from './linkLifecycle.js';
+import { LinkStates, type LinkingStateRecord, type LinkStateRecord } from './linkStates.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import { OAuthClients } from './oauthClient.js';
 import { Pairing } from './pairing.js';
@@ -52,10 +54,16 @@ export class LinkingService implements LinkedTokens {
   readonly #log: Logger;
   #index: Promise<void> | undefined;
   #stopping = false;
+  readonly #states: LinkStates;
+  readonly #funnel: LinkingFunnel;
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
-    const events = d.events ?? NO_EVENTS;
+    // Every lifecycle event is recorded as a state change first (history), then handed on (webhooks).
+    const events = new LinkStates({ store, log, next: d.events ?? NO_EVENTS });
+    const funnel = new LinkingFunnel({ store, log, metrics });
+    this.#states = events;
+    this.#funnel = funnel;
     this.linkUrl = `${config.publicUrl}/link`;
     this.#registry = registry;
     const vault = new TokenVault(store, keyring);
@@ -68,8 +76,8 @@ export class LinkingService implements LinkedTokens {
     this.#clients = clients;
     this.#health = health;
     this.#settings = new SettingsAdmin({ registry, keyring, health, production: config.production });
-    this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events });
-    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events });
+    this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events, funnel });
+    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events, funnel });
     this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients, events });
   }
 
@@ -110,6 +118,11 @@ export class LinkingService implements LinkedTokens {
     return (await this.#registry.resolve(extensionId))?.record.name;
   }
 
+  /** The code page (`GET /link`) was opened: a funnel step of no extension yet. */
+  linkPageOpened(): void {
+    this.#funnel.step(GATEWAY_WIDE, 'page_opened');
+  }
+
   mintLinkTicket(extensionId: string, userId: string): Promise<{ url: string; code: string; expiresAt: string }> {
     return this.#flow.mintLinkTicket(extensionId, userId);
   }
@@ -132,6 +145,36 @@ export class LinkingService implements LinkedTokens {
     return this.#lifecycle.links(extensionId, page);
   }
 
+  /** A user's link record (status, dates; never its tokens); undefined when not linked. */
+  linkRecord(extensionId: string, userId: string): Promise<TokenRecord | undefined> {
+    return this.#lifecycle.record(extensionId, userId);
+  }
+
+  /** A user's link state and history (kept 90 days after an unlink); undefined for one who never linked. */
+  linkState(extensionId: string, userId: string): Promise<LinkStateRecord | undefined> {
+    return this.#states.link(extensionId, userId);
+  }
+
+  /** The link states of a page of users, in one round trip. */
+  linkStates(extensionId: string, userIds: readonly string[]): Promise<Map<string, LinkStateRecord>> {
+    return this.#states.links(extensionId, userIds);
+  }
+
+  /** Users whose last change was an unlink (their history is still kept), newest first. */
+  unlinkedUsers(extensionId: string, limit: number): Promise<Array<{ userId: string; record: LinkStateRecord }>> {
+    return this.#states.unlinked(extensionId, limit);
+  }
+
+  /** The extension's linking state (`ok`, `misconfigured`, `provider_down`) with its history. */
+  linkingState(extensionId: string): Promise<LinkingStateRecord | undefined> {
+    return this.#states.linking(extensionId);
+  }
+
+  /** The linking funnel of the last `days` days, with the gateway-wide steps. */
+  funnel(extensionId: string, days: number): Promise<FunnelReport> {
+    return this.#funnel.report(extensionId, days);
+  }
+
   unlink(extensionId: string, userId: string): Promise<boolean> {
     return this.#lifecycle.unlink(extensionId, userId);
   }
@@ -150,10 +193,12 @@ export class LinkingService implements LinkedTokens {
     return this.#lifecycle.skillDisabled(extensionId, userId, timestamp);
   }
 
-  /** Drops what a deleted extension left: its links and its misconfiguration mark. */
+  /** Drops what a deleted extension left: its links, its misconfiguration mark and its states. */
   async extensionDeleted(extensionId: string): Promise<void> {
     await this.#lifecycle.removeAll(extensionId);
     await this.#health.healed(extensionId);
+    await this.#states.extensionDeleted(extensionId);
+    await this.#funnel.extensionDeleted(extensionId);
   }
 
   /**
@@ -173,10 +218,11 @@ export class LinkingService implements LinkedTokens {
     return this.#index;
   }
 
-  /** Stops a link index build between two pages, and closes the OAuth clients' connection pools (on stop). */
+  /** Stops a link index build between two pages, writes the last funnel counts and closes the OAuth clients' connection pools (on stop). */
   async close(): Promise<void> {
     this.#stopping = true;
     await this.#index;
+    await this.#funnel.stop().catch(() => undefined);
     await this.#clients.close();
   }
 }

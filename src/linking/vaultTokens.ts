@@ -10,6 +10,7 @@ import { SealError } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { LinkEventSink } from './events.js';
+import type { LinkingFunnel } from './funnel.js';
 import type { LinkingHealth } from './health.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import type { OAuthClients } from './oauthClient.js';
@@ -33,6 +34,7 @@ export interface VaultTokensDeps {
   clients: OAuthClients;
   health: LinkingHealth;
   events: LinkEventSink;
+  funnel: LinkingFunnel;
 }
 
 /** `LinkedTokens` (the voice path's face of account linking) served from the token vault, refreshed when due. */
@@ -75,6 +77,8 @@ export class VaultTokens implements LinkedTokens {
       await this.#d.vault.update(ext.record.extensionId, userId, (r) => {
         delete r.successPending;
       });
+      // The first request after linking that gets the token: the funnel's last step (test users stay out of it).
+      if (current.record.test !== true) this.#d.funnel.step(ext.record.extensionId, 'first_action');
       return { ...result, loginSuccess: this.#messages(ext).loginSuccess };
     }
     return result;
@@ -103,6 +107,8 @@ export class VaultTokens implements LinkedTokens {
     const prompt = ext.say('loginPrompt', cek.locale, settings.loginPromptMessage);
     const text = fillLoginPrompt(prompt.text, { url: this.#d.linkUrl, code: spokenDigits(code) });
     ctx.outcome = 'login_prompt';
+    // A map update: the count reaches the store with the next second's flush, off this request.
+    this.#d.funnel.step(ext.record.extensionId, 'prompted');
     return cekResponse({ version: cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
   }
 

@@ -16,11 +16,11 @@ describe('store key families (store/keys.ts)', () => {
     expect(familyOf('unknown:key')).toBeUndefined();
   });
 
-  test('what is durable: extensions, tokens and their index, data migration marks, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
+  test('what is durable: extensions, tokens and their index, data migration marks, link and linking states, the linking funnel, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
     const durable = entries
       .filter(([, f]) => f.durability === 'durable')
       .map(([n]) => n)
       .sort();
-    expect(durable).toEqual(['dataMigration', 'extension', 'linkIndex', 'linkedToken', 'quotaDay', 'usage', 'webhookDelivery', 'webhookDue']);
+    expect(durable).toEqual(['dataMigration', 'extension', 'linkHistory', 'linkIndex', 'linkedToken', 'linkingFunnel', 'linkingState', 'quotaDay', 'usage', 'webhookDelivery', 'webhookDue']);
   });
 });

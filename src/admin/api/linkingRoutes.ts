@@ -4,7 +4,9 @@ import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
 import { parseInput } from '../../http/validate.js';
 import { LinkFailure } from '../../linking/failures.js';
+import { FUNNEL_MAX_DAYS } from '../../linking/funnel.js';
 import { formatMisconfiguration } from '../../linking/health.js';
+import { formatLinkingState, formatLinkState } from '../../linking/linkStates.js';
 import type { LinkingService } from '../../linking/service.js';
 import { formatSettings, settingsOf } from '../../linking/settings.js';
 import type { TokenRecord } from '../../linking/vault.js';
@@ -27,6 +29,19 @@ const linksQuery = z
   .strict();
 
 const DEFAULT_LINKS_PAGE = 100;
+const DEFAULT_FUNNEL_DAYS = 30;
+
+const funnelQuery = z
+  .object({
+    days: z
+      .string()
+      .regex(/^[0-9]{1,3}$/, `must be a whole number from 1 to ${FUNNEL_MAX_DAYS}`)
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= FUNNEL_MAX_DAYS, `must be a whole number from 1 to ${FUNNEL_MAX_DAYS}`)
+      .optional()
+      .transform((n) => n ?? DEFAULT_FUNNEL_DAYS),
+  })
+  .strict();
 
 function formatLink(userId: string, r: TokenRecord) {
   return {
@@ -63,6 +78,36 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
     const query = parseInput(linksQuery, req.query, 'invalid_query');
     const page = await linking.links(id, { after: query.after, limit: query.limit });
     res.json({ links: page.links.map((l) => formatLink(l.userId, l.record)), next: page.next ?? null });
+  });
+
+  /**
+   * One user's link with its state and history (newest first). A user who unlinked has no link but
+   * still a history (90 days): answered with `status: "unlinked"`; 404 only for one who never linked.
+   */
+  router.get('/extensions/:id/links/:userId', async (req, res) => {
+    const ext = await registry.get(req.params['id']);
+    const userId = req.params['userId'];
+    const [record, state] = await Promise.all([linking.linkRecord(ext.extensionId, userId), linking.linkState(ext.extensionId, userId)]);
+    if (record === undefined && state === undefined) throw new AppError('not_found', 'That user has never linked with this extension.');
+    const history = state === undefined ? { state: record?.status ?? 'unlinked', reason: record?.brokenReason ?? null, since: record?.linkedAt ?? null, history: [] } : formatLinkState(state);
+    if (record !== undefined) {
+      res.json({ ...formatLink(userId, record), ...history, state: record.status });
+      return;
+    }
+    res.json({ userId, status: 'unlinked', linkedAt: null, refreshedAt: null, expiresAt: null, scope: null, brokenReason: null, ...history, state: 'unlinked' });
+  });
+
+  /** The extension's linking state (`ok`, `misconfigured`, `provider_down`) and its history. */
+  router.get('/extensions/:id/linking/state', async (req, res) => {
+    const ext = await registry.get(req.params['id']);
+    res.json(formatLinkingState(ext.extensionId, await linking.linkingState(ext.extensionId)));
+  });
+
+  /** The linking funnel per day: `?days=` 1–90 (default 30), oldest first, today last. */
+  router.get('/extensions/:id/linking/funnel', async (req, res) => {
+    const ext = await registry.get(req.params['id']);
+    const { days } = parseInput(funnelQuery, req.query, 'invalid_query');
+    res.json(await linking.funnel(ext.extensionId, days));
   });
 
   router.delete('/extensions/:id/links/:userId', async (req, res) => {

@@ -19,6 +19,8 @@ const EVENT_HINTS: Record<(typeof SUBSCRIBABLE_EVENTS)[number], string> = {
   'link.unlinked': 'a link was removed (admin, user, or CLOVA’s SkillDisabled)',
   'linking.misconfigured': 'the OAuth provider refuses the extension’s client',
   'linking.recovered': 'the provider accepts the client again',
+  'provider.down': 'the provider’s token endpoint is failing (its circuit breaker opened)',
+  'provider.up': 'the provider’s token endpoint answers again',
 };
 
 const FIELDS = { url: 'Endpoint URL', events: 'Events', enabled: 'Enabled' };
