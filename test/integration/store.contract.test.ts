@@ -19,6 +19,7 @@ import { redisServerBinary, startPrivateRedis } from '../helpers/redisServer.js'
 import { sleep, waitFor } from '../helpers/wait.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 import {
+  clusterUrl,
   contractStoreKinds,
   deleteRedisKeys,
   dropPostgresSchema,
@@ -85,7 +86,7 @@ async function openPeer(kind: StoreKindName, store: Store): Promise<Store> {
   if (kind === 'split' && store instanceof SplitStore) return new SplitStore(await openPeer('postgres', store.durable), await openPeer('redis', store.ephemeral));
   if (kind === 'sqlite') return createSqliteStore({ file: (store as SqliteStore).file });
   if (kind === 'postgres') return openPostgresStore({ url: postgresUrl(), schema: (store as PostgresStore).schema, poolSize: 4 });
-  return createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
+  return createRedisStore({ url: kind === 'cluster' ? clusterUrl() : redisUrl(), prefix: (store as RedisStore).prefix });
 }
 
 describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
@@ -100,7 +101,7 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   });
 
   test('reports its kind and answers ping', async () => {
-    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind);
+    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind === 'cluster' ? 'redis' : kind);
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
