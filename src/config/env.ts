@@ -85,13 +85,7 @@ const schema = z.object({
       .superRefine(problemOf(validRedisTarget))
       .optional(),
   ),
-  REDIS_CLUSTER_NODES: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .superRefine(problemOf(validClusterNodes))
-      .optional(),
-  ),
+  REDIS_CLUSTER_NODES: z.preprocess(blankToUndefined, z.string().superRefine(problemOf(validClusterNodes)).optional()),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
   REDIS_ALLOW_VOLATILE: flag,
   DATABASE_URL: z.preprocess(
