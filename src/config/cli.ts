@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { storeEnvSchema } from './env.js';
+import { redisUrlOf, storeEnvSchema } from './env.js';
 import { deepFreeze } from './freeze.js';
 
 /**
@@ -37,7 +37,8 @@ export function loadCliEnv(env: Readonly<Record<string, string | undefined>> = p
         throw new Error(`invalid store settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       }
       const e = parsed.data;
-      return deepFreeze({ dataDir: resolve(e.DATA_DIR), redisUrl: e.REDIS_URL, redisKeyPrefix: e.REDIS_KEY_PREFIX, databaseUrl: e.DATABASE_URL, databaseSchema: e.DATABASE_SCHEMA });
+      if (e.REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined) throw new Error('invalid store settings: set REDIS_CLUSTER_NODES or REDIS_URL, not both');
+      return deepFreeze({ dataDir: resolve(e.DATA_DIR), redisUrl: redisUrlOf(e), redisKeyPrefix: e.REDIS_KEY_PREFIX, databaseUrl: e.DATABASE_URL, databaseSchema: e.DATABASE_SCHEMA });
     },
     lookup: (name) => env[name],
   };

@@ -7,6 +7,7 @@ import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
 import { estimatedEntropyBits, MIN_KEY_BITS, MIN_TOKEN_BITS } from '../security/entropy.js';
 import { decodeKey } from '../security/keyring.js';
 import { SCHEMA_NAME } from '../store/postgresMigrations.js';
+import { clusterUrlOf, parseClusterNodes, redisTargetOf } from '../store/redisTarget.js';
 import { deepFreeze } from './freeze.js';
 import { messageOf } from '../http/errorInfo.js';
 
@@ -22,6 +23,7 @@ export interface Config {
   /** Without a trailing slash, e.g. `https://cek.example.com`. */
   readonly publicUrl: string;
   readonly dataDir: string;
+  /** One server (`redis://…`), or a cluster (`redis+cluster://host:port,…`, also from `REDIS_CLUSTER_NODES`). */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
   /** Start on a Redis that persists nothing (no RDB, no AOF) even in production. */
@@ -79,9 +81,11 @@ const schema = z.object({
     blankToUndefined,
     z
       .string()
-      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .regex(/^rediss?(\+cluster)?:\/\//, 'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://')
+      .superRefine(problemOf(validRedisTarget))
       .optional(),
   ),
+  REDIS_CLUSTER_NODES: z.preprocess(blankToUndefined, z.string().superRefine(problemOf(validClusterNodes)).optional()),
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
   REDIS_ALLOW_VOLATILE: flag,
   DATABASE_URL: z.preprocess(
@@ -135,6 +139,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   const warnings: string[] = [];
   const production = e.NODE_ENV === 'production';
   const dataDir = resolve(e.DATA_DIR);
+  if (e.REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined) {
+    problems.push('REDIS_CLUSTER_NODES: set it or REDIS_URL, not both (a cluster with credentials or TLS: REDIS_URL=redis+cluster://user:password@host:port,host:port)');
+  }
 
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const url = URL.canParse(publicUrl) ? new URL(publicUrl) : undefined;
@@ -220,7 +227,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     port: e.PORT,
     publicUrl,
     dataDir,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisUrlOf(e),
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisAllowVolatile: e.REDIS_ALLOW_VOLATILE,
     databaseUrl: e.DATABASE_URL,
@@ -255,5 +262,36 @@ function loadPublicKey(value: string | undefined): KeyObject {
   return key;
 }
 
+/** A zod check from a function that names the problem of a value (undefined: none). */
+function problemOf(check: (v: string) => string | undefined) {
+  return (v: string, ctx: z.RefinementCtx): void => {
+    const why = check(v);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+  };
+}
+
+function validRedisTarget(url: string): string | undefined {
+  try {
+    redisTargetOf(url);
+    return undefined;
+  } catch (err) {
+    return messageOf(err);
+  }
+}
+
+function validClusterNodes(list: string): string | undefined {
+  try {
+    parseClusterNodes(list);
+    return undefined;
+  } catch (err) {
+    return `${messageOf(err)}; expected host:port,host:port`;
+  }
+}
+
+/** The one Redis URL of the settings: REDIS_URL, or the cluster URL of REDIS_CLUSTER_NODES. */
+export function redisUrlOf(e: { REDIS_URL?: string | undefined; REDIS_CLUSTER_NODES?: string | undefined }): string | undefined {
+  return e.REDIS_CLUSTER_NODES !== undefined ? clusterUrlOf(e.REDIS_CLUSTER_NODES) : e.REDIS_URL;
+}
+
 /** The store settings alone (DATA_DIR, REDIS_URL, REDIS_KEY_PREFIX), same rules: for tools that open the store, like the CLI. */
-export const storeEnvSchema = schema.pick({ DATA_DIR: true, REDIS_URL: true, REDIS_KEY_PREFIX: true, DATABASE_URL: true, DATABASE_SCHEMA: true });
+export const storeEnvSchema = schema.pick({ DATA_DIR: true, REDIS_URL: true, REDIS_CLUSTER_NODES: true, REDIS_KEY_PREFIX: true, DATABASE_URL: true, DATABASE_SCHEMA: true });

@@ -4,6 +4,7 @@ import type { ResolvedExtension } from '../extensions/registry.js';
 import { AppError, isAppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
+import { StoreClock } from '../store/storeClock.js';
 import type { Store } from '../store/store.js';
 import { CounterBatch } from './counterBatch.js';
 import { compileKey, findKey, type CompiledKey } from './keys.js';
@@ -62,6 +63,8 @@ export interface GatewayOptions {
   metrics: Metrics;
   /** The service-wide free allowance a month (an extension may override it). */
   freeMonthlyCalls?: number;
+  /** The store's clock, for the counting windows (tests inject one over a skewed local clock). */
+  clock?: StoreClock;
 }
 
 /**
@@ -75,6 +78,8 @@ export class Gateway {
   readonly limiter: Limiter;
   readonly batch: CounterBatch;
   readonly freeMonthlyCalls: number;
+  /** Windows (rate seconds, quota and usage days) are the store's, not this instance's clock's. */
+  readonly clock: StoreClock;
   readonly #log: Logger;
   readonly #metrics: Metrics;
   #lastStoreWarning = 0;
@@ -83,16 +88,20 @@ export class Gateway {
     this.#log = o.log;
     this.#metrics = o.metrics;
     this.batch = new CounterBatch(o.store);
-    this.limiter = new Limiter(o.store, this.batch);
+    this.clock = o.clock ?? new StoreClock(o.store);
+    this.limiter = new Limiter(o.store, this.batch, () => this.clock.now());
     this.usage = new UsageRecorder(o.store, o.log);
     this.freeMonthlyCalls = o.freeMonthlyCalls ?? DEFAULT_FREE_MONTHLY_CALLS;
   }
 
-  start(): void {
+  /** Starts the usage flushes and the clock's sampling; resolves once the clock has its first sample (or failed to). */
+  start(): Promise<void> {
     this.usage.start();
+    return this.clock.start();
   }
 
   async stop(): Promise<void> {
+    this.clock.stop();
     await this.batch.drain();
     await this.usage.stop();
   }
@@ -102,7 +111,7 @@ export class Gateway {
    * applicable plan: the key's own plan when it has one, else the extension's. Throws 401
    * `missing_api_key`, 403 `invalid_api_key`, 429 `rate_limited` / `quota_exceeded`.
    */
-  async admit(headers: IncomingMessage['headers'], ext: ResolvedExtension, now = Date.now()): Promise<Admission> {
+  async admit(headers: IncomingMessage['headers'], ext: ResolvedExtension, now = this.clock.now()): Promise<Admission> {
     const id = ext.record.extensionId;
     const g = compiledGatewayOf(ext.record);
     let key: CompiledKey | undefined;
@@ -138,7 +147,7 @@ export class Gateway {
    * applicationId) is counted as refused and gives its quota unit back: whoever knows only the
    * public invoke URL cannot use up an extension's day or month quota or its free allowance.
    */
-  finish(a: Admission, status: number | undefined, code?: string, now = Date.now()): void {
+  finish(a: Admission, status: number | undefined, code?: string, now = this.clock.now()): void {
     if (code !== undefined && (AUTH_REFUSALS as readonly string[]).includes(code)) {
       this.usage.refused(a.extensionId, code as (typeof AUTH_REFUSALS)[number], now);
       this.limiter.refund(a.reservation);

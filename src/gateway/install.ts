@@ -1,6 +1,7 @@
 import type { Core } from '../core.js';
 import type { Feature } from '../feature.js';
 import { Gateway } from './gateway.js';
+import { quotaPrefixes } from './limiter.js';
 import { prefixOf } from '../store/keys.js';
 import { messengerRoutes } from './messengerRoutes.js';
 
@@ -15,7 +16,7 @@ export interface GatewayFeature extends Feature {
  */
 export function installGateway(core: Core): GatewayFeature {
   const gateway = new Gateway({ store: core.store, log: core.log, metrics: core.metrics, freeMonthlyCalls: core.config.gatewayFreeMonthlyCalls });
-  gateway.start();
+  void gateway.start();
   return {
     name: 'gateway',
     service: gateway,
@@ -29,7 +30,7 @@ export function installGateway(core: Core): GatewayFeature {
     publicRouter: (pipeline) => messengerRoutes({ pipeline, log: core.log }),
     // A re-created extension of the same ID starts with no usage. (Rate windows expire in seconds.)
     onExtensionDeleted: async (extensionId) => {
-      for (const prefix of [prefixOf('usage', extensionId), prefixOf('quotaDay', extensionId)]) {
+      for (const prefix of [prefixOf('usage', extensionId), ...quotaPrefixes(extensionId)]) {
         for (const { key } of await core.store.list(prefix)) await core.store.delete(key);
       }
     },

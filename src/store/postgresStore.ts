@@ -296,6 +296,13 @@ class PostgresStoreImpl implements PostgresStore {
     }
   }
 
+  async time(): Promise<number> {
+    if (this.closed) throw new Error('store is closed');
+    // now(): the clock the expiry instants use (one statement, so the statement's start).
+    const r = await this.query<{ ms: number }>('SELECT (extract(epoch FROM now()) * 1000)::float8 AS ms', []);
+    return Math.floor(Number(r.rows[0]?.ms));
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     if (this.closed) throw new Error('store is closed');
     await this.query('SELECT pg_notify($1, $2)', [this.notifications.channelName(channel), message]);

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { redactRedisUrl } from './redisStore.js';
+import { Redis, type RedisOptions } from 'ioredis';
+import { redactRedisUrl, redisTargetOf } from './redisTarget.js';
 import { messageOf } from '../http/errorInfo.js';
 
 /** What a Redis server keeps across a restart, as its own CONFIG says. */
@@ -12,16 +12,36 @@ export type RedisPersistence =
 /**
  * Asks the server whether it writes RDB snapshots (`CONFIG GET save` not empty) or an append-only
  * file (`appendonly yes`). A short connection of its own, so the store's client keeps its settings.
+ * On a cluster each node the URL names is asked: one that persists nothing makes the whole volatile
+ * (its slots' keys are lost on its restart), one that cannot be asked makes it unknown.
  */
 export async function checkRedisPersistence(url: string, timeoutMs = 2_000): Promise<RedisPersistence> {
-  const client = new Redis(url, {
+  const target = redisTargetOf(url);
+  if (!target.cluster) return checkOne(new Redis(target.url, checkOptions(timeoutMs)));
+  const credentials = {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+  const each = await Promise.all(target.nodes.map((n) => checkOne(new Redis({ ...checkOptions(timeoutMs), ...credentials, host: n.host, port: n.port }))));
+  const unknown = each.find((p) => p.kind === 'unknown');
+  if (each.some((p) => p.kind === 'volatile')) return { kind: 'volatile' };
+  if (unknown !== undefined) return unknown;
+  return { kind: 'persistent', rdb: each.every((p) => p.kind === 'persistent' && p.rdb), aof: each.every((p) => p.kind === 'persistent' && p.aof) };
+}
+
+function checkOptions(timeoutMs: number) {
+  return {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     connectionName: 'cek-gateway-check',
-  });
+  } satisfies RedisOptions;
+}
+
+async function checkOne(client: Redis): Promise<RedisPersistence> {
   client.on('error', () => {
     // Reported through the rejected command below.
   });

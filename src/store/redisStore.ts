@@ -1,6 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ChannelHandlers } from './channelHandlers.js';
+import { keySlot } from './clusterSlot.js';
 import { OutageGuard } from './outageGuard.js';
+import { redisTargetOf, type RedisTarget } from './redisTarget.js';
 import { pageLimit, type Store } from './store.js';
 import { isCommandTimeout, isStoreUnavailable, withCommandTimeout } from './unavailable.js';
 import { messageOf, nameOf } from '../http/errorInfo.js';
@@ -9,11 +11,18 @@ import { messageOf, nameOf } from '../http/errorInfo.js';
  * The shared store: Redis through ioredis. Several instances of the service (and several test
  * runs) can share one Redis; every key and pub/sub channel gets `prefix`, which this module adds
  * itself (ioredis' `keyPrefix` is not used because it does not apply to SCAN patterns or replies).
+ *
+ * The same store runs on a Redis Cluster (a `redis+cluster://` URL, issue 15) through ioredis'
+ * cluster client: every command but one names a single key (the cluster routes it to the key's
+ * master; the Lua scripts declare their one key), and the one multi-key command, MGET, is sent per
+ * hash slot (`getMany`); listing SCANs every master; pub/sub messages reach every node.
  */
 export interface RedisStore extends Store {
   readonly kind: 'redis';
   /** The namespace prepended to every key and channel. */
   readonly prefix: string;
+  /** True on a Redis Cluster. */
+  readonly cluster: boolean;
   /**
    * Throws when the connection is not on the database the URL names (`redis://host/3`): a server
    * without that database answers SELECT with an error that ioredis only logs, and the commands
@@ -23,7 +32,7 @@ export interface RedisStore extends Store {
 }
 
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  /** `redis://[user:password@]host:port[/db]`, `rediss://…`, or `redis+cluster://[user:password@]host:port[,host:port…]` (store/redisTarget.ts). */
   url: string;
   /** Prepended to every key and channel; stripped from `list` results. */
   prefix: string;
@@ -84,13 +93,37 @@ local ttl = tonumber(ARGV[2])
 if existed == 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return v`;
 
+/**
+ * The server's clock (TIME), through a script that names a key so that on a cluster every instance
+ * asks the same node (the master of the key's slot), whichever node a keyless command would reach.
+ */
+const TIME_LUA = `return redis.call('TIME')`;
+
 /** The Lua commands added with `defineCommand` (ioredis runs them with EVALSHA, falling back to EVAL). */
 interface ScriptCommands {
   cekDeleteIfEquals(key: string, expected: string): Promise<number>;
   cekCompareAndSet(key: string, expected: string, value: string): Promise<number>;
   cekTake(key: string): Promise<string | null>;
   cekIncrement(key: string, by: number, ttlMs: number): Promise<number>;
+  cekTime(key: string): Promise<[string, string]>;
 }
+
+/** The connection settings of every connection (one server's, or each cluster node's). */
+interface NodeOptions {
+  connectTimeout: number;
+  maxRetriesPerRequest: number;
+  retryStrategy: (times: number) => number;
+  enableOfflineQueue: true;
+  connectionName: string;
+  disconnectTimeout: number;
+}
+
+type ClusterTarget = Extract<RedisTarget, { cluster: true }>;
+
+const SUBSCRIBER_NAME = 'cek-gateway-sub';
+
+/** The key the clock script names (it reads nothing and writes nothing). */
+const CLOCK_KEY = 'clock';
 
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   return new RedisStoreImpl(opts);
@@ -101,24 +134,17 @@ export function escapeRedisGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** `url` with its password replaced by `***`, for messages and logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid Redis URL>';
-  }
-}
+export { redactRedisUrl } from './redisTarget.js';
 
 class RedisStoreImpl implements RedisStore {
   readonly kind = 'redis' as const;
   readonly prefix: string;
-  private readonly client: Redis;
+  readonly cluster: boolean;
+  private readonly client: Redis | Cluster;
   private readonly scripts: ScriptCommands;
   private readonly pingTimeoutMs: number;
-  private subscriber: Redis | undefined;
+  private subscriber: Redis | Cluster | undefined;
+  private readonly newSubscriber: () => Redis | Cluster;
   /** Full (prefixed) channel name → its handlers and the pending/confirmed SUBSCRIBE. */
   private readonly channels = new ChannelHandlers({
     open: async (full) => {
@@ -136,6 +162,8 @@ class RedisStoreImpl implements RedisStore {
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix;
+    const target = redisTargetOf(opts.url);
+    this.cluster = target.cluster;
     const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.pingTimeoutMs = connectTimeout;
@@ -158,7 +186,7 @@ class RedisStoreImpl implements RedisStore {
      *     a delay (50 ms doubling, capped at 1 s); the subscriber connection re-subscribes by itself
      *     (`autoResubscribe`, the default).
      */
-    const options = {
+    const options: NodeOptions = {
       connectTimeout,
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), 1_000),
@@ -168,8 +196,9 @@ class RedisStoreImpl implements RedisStore {
       // timer even when the socket is already gone (closing while reconnecting), so the 2 s default
       // would keep the process alive that long after close().
       disconnectTimeout: 200,
-    } satisfies RedisOptions;
-    this.client = new Redis(opts.url, options);
+    };
+    this.client = target.cluster ? newCluster(target, options) : new Redis(target.url, options);
+    this.newSubscriber = () => (target.cluster ? newCluster(target, { ...options, connectionName: SUBSCRIBER_NAME }) : (this.client as Redis).duplicate({ connectionName: SUBSCRIBER_NAME }));
     // Without a listener ioredis prints every connection error; keep the last one for messages.
     this.client.on('error', (err: Error) => {
       this.lastError = err;
@@ -182,6 +211,7 @@ class RedisStoreImpl implements RedisStore {
     this.client.defineCommand('cekCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA });
     this.client.defineCommand('cekTake', { numberOfKeys: 1, lua: TAKE_LUA });
     this.client.defineCommand('cekIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
+    this.client.defineCommand('cekTime', { numberOfKeys: 1, lua: TIME_LUA });
     this.scripts = this.client as unknown as ScriptCommands;
   }
 
@@ -219,7 +249,31 @@ class RedisStoreImpl implements RedisStore {
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
-    return this.run(() => this.client.mget(keys.map((key) => this.k(key))));
+    return this.mget(keys.map((key) => this.k(key)));
+  }
+
+  /**
+   * MGET of full keys. On a cluster one MGET per hash slot, all sent at once (a multi-key command
+   * across slots fails with CROSSSLOT); families read together put one hash tag in their keys
+   * (store/keys.ts), so their reads stay one command.
+   */
+  private async mget(full: readonly string[]): Promise<Array<string | null>> {
+    if (!this.cluster) return this.run(() => this.client.mget(full as string[]));
+    const bySlot = new Map<number, number[]>();
+    full.forEach((key, i) => {
+      const slot = keySlot(key);
+      const at = bySlot.get(slot);
+      if (at === undefined) bySlot.set(slot, [i]);
+      else at.push(i);
+    });
+    const out = new Array<string | null>(full.length).fill(null);
+    await Promise.all(
+      [...bySlot.values()].map(async (at) => {
+        const values = await this.run(() => this.client.mget(at.map((i) => full[i] as string)));
+        at.forEach((i, j) => (out[i] = values[j] ?? null));
+      }),
+    );
+    return out;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -295,16 +349,25 @@ class RedisStoreImpl implements RedisStore {
     return { items, next: more ? last.key : undefined };
   }
 
-  /** The full keys under a prefix, in code point order (= UTF-8 byte order, SQLite's BINARY order). */
+  /**
+   * The full keys under a prefix, in code point order (= UTF-8 byte order, SQLite's BINARY order).
+   * On a cluster every master is scanned (each holds only its own slots' keys).
+   */
   private async sortedKeys(prefix: string): Promise<string[]> {
     const pattern = `${escapeRedisGlob(this.k(prefix))}*`;
     const found = new Set<string>(); // SCAN may return a key more than once.
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.run(() => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
-      cursor = next;
-      for (const key of keys) found.add(key);
-    } while (cursor !== '0');
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    if (nodes.length === 0) throw new Error('the Redis Cluster has no master connected');
+    await Promise.all(
+      nodes.map(async (node) => {
+        let cursor = '0';
+        do {
+          const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+          cursor = next;
+          for (const key of keys) found.add(key);
+        } while (cursor !== '0');
+      }),
+    );
     return [...found]
       .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
@@ -317,7 +380,7 @@ class RedisStoreImpl implements RedisStore {
     const cut = this.prefix.length;
     for (let i = 0; i < keys.length; i += MGET_BATCH) {
       const batch = keys.slice(i, i + MGET_BATCH);
-      const values = await this.run(() => this.client.mget(batch));
+      const values = await this.mget(batch);
       batch.forEach((key, j) => {
         const value = values[j];
         // null: expired or deleted since the SCAN.
@@ -376,7 +439,14 @@ class RedisStoreImpl implements RedisStore {
     await withCommandTimeout(this.client.ping(), Math.min(PROBE_TIMEOUT_MS, this.commandTimeoutMs));
   }
 
+  async time(): Promise<number> {
+    const [seconds, micros] = await this.run(() => this.scripts.cekTime(this.k(CLOCK_KEY)));
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   async verifyDatabase(): Promise<void> {
+    // A cluster has database 0 only, and its URL names none.
+    if (this.client instanceof Cluster) return;
     const wanted = this.client.options.db ?? 0;
     const info = String(await this.run(() => this.client.client('INFO')));
     const actual = Number(/(?:^| )db=(\d+)/.exec(info)?.[1] ?? '0');
@@ -392,10 +462,11 @@ class RedisStoreImpl implements RedisStore {
     return this.channels.add(this.k(channel), handler);
   }
 
-  private getSubscriber(): Redis {
+  private getSubscriber(): Redis | Cluster {
     if (this.subscriber !== undefined) return this.subscriber;
-    // Same URL and options (prefix-free, like the main client); created only when first needed.
-    const sub = this.client.duplicate({ connectionName: 'cek-gateway-sub' });
+    // Same URL and options (prefix-free, like the main client); created only when first needed. On
+    // a cluster, PUBLISH on any node reaches the subscribers of every node.
+    const sub = this.newSubscriber();
     sub.on('error', (err: Error) => {
       this.lastError = err;
     });
@@ -413,8 +484,31 @@ class RedisStoreImpl implements RedisStore {
   }
 }
 
+/**
+ * The cluster client, with the single server's connection settings for each node and the same
+ * reconnect-forever strategy for the cluster as a whole. Commands wait in the offline queue while
+ * the layout is fetched (the first connect), as on one server.
+ */
+function newCluster(target: ClusterTarget, options: NodeOptions): Cluster {
+  const { retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
+  return new Cluster(
+    target.nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      clusterRetryStrategy: retryStrategy,
+      enableOfflineQueue,
+      slotsRefreshTimeout: options.connectTimeout,
+      redisOptions: {
+        ...nodeOptions,
+        ...(target.username !== undefined ? { username: target.username } : {}),
+        ...(target.password !== undefined ? { password: target.password } : {}),
+        ...(target.tls ? { tls: {} } : {}),
+      },
+    },
+  );
+}
+
 /** QUIT when connected (lets pending replies arrive), else, or when QUIT does not finish quickly, disconnect. */
-async function quitOrDisconnect(client: Redis): Promise<void> {
+async function quitOrDisconnect(client: Redis | Cluster): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();

@@ -301,6 +301,12 @@ class SqliteStoreImpl implements SqliteStore {
     this.writes.check();
   }
 
+  async time(): Promise<number> {
+    if (this.closed) throw new Error('store is closed');
+    // Embedded: the store's clock is this process's.
+    return Date.now();
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     if (this.closed) throw new Error('store is closed');
     const event = this.prefix + channel;

@@ -63,6 +63,12 @@ export interface Store {
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * The store's own clock, epoch ms (Redis TIME, PostgreSQL's clock; SQLite, embedded, the local
+   * one). Instances sharing a store take their counting windows from it (store/storeClock.ts), so
+   * instances whose own clocks are apart still count in the same windows.
+   */
+  time(): Promise<number>;
 
   /** Publishes a message to every subscriber of `channel`, on every instance that shares the store. */
   publish(channel: string, message: string): Promise<void>;

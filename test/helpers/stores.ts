@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgresStore.js';
 import { createRedisStore, escapeRedisGlob } from '../../src/store/redisStore.js';
+import { clusterUrlOf, parseClusterNodes } from '../../src/store/redisTarget.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
 import { SplitStore } from '../../src/store/splitStore.js';
 import type { Store } from '../../src/store/store.js';
@@ -15,11 +16,14 @@ import type { Store } from '../../src/store/store.js';
  * which starts a private redis-server when none is given); a shared Redis is never flushed: every
  * test store has its own key prefix and its cleanup deletes only the keys under it.
  *
+ * A three-master Redis Cluster comes from REDIS_CLUSTER_NODES (test/redis-cluster-global-setup.cjs
+ * starts one); its test stores are Redis stores on it (kind `cluster`), cleaned the same way.
+ *
  * PostgreSQL comes from CEK_TEST_DATABASE_URL: a database of this run's own, created and dropped by
  * test/postgres-global-setup.cjs. Every test store gets a schema of its own, dropped by its cleanup.
  */
 
-export type StoreKindName = 'sqlite' | 'redis' | 'postgres' | 'split';
+export type StoreKindName = 'sqlite' | 'redis' | 'cluster' | 'postgres' | 'split';
 
 /** A Redis server is available to this run (REDIS_URL set, and the global setup did not skip Redis). */
 export const redisAvailable: boolean = (process.env['REDIS_URL'] ?? '') !== '' && process.env['REDIS_TESTS'] !== 'skip';
@@ -30,11 +34,25 @@ export const storeKinds: StoreKindName[] = redisAvailable ? ['sqlite', 'redis'] 
 /** A PostgreSQL database is available to this run (the global setup created one). */
 export const postgresAvailable: boolean = (process.env['CEK_TEST_DATABASE_URL'] ?? '') !== '' && process.env['POSTGRES_TESTS'] !== 'skip';
 
+/** A Redis Cluster is available to this run (REDIS_CLUSTER_NODES set, and the global setup did not skip it). */
+export const clusterAvailable: boolean = (process.env['REDIS_CLUSTER_NODES'] ?? '') !== '' && process.env['REDIS_CLUSTER_TESTS'] !== 'skip';
+
 /**
- * The kinds of the store contract suite: `storeKinds` plus PostgreSQL. (The other suites move to
- * PostgreSQL once the durable/ephemeral split lands.)
+ * The kinds of the store contract suite: `storeKinds` plus PostgreSQL (alone, and with Redis) and
+ * the Redis Cluster.
  */
-export const contractStoreKinds: StoreKindName[] = postgresAvailable ? [...storeKinds, 'postgres', ...(redisAvailable ? (['split'] as const) : [])] : storeKinds;
+export const contractStoreKinds: StoreKindName[] = [
+  ...storeKinds,
+  ...(postgresAvailable ? (['postgres'] as const) : []),
+  ...(postgresAvailable && redisAvailable ? (['split'] as const) : []),
+  ...(clusterAvailable ? (['cluster'] as const) : []),
+];
+
+/**
+ * The kinds of the suites whose counts must be exact across instances (the gateway's limits, the
+ * linking flow): `storeKinds` plus PostgreSQL and the Redis Cluster.
+ */
+export const exactStoreKinds: StoreKindName[] = [...storeKinds, ...(postgresAvailable ? (['postgres'] as const) : []), ...(clusterAvailable ? (['cluster'] as const) : [])];
 
 /** `test:<label>:<pid>:<random>:`, unique per call. */
 export function uniquePrefix(label: string): string {
@@ -45,6 +63,13 @@ export function redisUrl(): string {
   const url = process.env['REDIS_URL'];
   if (url === undefined || url === '' || !redisAvailable) throw new Error('Redis is not available in this test run (REDIS_URL not set)');
   return url;
+}
+
+/** The `redis+cluster://` URL of the test cluster. */
+export function clusterUrl(): string {
+  const nodes = process.env['REDIS_CLUSTER_NODES'];
+  if (nodes === undefined || nodes === '' || !clusterAvailable) throw new Error('A Redis Cluster is not available in this test run (REDIS_CLUSTER_NODES not set)');
+  return clusterUrlOf(nodes);
 }
 
 export function postgresUrl(): string {
@@ -125,12 +150,13 @@ export async function openTestStore(kind: StoreKindName, label: string): Promise
     };
   }
   const prefix = uniquePrefix(safeLabel(label));
-  const store = createRedisStore({ url: redisUrl(), prefix });
+  const cluster = kind === 'cluster';
+  const store = createRedisStore({ url: cluster ? clusterUrl() : redisUrl(), prefix });
   return {
     store,
     cleanup: async () => {
       try {
-        await deleteRedisKeys(prefix);
+        await (cluster ? deleteClusterKeys(prefix) : deleteRedisKeys(prefix));
       } finally {
         await store.close();
       }
@@ -156,6 +182,34 @@ export async function deleteRedisKeys(prefix: string): Promise<number> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+  return deleted;
+}
+
+/** deleteRedisKeys on every master of the test cluster (one DEL per key: keys of one DEL must share a slot). */
+export async function deleteClusterKeys(prefix: string): Promise<number> {
+  if (prefix === '') throw new Error('refusing to delete Redis keys without a prefix');
+  const cluster = new Cluster(parseClusterNodes(process.env['REDIS_CLUSTER_NODES'] ?? ''), { redisOptions: { connectTimeout: 2000 } });
+  cluster.on('error', () => {
+    // Reported by the command that fails.
+  });
+  let deleted = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', () => resolve());
+      cluster.once('error', reject);
+    });
+    const pattern = `${escapeRedisGlob(prefix)}*`;
+    for (const node of cluster.nodes('master')) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) deleted += await node.del(key);
+      } while (cursor !== '0');
+    }
+  } finally {
+    cluster.disconnect();
   }
   return deleted;
 }

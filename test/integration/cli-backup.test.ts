@@ -193,7 +193,7 @@ describe('cek-gateway backup and restore, SQLite → Redis', () => {
     const nowhere = path.join(dir, 'no-such-folder', 'x.backup');
     expect(await runCli(['backup', nowhere], { DATA_DIR: dir })).toEqual({ code: 1, stdout: '', stderr: `cek-gateway: cannot write ${nowhere}: ENOENT\n` });
     const badRedis = await runCli(['backup', path.join(dir, 'y.backup')], { REDIS_URL: 'http://not-redis' });
-    expect(badRedis).toEqual({ code: 1, stdout: '', stderr: 'cek-gateway: invalid store settings: REDIS_URL: must start with redis:// or rediss://\n' });
+    expect(badRedis).toEqual({ code: 1, stdout: '', stderr: 'cek-gateway: invalid store settings: REDIS_URL: must start with redis://, rediss://, redis+cluster:// or rediss+cluster://\n' });
   });
 });
 

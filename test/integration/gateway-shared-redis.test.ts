@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
-import { openTestStore, postgresAvailable, redisAvailable, type StoreKindName, type TestStore } from '../helpers/stores.js';
+import { clusterAvailable, openTestStore, postgresAvailable, redisAvailable, type StoreKindName, type TestStore } from '../helpers/stores.js';
 
 /**
- * Issue 6: counting is exact across instances that share Redis (or PostgreSQL). Two app instances
- * on one shared store, each with its own registry cache, counters and usage recorder.
+ * Issue 6: counting is exact across instances that share Redis, a Redis Cluster or PostgreSQL (issue
+ * 15). Two app instances on one shared store, each with its own registry cache, counters and usage recorder.
  */
-const sharedKinds: StoreKindName[] = [...(redisAvailable ? ['redis' as const] : []), ...(postgresAvailable ? ['postgres' as const] : [])];
+const sharedKinds: StoreKindName[] = [...(redisAvailable ? ['redis' as const] : []), ...(clusterAvailable ? ['cluster' as const] : []), ...(postgresAvailable ? ['postgres' as const] : [])];
 if (sharedKinds.length === 0) console.log('gateway on two instances: skipped (no Redis or PostgreSQL in this run)');
 
 describe.each(sharedKinds)('gateway on two instances sharing %s', (kind) => {

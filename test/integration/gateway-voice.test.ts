@@ -1,9 +1,10 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, launchRequest } from '../helpers/cek.js';
-import { keysOutsideFamilies, storeKinds } from '../helpers/stores.js';
+import { legacyQuotaKey, quotaKey } from '../../src/gateway/limiter.js';
+import { exactStoreKinds, keysOutsideFamilies } from '../helpers/stores.js';
 
-describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) on %s', (kind) => {
+describe.each(exactStoreKinds)('gateway on the voice route (POST /cek/:extensionId) on %s', (kind) => {
   let app: TestApp;
   const ID = 'com.example.voice';
   const OTHER = 'com.example.neighbour';
@@ -135,21 +136,27 @@ describe.each(storeKinds)('gateway on the voice route (POST /cek/:extensionId) o
     expect(today.refused.application_id_mismatch).toBe(1);
   });
 
-  test('a month quota counts the earlier days of the month too', async () => {
+  test('a month quota counts the earlier days of the month too, in both key shapes (before and after the hash tag)', async () => {
     const id = 'com.example.month-voice';
     secrets[id] = (await admin.post('/extensions', { extensionId: id, language: 'en' })).body.chatbotSecret as string;
     await admin.put(`/extensions/${id}/gateway`, { usagePlan: { monthQuota: 5 } });
     const today = new Date();
     if (today.getUTCDate() > 1) {
-      // 4 calls counted on the 1st of this month, as an earlier instance would have left them.
+      // 4 calls counted on the 1st of this month, as earlier instances would have left them: 2 by
+      // this version, 2 by the one before the hash-tagged keys.
       const first = `${today.toISOString().slice(0, 8)}01`;
-      await app.store.increment(`gw:quota:${id}:x:${first}`, 4, 86_400_000);
+      await app.store.increment(quotaKey(id, 'x', first), 2, 86_400_000);
+      await app.store.increment(legacyQuotaKey(id, 'x', first), 2, 86_400_000);
       expect((await voice(undefined, id)).status).toBe(200);
       expectError(await voice(undefined, id), 429, 'quota_exceeded');
     } else {
-      for (let i = 0; i < 5; i++) expect((await voice(undefined, id)).status).toBe(200);
+      // 2 calls counted today by the version before the hash-tagged keys.
+      await app.store.increment(legacyQuotaKey(id, 'x', today.toISOString().slice(0, 10)), 2, 86_400_000);
+      for (let i = 0; i < 3; i++) expect((await voice(undefined, id)).status).toBe(200);
       expectError(await voice(undefined, id), 429, 'quota_exceeded');
     }
+    const usage = (await admin.get(`/extensions/${id}/usage`)).body;
+    expect(usage.usagePlan.counted.month).toBe(5);
   });
 
   test("a key's own plan replaces the extension's, counted per key; regenerating keeps its counters", async () => {

@@ -7,7 +7,7 @@ import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { tokenProbe, speechOf, spokenCode } from '../helpers/tokenProbe.js';
-import { postgresAvailable, type StoreKindName } from '../helpers/stores.js';
+import { clusterAvailable, postgresAvailable, redisAvailable, type StoreKindName } from '../helpers/stores.js';
 
 const EXT = 'com.example.linked';
 
@@ -24,8 +24,10 @@ const shapes: Shape[] = [
   { name: 'plain OAuth 2.0, typed URLs, client_secret_post', clientAuth: 'body', discovery: false },
   { name: 'OIDC with discovery, client_secret_basic', clientAuth: 'basic', discovery: true },
   { name: 'OIDC with discovery, client_secret_post', clientAuth: 'body', discovery: true },
-  // The whole flow once on PostgreSQL (the store contract suite covers the store itself).
+  // The whole flow once on each shared store (the store contract suite covers the stores themselves).
   ...(postgresAvailable ? [{ name: 'OIDC with discovery, client_secret_basic, on PostgreSQL', clientAuth: 'basic' as const, discovery: true, store: 'postgres' as const }] : []),
+  ...(redisAvailable ? [{ name: 'OIDC with discovery, client_secret_basic, on Redis', clientAuth: 'basic' as const, discovery: true, store: 'redis' as const }] : []),
+  ...(clusterAvailable ? [{ name: 'OIDC with discovery, client_secret_basic, on a Redis Cluster', clientAuth: 'basic' as const, discovery: true, store: 'cluster' as const }] : []),
 ];
 
 async function setUp(shape: Shape) {

@@ -8,7 +8,11 @@ import { jest } from '@jest/globals';
 import pg from 'pg';
 import { MIGRATIONS, migrate } from '../../src/store/postgresMigrations.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgresStore.js';
-import { createRedisStore, type RedisStore } from '../../src/store/redisStore.js';
+import { createRedisStore, escapeRedisGlob, type RedisStore } from '../../src/store/redisStore.js';
+import { keySlot } from '../../src/store/clusterSlot.js';
+import { parseClusterNodes } from '../../src/store/redisTarget.js';
+import { quotaKey } from '../../src/gateway/limiter.js';
+import { Cluster } from 'ioredis';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqliteStore.js';
 import { SplitStore } from '../../src/store/splitStore.js';
 import { KEY_FAMILIES, keyOf, type KeyFamilyName } from '../../src/store/keys.js';
@@ -19,7 +23,10 @@ import { redisServerBinary, startPrivateRedis } from '../helpers/redisServer.js'
 import { sleep, waitFor } from '../helpers/wait.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 import {
+  clusterAvailable,
+  clusterUrl,
   contractStoreKinds,
+  deleteClusterKeys,
   deleteRedisKeys,
   dropPostgresSchema,
   openTestStore,
@@ -85,7 +92,7 @@ async function openPeer(kind: StoreKindName, store: Store): Promise<Store> {
   if (kind === 'split' && store instanceof SplitStore) return new SplitStore(await openPeer('postgres', store.durable), await openPeer('redis', store.ephemeral));
   if (kind === 'sqlite') return createSqliteStore({ file: (store as SqliteStore).file });
   if (kind === 'postgres') return openPostgresStore({ url: postgresUrl(), schema: (store as PostgresStore).schema, poolSize: 4 });
-  return createRedisStore({ url: redisUrl(), prefix: (store as RedisStore).prefix });
+  return createRedisStore({ url: kind === 'cluster' ? clusterUrl() : redisUrl(), prefix: (store as RedisStore).prefix });
 }
 
 describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
@@ -100,7 +107,7 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   });
 
   test('reports its kind and answers ping', async () => {
-    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind);
+    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind === 'cluster' ? 'redis' : kind);
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
@@ -163,6 +170,14 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
       await expect(store.set('k', 'v', Number.NaN)).rejects.toThrow(RangeError);
       expect(await store.get('k')).toBeNull();
     });
+  });
+
+  test("time() is the store's clock, epoch ms (the same machine here: close to this process's)", async () => {
+    const before = Date.now();
+    const t = await store.time();
+    expect(Number.isInteger(t)).toBe(true);
+    // A loose bound: only proves the unit (ms, not s or µs) and the epoch.
+    expect(Math.abs(t - before)).toBeLessThan(60_000);
   });
 
   describe('getMany', () => {
@@ -825,6 +840,87 @@ describeRedis('Redis store specifics', () => {
     } finally {
       await store.close();
       await server.stop();
+    }
+  });
+});
+
+const describeCluster = clusterAvailable ? describe : describe.skip;
+
+describeCluster('Redis Cluster specifics (three masters)', () => {
+  let raw: Cluster;
+  beforeAll(async () => {
+    raw = new Cluster(parseClusterNodes(process.env['REDIS_CLUSTER_NODES'] ?? ''));
+    raw.on('error', () => undefined);
+    await raw.ping();
+  });
+  afterAll(() => {
+    raw.disconnect();
+  });
+
+  test('the cluster is real: a multi-key command across slots fails with CROSSSLOT', async () => {
+    const p = uniquePrefix('crossslot');
+    expect(keySlot(`${p}a`)).not.toBe(keySlot(`${p}b`));
+    await expect(raw.mget(`${p}a`, `${p}b`)).rejects.toThrow(/CROSSSLOT/);
+  });
+
+  test('keySlot is the slot the cluster computes (CLUSTER KEYSLOT), hash tags included', async () => {
+    const keys = ['', 'a', 'foo', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'foo{bar}{zap}', '키:값', 'gw:quota:{com.example.a:x}:2026-05-01', `${uniquePrefix('slot')}gw:usage:x`];
+    for (const key of keys) expect([key, keySlot(key)]).toEqual([key, Number(await raw.call('CLUSTER', 'KEYSLOT', key))]);
+  });
+
+  test("a scope's quota day keys share one slot: the month is one MGET on one node", async () => {
+    const { store, cleanup } = await openTestStore('cluster', 'quota-slot');
+    try {
+      const prefix = (store as RedisStore).prefix;
+      const days = Array.from({ length: 31 }, (_, i) => `2026-05-${String(i + 1).padStart(2, '0')}`);
+      const keys = days.map((d) => prefix + quotaKey('com.example.a', 'k:k_abc', d));
+      expect(new Set(keys.map(keySlot)).size).toBe(1);
+      for (const [i, key] of keys.entries()) await raw.set(key, String(i));
+      // One raw MGET (which would fail across slots) reads them all.
+      expect(await raw.mget(...keys)).toEqual(days.map((_, i) => String(i)));
+      // Other extensions and scopes spread over the slots.
+      const scopes = ['x', 'k:k_1', 'k:k_2', 'k:k_3'].flatMap((scope) => ['com.example.a', 'com.example.b', 'com.example.c'].map((ext) => keySlot(prefix + quotaKey(ext, scope, days[0] ?? ''))));
+      expect(new Set(scopes).size).toBeGreaterThan(1);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('list, listPage and getMany span every master', async () => {
+    const { store, cleanup } = await openTestStore('cluster', 'span');
+    try {
+      const prefix = (store as RedisStore).prefix;
+      const masters = raw.nodes('master');
+      expect(masters).toHaveLength(3);
+      const keys = Array.from({ length: 60 }, (_, i) => `k:${String(i).padStart(2, '0')}`);
+      for (const key of keys) await store.set(key, key.toUpperCase());
+      // Each master holds some of them.
+      const held = await Promise.all(masters.map(async (m) => (await m.keys(`${escapeRedisGlob(prefix)}*`)).length));
+      expect(held.every((n) => n > 0)).toBe(true);
+      expect(held.reduce((a, b) => a + b, 0)).toBe(60);
+      expect((await store.list('k:')).map((e) => e.key)).toEqual(keys);
+      const first = await store.listPage('k:', { limit: 25 });
+      const second = await store.listPage('k:', { after: first.next, limit: 50 });
+      expect([...first.items, ...second.items].map((e) => e.key)).toEqual(keys);
+      expect(second.next).toBeUndefined();
+      expect(await store.getMany([...keys].reverse())).toEqual([...keys].reverse().map((k) => k.toUpperCase()));
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('createStore with a redis+cluster:// URL: a Redis store on the cluster; time() asks one node for every instance', async () => {
+    const prefix = uniquePrefix('create-cluster');
+    const store = await createStore({ redisUrl: clusterUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
+    try {
+      expect(store.kind).toBe('redis');
+      expect((store as RedisStore).cluster).toBe(true);
+      await store.set('a', '1');
+      expect(await store.get('a')).toBe('1');
+      expect(await store.time()).toBeGreaterThan(0);
+    } finally {
+      await deleteClusterKeys(prefix);
+      await store.close();
     }
   });
 });

@@ -79,6 +79,34 @@ describe('parseConfig', () => {
     );
   });
 
+  test('a Redis Cluster: REDIS_CLUSTER_NODES or a redis+cluster:// URL, checked; not both', () => {
+    const base = { ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN };
+    expect(parseConfig({ ...base, REDIS_CLUSTER_NODES: ' 10.0.0.1:6379, redis-2.internal:7000,[::1]:6380 ' }).config.redisUrl).toBe('redis+cluster://10.0.0.1:6379,redis-2.internal:7000,[::1]:6380');
+    expect(parseConfig({ ...base, REDIS_URL: 'rediss+cluster://app:s%40cret@a:6379,b:6379' }).config.redisUrl).toBe('rediss+cluster://app:s%40cret@a:6379,b:6379');
+    expect(problemsOf(() => parseConfig({ ...base, REDIS_CLUSTER_NODES: 'a:6379,b' }))).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "b" is not host:port/)]);
+    expect(problemsOf(() => parseConfig({ ...base, REDIS_CLUSTER_NODES: 'a:70000' }))).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "a:70000" is not host:port/)]);
+    expect(problemsOf(() => parseConfig({ ...base, REDIS_URL: 'redis+cluster://a:6379/2' }))).toEqual([expect.stringMatching(/^REDIS_URL: .*no database/)]);
+    expect(problemsOf(() => parseConfig({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }))).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: set it or REDIS_URL, not both/),
+    ]);
+  });
+
+  test('a cluster URL is shown without its password', async () => {
+    const { redactRedisUrl, redisTargetOf } = await import('../../src/store/redisTarget.js');
+    expect(redactRedisUrl('redis+cluster://app:s%40cret@a:6379,b:6379')).toBe('redis+cluster://app:***@a:6379,b:6379');
+    expect(redactRedisUrl('redis://:pw@h:1/2')).toBe('redis://:***@h:1/2');
+    expect(redisTargetOf('rediss+cluster://app:s%40cret@a:6379,b:6379')).toEqual({
+      cluster: true,
+      nodes: [
+        { host: 'a', port: 6379 },
+        { host: 'b', port: 6379 },
+      ],
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+  });
+
   test('bad values are named: port, key length, previous keys, log level, redis url, short token', () => {
     const problems = problemsOf(() => parseConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', REDIS_URL: 'http://x' }));
     expect(problems.join('\n')).toMatch(/PORT/);

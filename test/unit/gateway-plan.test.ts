@@ -1,4 +1,4 @@
-import { compilePlan, Limiter } from '../../src/gateway/limiter.js';
+import { compilePlan, Limiter, quotaKey } from '../../src/gateway/limiter.js';
 import { CounterBatch } from '../../src/gateway/counterBatch.js';
 import { cleanPlan, responseClassOf } from '../../src/gateway/model.js';
 import { dayInfo, lastDays, lastMonths, secondsUntil } from '../../src/gateway/windows.js';
@@ -58,15 +58,16 @@ describe('usage plans', () => {
       expect(results.filter((r) => r === 'quota_exceeded')).toHaveLength(3);
       await new Promise((r) => setTimeout(r, 20));
       expect(await limiter.used('com.example.a', 'x', now)).toEqual({ day: 3, month: 3 });
-      limiter.refund({ quotaKey: 'gw:quota:com.example.a:x:2026-05-10' });
+      limiter.refund({ quotaKey: quotaKey('com.example.a', 'x', '2026-05-10') });
       expect(await codeOf(limiter.acquire('com.example.a', 'x', plan, now))).toBe('admitted');
       expect(await codeOf(limiter.acquire('com.example.a', 'x', plan, now))).toBe('quota_exceeded');
     });
 
-    test('a month quota adds the earlier days of the month; a new month starts from zero', async () => {
+    test('a month quota adds the earlier days of the month, also those counted in the key shape before the hash tag; a new month starts from zero', async () => {
       const limiter = new Limiter(t.store, new CounterBatch(t.store));
       const plan = compilePlan({ monthQuota: 10 })!;
-      await t.store.increment('gw:quota:com.example.m:x:2026-05-01', 6);
+      // The 1st in the current shape, the 9th and April in the old one (gw:quota:<ext>:<scope>:<day>).
+      await t.store.increment(quotaKey('com.example.m', 'x', '2026-05-01'), 6);
       await t.store.increment('gw:quota:com.example.m:x:2026-05-09', 3);
       await t.store.increment('gw:quota:com.example.m:x:2026-04-30', 100);
       const may10 = Date.UTC(2026, 4, 10, 8);
@@ -77,6 +78,17 @@ describe('usage plans', () => {
       expect((err as AppError).headers?.['ratelimit-limit']).toBe('10');
       expect((err as AppError).headers?.['retry-after']).toBe(String((Date.UTC(2026, 5, 1) - may10) / 1000));
       expect(await codeOf(limiter.acquire('com.example.m', 'x', plan, Date.UTC(2026, 5, 1, 0, 0, 1)))).toBe('admitted');
+    });
+
+    test("a day quota counts today's calls in the old key shape too (an upgrade during the day)", async () => {
+      const limiter = new Limiter(t.store, new CounterBatch(t.store));
+      const plan = compilePlan({ dayQuota: 3 })!;
+      await t.store.increment('gw:quota:com.example.d:x:2026-05-10', 2);
+      const now = Date.UTC(2026, 4, 10, 12);
+      const results = await Promise.all(Array.from({ length: 3 }, () => codeOf(limiter.acquire('com.example.d', 'x', plan, now))));
+      expect(results.sort()).toEqual(['admitted', 'quota_exceeded', 'quota_exceeded']);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await limiter.used('com.example.d', 'x', now)).toEqual({ day: 3, month: 3 });
     });
 
     test('rate: rateRps calls a one-second window, then 429 rate_limited with Retry-After 1', async () => {
