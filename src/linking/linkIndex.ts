@@ -1,5 +1,5 @@
 import { keyOf, prefixOf } from '../store/keys.js';
-import { MAX_PAGE, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 
 /**
  * The link index: per extension, an ordered set (`Store.setAdd`) of the user ids that have a token
@@ -44,17 +44,15 @@ export async function linkIndexBuilt(store: Store): Promise<boolean> {
 export async function buildLinkIndex(store: Store, o: { stopped?: () => boolean } = {}): Promise<{ links: number; complete: boolean }> {
   const prefix = prefixOf('linkedToken');
   let links = 0;
-  let after: string | undefined;
-  do {
+  // One pass over the keys (a Redis SCAN may give a key twice: adding is idempotent, the count is near).
+  for await (const keys of store.scanKeys(prefix)) {
     if (o.stopped?.() === true) return { links, complete: false };
-    const page = await store.listPage(prefix, { after, limit: MAX_PAGE });
-    const found = page.items.flatMap(({ key }) => linkOfTokenKey(key) ?? []);
+    const found = keys.flatMap((key) => linkOfTokenKey(key) ?? []);
     for (let i = 0; i < found.length; i += ADD_BATCH) {
       await Promise.all(found.slice(i, i + ADD_BATCH).map((l) => store.setAdd(linkIndexKey(l.extensionId), l.userId)));
     }
     links += found.length;
-    after = page.next;
-  } while (after !== undefined);
+  }
   // A constant value: two stores with a complete index hold the same mark (backups compare equal).
   await store.set(LINK_INDEX_BUILT, '1');
   return { links, complete: true };

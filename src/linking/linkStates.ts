@@ -86,6 +86,13 @@ export function formatLinkingState(extensionId: string, r: LinkingStateRecord | 
 
 const linkKey = (extensionId: string, userId: string): string => keyOf('linkHistory', extensionId, userId);
 const linkingKey = (extensionId: string): string => keyOf('linkingState', extensionId);
+/** The extension's unlinked users, newest first: an ordered set, so the users page reads a page of it, not every history. */
+const unlinkedKey = (extensionId: string): string => keyOf('unlinkedIndex', extensionId);
+const NEVER = 9_999_999_999_999;
+/** `<13 digits counting down from the unlink time>:<userId>`: byte order is newest first. */
+const unlinkedMember = (since: string, userId: string): string => `${String(NEVER - Date.parse(since)).padStart(13, '0')}:${userId}`;
+/** Set members read at most per `unlinked` call: entries of users who linked again are dropped as met. */
+const UNLINKED_SCAN_LIMIT = 1_000;
 
 function pushHistory<S extends string>(history: Array<HistoryEntry<S>>, entry: HistoryEntry<S>): Array<HistoryEntry<S>> {
   const next = [...history, entry];
@@ -133,15 +140,32 @@ export class LinkStates implements LinkEventSink {
     return out;
   }
 
-  /** Users of the extension whose last change was an unlink (admin use: it lists by prefix), newest first. */
+  /**
+   * Users of the extension whose last change was an unlink, newest first, at most `limit` (from 1 to
+   * 1,000). Reads pages of the unlinked set and those users' records; an entry whose user linked
+   * again, or whose history expired, is dropped when met.
+   */
   async unlinked(extensionId: string, limit: number): Promise<Array<{ userId: string; record: LinkStateRecord }>> {
-    const prefix = prefixOf('linkHistory', extensionId);
-    const rows = await this.#store.list(prefix);
-    return rows
-      .map((r) => ({ userId: r.key.slice(prefix.length), record: decodeRecord<LinkStateRecord>(r.value) }))
-      .filter((r) => r.record.state === 'unlinked')
-      .sort((a, b) => b.record.since.localeCompare(a.record.since))
-      .slice(0, limit);
+    const out: Array<{ userId: string; record: LinkStateRecord }> = [];
+    let after: string | undefined;
+    let read = 0;
+    do {
+      const page = await this.#store.setPage(unlinkedKey(extensionId), { after, limit: Math.min(1_000, limit + 10) });
+      read += page.members.length;
+      const entries = page.members.map((member) => ({ member, userId: member.slice(member.indexOf(':') + 1) }));
+      const raws = await this.#store.getMany(entries.map((e) => linkKey(extensionId, e.userId)));
+      for (const [i, e] of entries.entries()) {
+        const raw = raws[i];
+        const record = raw === null || raw === undefined ? undefined : decodeRecord<LinkStateRecord>(raw);
+        if (record?.state === 'unlinked' && unlinkedMember(record.since, e.userId) === e.member) {
+          if (out.length < limit) out.push({ userId: e.userId, record });
+        } else {
+          await this.#store.setRemove(unlinkedKey(extensionId), e.member);
+        }
+      }
+      after = page.next;
+    } while (after !== undefined && out.length < limit && read < UNLINKED_SCAN_LIMIT);
+    return out;
   }
 
   async linking(extensionId: string): Promise<LinkingStateRecord | undefined> {
@@ -151,7 +175,10 @@ export class LinkStates implements LinkEventSink {
 
   /** A deleted extension's states go with it. */
   async extensionDeleted(extensionId: string): Promise<void> {
-    for (const { key } of await this.#store.list(prefixOf('linkHistory', extensionId))) await this.#store.delete(key);
+    for await (const keys of this.#store.scanKeys(prefixOf('linkHistory', extensionId))) {
+      for (const key of keys) await this.#store.delete(key);
+    }
+    await this.#store.setClear(unlinkedKey(extensionId));
     await this.#store.delete(linkingKey(extensionId));
   }
 
@@ -161,17 +188,26 @@ export class LinkStates implements LinkEventSink {
     const state: LinkState = event.type === 'link.broken' ? 'broken' : event.type === 'link.unlinked' ? 'unlinked' : 'linked';
     const cause = event.type === 'link.created' ? 'linked' : event.type === 'link.unlinked' ? `unlinked by ${event.reason ?? 'admin'}` : (event.reason ?? state);
     const reason = state === 'linked' ? null : (event.reason ?? null);
-    await this.#update<LinkStateRecord>(linkKey(event.extensionId, event.userId), (prev) => ({
-      record: {
+    let before: LinkStateRecord | undefined;
+    let after: LinkStateRecord | undefined;
+    await this.#update<LinkStateRecord>(linkKey(event.extensionId, event.userId), (prev) => {
+      before = prev;
+      after = {
         v: 1,
         state,
         reason,
         since: prev?.state === state ? prev.since : at,
         history: pushHistory(prev?.history ?? [], { at, state, event: event.type, cause }),
-      },
+      };
       // An unlinked user's history is kept a while, then goes; a live link's stays.
-      ttlMs: state === 'unlinked' ? UNLINKED_TTL_MS : undefined,
-    }));
+      return { record: after, ttlMs: state === 'unlinked' ? UNLINKED_TTL_MS : undefined };
+    });
+    // The unlinked set follows the record (a stale entry is dropped when read, so a crash here is harmless).
+    const { userId, extensionId } = event;
+    if (before?.state === 'unlinked' && (after?.state !== 'unlinked' || after.since !== before.since)) {
+      await this.#store.setRemove(unlinkedKey(extensionId), unlinkedMember(before.since, userId));
+    }
+    if (after?.state === 'unlinked') await this.#store.setAdd(unlinkedKey(extensionId), unlinkedMember(after.since, userId));
   }
 
   /** True when the event changed the extension's state (and so is news for the webhooks). */

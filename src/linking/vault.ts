@@ -171,13 +171,9 @@ export class TokenVault {
     } while (after !== undefined);
     await this.#store.setClear(index);
     // Records without an entry exist only while the index is being built (an older version's links).
-    const prefix = prefixOf('linkedToken', extensionId);
-    after = undefined;
-    do {
-      const page = await this.#store.listPage(prefix, { after, limit: MAX_PAGE });
-      for (const { key } of page.items) await this.#store.delete(key);
-      after = page.next;
-    } while (after !== undefined);
+    for await (const keys of this.#store.scanKeys(prefixOf('linkedToken', extensionId))) {
+      for (const key of keys) await this.#store.delete(key);
+    }
   }
 
   /**

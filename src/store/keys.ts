@@ -32,6 +32,12 @@ export const KEY_FAMILIES = {
   pairingFailures: { prefix: 'pair:fail:', owner: 'linking/attempts.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },
   linkingHealth: { prefix: 'linking:misconfigured:', owner: 'linking/health.ts', durability: 'ephemeral', lifetime: 'until the settings change (found again on the next refusal)' },
   linkHistory: { prefix: 'link:history:', owner: 'linking/linkStates.ts', durability: 'durable', lifetime: 'while linked; 90 days after unlink' },
+  unlinkedIndex: {
+    prefix: 'idx:unlinked:',
+    owner: 'linking/linkStates.ts',
+    durability: 'durable',
+    lifetime: 'until the extension is deleted (a member until its user links again or is read after the history expired)',
+  },
   linkingState: { prefix: 'linking:state:', owner: 'linking/linkStates.ts', durability: 'durable', lifetime: 'until the extension is deleted' },
   linkingFunnel: { prefix: 'linking:funnel:', owner: 'linking/funnel.ts', durability: 'durable', lifetime: '100 days' },
   oauthState: { prefix: 'oauth:state:', owner: 'linking/authorizationFlow.ts', durability: 'ephemeral', lifetime: 'minutes (one sign-in at the provider)' },

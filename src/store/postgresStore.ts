@@ -4,7 +4,7 @@ import { PostgresNotifications } from './postgresNotifications.js';
 import { escapeText, unescapeText } from './postgresText.js';
 import { migrate, quoteSchema } from './postgresMigrations.js';
 import { prefixUpperBound } from './sqliteStore.js';
-import { pageLimit, type Store } from './store.js';
+import { pageLimit, scanKeysByPages, type Store } from './store.js';
 import { StoreUnavailableError } from './unavailable.js';
 import { messageOf } from '../http/errorInfo.js';
 
@@ -245,6 +245,10 @@ class PostgresStoreImpl implements PostgresStore {
         : await this.query<{ key: string; value: string }>(this.sql.page, [lo, after, hi, limit + 1]);
     const items = r.rows.slice(0, limit).map(entryOf);
     return { items, next: r.rows.length > limit ? items[items.length - 1]?.key : undefined };
+  }
+
+  scanKeys(prefix: string): AsyncIterable<string[]> {
+    return scanKeysByPages(this, prefix);
   }
 
   async setAdd(set: string, member: string): Promise<void> {

@@ -349,6 +349,23 @@ class RedisStoreImpl implements RedisStore {
     return { items, next: more ? last.key : undefined };
   }
 
+  /** One SCAN pass per master (a cluster's masters one after another), a SCAN batch at a time. */
+  async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    const pattern = `${escapeRedisGlob(this.k(prefix))}*`;
+    const cut = this.prefix.length;
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    if (nodes.length === 0) throw new Error('the Redis Cluster has no master connected');
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        // TYPE string: the ordered sets' ZSETs are not values (Store.setAdd).
+        const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', 'string'));
+        cursor = next;
+        if (keys.length > 0) yield keys.map((key) => key.slice(cut));
+      } while (cursor !== '0');
+    }
+  }
+
   /**
    * The full keys under a prefix, in code point order (= UTF-8 byte order, SQLite's BINARY order).
    * On a cluster every master is scanned (each holds only its own slots' keys).

@@ -93,6 +93,10 @@ export class SplitStore implements Store {
     return { items, next: more && items.length > 0 ? items[items.length - 1]?.key : undefined };
   }
 
+  async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    for (const home of this.#homesOf(prefix)) yield* home.scanKeys(prefix);
+  }
+
   // A set lives in the home of its key's family, like a key.
   setAdd(set: string, member: string): Promise<void> {
     return this.homeOf(set).setAdd(set, member);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { OutageGuard } from './outageGuard.js';
-import { pageLimit, type Store } from './store.js';
+import { pageLimit, scanKeysByPages, type Store } from './store.js';
 import { isStoreUnavailable } from './unavailable.js';
 import { messageOf, reasonOf } from '../http/errorInfo.js';
 
@@ -273,6 +273,10 @@ class SqliteStoreImpl implements SqliteStore {
     const cut = this.prefix.length;
     const items = rows.slice(0, limit).map((r) => ({ key: r.key.slice(cut), value: r.value }));
     return { items, next: rows.length > limit ? items[items.length - 1]?.key : undefined };
+  }
+
+  scanKeys(prefix: string): AsyncIterable<string[]> {
+    return scanKeysByPages(this, prefix);
   }
 
   async setAdd(set: string, member: string): Promise<void> {

@@ -48,6 +48,13 @@ export interface Store {
    */
   listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }>;
   /**
+   * Every live key under `prefix`, in batches, in no set order, each at least once (a Redis SCAN may
+   * repeat one). For whole-store work (building an index, sweeping an extension's keys): unlike
+   * paging `listPage`, which on Redis scans the prefix for every page, one pass costs O(keys) on every
+   * store and holds only a batch in memory.
+   */
+  scanKeys(prefix: string): AsyncIterable<string[]>;
+  /**
    * Members of an ordered set, kept in byte (code point) order; for indexes that must page in
    * O(page). A set's key is a key of a family (keys.ts) like any other, of a family that holds only
    * sets: a set is not a value (never `get`, `set` or `delete` its key; `list`, `listPage` and so
@@ -83,6 +90,16 @@ export type StoreKind = 'sqlite' | 'redis' | 'postgres' | 'postgres+redis';
 
 /** The largest page `listPage` and `setPage` return. */
 export const MAX_PAGE = 1_000;
+
+/** `scanKeys` for stores whose `listPage` is a range of an ordered index (SQLite, PostgreSQL): pages of keys. */
+export async function* scanKeysByPages(store: Pick<Store, 'listPage'>, prefix: string): AsyncIterable<string[]> {
+  let after: string | undefined;
+  do {
+    const page = await store.listPage(prefix, { after, limit: MAX_PAGE });
+    if (page.items.length > 0) yield page.items.map((i) => i.key);
+    after = page.next;
+  } while (after !== undefined);
+}
 
 /** A page size for `listPage` and `setPage`: an integer from 1 to MAX_PAGE. */
 export function pageLimit(limit: number, method = 'listPage'): number {

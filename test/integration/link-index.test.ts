@@ -86,6 +86,13 @@ class CountingStore {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (typeof value !== 'function' || typeof prop !== 'string') return value;
+        if (prop === 'scanKeys') {
+          // An async iterable, not a promise: counted as one call.
+          return (...args: unknown[]) => {
+            count(prop);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
         return async (...args: unknown[]) => {
           const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           if (prop === 'getMany') count(prop, (args[0] as unknown[]).length);

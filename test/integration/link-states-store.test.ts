@@ -40,6 +40,28 @@ describe.each(storeKinds)('link states on %s', (kind) => {
     expect((await states.link('com.x.y', 'u2'))?.history.map((h) => h.cause)).toEqual(['linked', 'unlinked by user', 'linked']);
   });
 
+  test('recently unlinked: newest first from the unlinked set (not every history), without users who linked again; cleared with the extension', async () => {
+    const ext = 'com.x.unlinked';
+    for (const u of ['a', 'b', 'c', 'd']) {
+      await states.emit({ type: 'link.created', extensionId: ext, userId: u });
+      await states.emit({ type: 'link.unlinked', extensionId: ext, userId: u, reason: 'user' });
+      await new Promise((r) => setTimeout(r, 5)); // distinct unlink times
+    }
+    await states.emit({ type: 'link.created', extensionId: ext, userId: 'c' });
+    expect((await states.unlinked(ext, 10)).map((u) => u.userId)).toEqual(['d', 'b', 'a']);
+    expect((await states.unlinked(ext, 2)).map((u) => u.userId)).toEqual(['d', 'b']);
+    // A history gone without its entry (expired): the entry is dropped when met.
+    await t.store.delete(`link:history:${ext}:b`);
+    expect((await states.unlinked(ext, 10)).map((u) => u.userId)).toEqual(['d', 'a']);
+    expect((await t.store.setPage(`idx:unlinked:${ext}`, { limit: 10 })).members.map((m) => m.split(':')[1])).toEqual(['d', 'a']);
+    // Unlinked again: one entry, at the new time, first.
+    await states.emit({ type: 'link.unlinked', extensionId: ext, userId: 'c', reason: 'admin' });
+    expect((await states.unlinked(ext, 10)).map((u) => u.userId)).toEqual(['c', 'd', 'a']);
+    await states.extensionDeleted(ext);
+    expect(await states.unlinked(ext, 10)).toEqual([]);
+    expect((await t.store.setPage(`idx:unlinked:${ext}`, { limit: 10 })).members).toEqual([]);
+  });
+
   test('provider.down from several instances at once is passed on once; provider.up likewise; linking.* always', async () => {
     passed.length = 0;
     const others = Array.from({ length: 4 }, () => new LinkStates({ store: t.store, log: createLogger('silent'), next: { emit: async (e) => void passed.push(e) } }));

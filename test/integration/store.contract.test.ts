@@ -422,6 +422,28 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
     });
   });
 
+  describe('scanKeys', () => {
+    test('every live key under the prefix at least once, in batches, without expired keys or sets', async () => {
+      const keys = Array.from({ length: 2_345 }, (_, i) => `scan:k-${i}`);
+      for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k) => store.set(k, '1')));
+      await store.set('scan:gone', '1', TTL);
+      await store.set('scao:outside', '1');
+      await store.setAdd('scan:a-set', 'member');
+      await sleep(AFTER_EXPIRY);
+      const seen = new Set<string>();
+      let batches = 0;
+      for await (const batch of store.scanKeys('scan:')) {
+        batches++;
+        for (const k of batch) seen.add(k);
+      }
+      expect([...seen].sort()).toEqual([...keys].sort());
+      expect(batches).toBeGreaterThan(1);
+      const none: string[] = [];
+      for await (const batch of store.scanKeys('nothing-here:')) none.push(...batch);
+      expect(none).toEqual([]);
+    });
+  });
+
   describe('ordered sets', () => {
     /** Every member of a set, page by page. */
     async function allMembers(set: string, limit: number): Promise<{ members: string[]; pages: number }> {
