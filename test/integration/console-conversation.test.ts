@@ -112,7 +112,7 @@ describe('the multi-turn test console', () => {
     const turns = [1, 2, 3].map((n) => unescape(/id="turn-\d+"[\s\S]*?<\/li>/.exec(page.text.slice(page.text.indexOf(`id="turn-${n}"`)))?.[0].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ') ?? ''));
     expect(turns[0]).toMatch(/User Opens the extension \(LaunchRequest\) CLOVA Welcome to points\. HTTP 200 action · keeps listening · action Launch: target called without a bearer token · sessionAttributes \{"step":"launched"\}/);
     expect(turns[1]).toMatch(/User CheckPoints \(period = this month\) CLOVA You have 120 points this month\. HTTP 200 action · keeps listening · action CheckPoints: target called with a bearer token/);
-    expect(turns[2]).toMatch(/User Ends the session \(SessionEndedRequest\) CLOVA \(nothing\) HTTP 200 ack/);
+    expect(turns[2]).toMatch(/User Ends the session \(SessionEndedRequest\) CLOVA \(says nothing\) HTTP 200 ack/);
     expect(page.text).toContain('<span class="badge test">test user</span>');
     expect(page.text).toContain('id="session-ended"');
     expect(page.text).not.toContain('id="console-form"');
