@@ -65,7 +65,15 @@ async function runScenario(api: AdminClient, scenario: Scenario, language: Speec
   const labels = scenario.turns.map(turnLabel);
   if (language === undefined) {
     const turns = labels.map((label, i): TurnResult => ({ number: i + 1, label, result: 'skipped', mismatches: [] }));
-    return { ...base, user: scenario.testUser?.userId ?? scenario.user, testUser: scenario.testUser !== undefined, passed: false, error: `no extension "${scenario.extension}" on ${api.baseUrl}`, turns, seconds: 0 };
+    return {
+      ...base,
+      user: scenario.testUser?.userId ?? scenario.user,
+      testUser: scenario.testUser !== undefined,
+      passed: false,
+      error: `no extension "${scenario.extension}" on ${api.baseUrl}`,
+      turns,
+      seconds: 0,
+    };
   }
   const conversation = new Conversation(scenario, language);
   const testUser = scenario.testUser;

@@ -38,13 +38,15 @@ describe('the multi-turn test console', () => {
   let target: TestTarget;
   let dir: string;
   let session: { cookie: string; csrf: string };
-  const points = (count: number): TargetHandler => (call, res, req) => {
-    const cek = cekOf(call);
-    if (call.headers['authorization'] !== `Bearer ${TOKEN}`) return reply.status(401)(call, res, req);
-    if (cek.session.sessionAttributes.step !== 'launched') return reply.json({ speech: 'You did not start with a launch.' })(call, res, req);
-    const period = cek.request.intent.slots.period?.value;
-    return reply.json({ speech: `You have ${count} points ${period}.`, endSession: false, sessionAttributes: { step: 'points', period } })(call, res, req);
-  };
+  const points =
+    (count: number): TargetHandler =>
+    (call, res, req) => {
+      const cek = cekOf(call);
+      if (call.headers['authorization'] !== `Bearer ${TOKEN}`) return reply.status(401)(call, res, req);
+      if (cek.session.sessionAttributes.step !== 'launched') return reply.json({ speech: 'You did not start with a launch.' })(call, res, req);
+      const period = cek.request.intent.slots.period?.value;
+      return reply.json({ speech: `You have ${count} points ${period}.`, endSession: false, sessionAttributes: { step: 'points', period } })(call, res, req);
+    };
   const turn = (ext: string, form: Record<string, string>) => send(app, `/admin/extensions/${ext}/console`, { cookie: session.cookie, form: { _csrf: session.csrf, ...form } });
   /** A turn that must be taken: 303 to the transcript, which is then loaded (post/redirect/get). */
   const took = async (ext: string, form: Record<string, string>, n: number): Promise<PageAnswer> => {
@@ -68,7 +70,8 @@ describe('the multi-turn test console', () => {
     expect((await api.post('/extensions', { extensionId: ID, language: 'en' })).status).toBe(201);
     expect((await api.put(`/extensions/${ID}/actions/Launch`, { trigger: { type: 'LaunchRequest' }, url: `${target.url}/launch` })).status).toBe(201);
     expect(
-      (await api.put(`/extensions/${ID}/actions/CheckPoints`, { trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: `${target.url}/points`, useOAuthToken: true, tokenSource: 'linked' })).status,
+      (await api.put(`/extensions/${ID}/actions/CheckPoints`, { trigger: { type: 'IntentRequest', intent: 'CheckPoints' }, url: `${target.url}/points`, useOAuthToken: true, tokenSource: 'linked' }))
+        .status,
     ).toBe(201);
     expect((await api.post(`/extensions/${ID}/test-users`, { userId: TEST_USER, accessToken: TOKEN })).status).toBe(201);
     expect((await api.post('/extensions', { extensionId: PLAIN, language: 'en', locales: { 'ja-JP': { welcome: 'ようこそ' } } })).status).toBe(201);
@@ -109,9 +112,20 @@ describe('the multi-turn test console', () => {
     expect(page.status).toBe(200);
     expect(byId(page.text, 'session-id')).toBe(launch.session.sessionId);
     expect([...page.text.matchAll(/data-turn="(\d+)"/g)].map((m) => m[1])).toEqual(['1', '2', '3']);
-    const turns = [1, 2, 3].map((n) => unescape(/id="turn-\d+"[\s\S]*?<\/li>/.exec(page.text.slice(page.text.indexOf(`id="turn-${n}"`)))?.[0].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ') ?? ''));
-    expect(turns[0]).toMatch(/User Opens the extension \(LaunchRequest\) CLOVA Welcome to points\. HTTP 200 action · keeps listening · action Launch: target called without a bearer token · sessionAttributes \{"step":"launched"\}/);
-    expect(turns[1]).toMatch(/User CheckPoints \(period = this month\) CLOVA You have 120 points this month\. HTTP 200 action · keeps listening · action CheckPoints: target called with a bearer token/);
+    const turns = [1, 2, 3].map((n) =>
+      unescape(
+        /id="turn-\d+"[\s\S]*?<\/li>/
+          .exec(page.text.slice(page.text.indexOf(`id="turn-${n}"`)))?.[0]
+          .replace(/<[^>]+>/g, '')
+          .replace(/\s+/g, ' ') ?? '',
+      ),
+    );
+    expect(turns[0]).toMatch(
+      /User Opens the extension \(LaunchRequest\) CLOVA Welcome to points\. HTTP 200 action · keeps listening · action Launch: target called without a bearer token · sessionAttributes \{"step":"launched"\}/,
+    );
+    expect(turns[1]).toMatch(
+      /User CheckPoints \(period = this month\) CLOVA You have 120 points this month\. HTTP 200 action · keeps listening · action CheckPoints: target called with a bearer token/,
+    );
     expect(turns[2]).toMatch(/User Ends the session \(SessionEndedRequest\) CLOVA \(says nothing\) HTTP 200 ack/);
     expect(page.text).toContain('<span class="badge test">test user</span>');
     expect(page.text).toContain('id="session-ended"');
@@ -143,8 +157,14 @@ describe('the multi-turn test console', () => {
       user: TEST_USER,
       locale: 'ja-JP',
       turns: [
-        { launch: {}, expect: { outcome: 'action', speech: { equals: 'Welcome to points.' }, shouldEndSession: false, sessionAttributes: { step: 'launched' }, target: { called: true, bearer: false } } },
-        { intent: { name: 'CheckPoints', slots: { period: 'this month' } }, expect: { outcome: 'action', speech: { equals: 'You have 120 points this month.' }, target: { called: true, bearer: true } } },
+        {
+          launch: {},
+          expect: { outcome: 'action', speech: { equals: 'Welcome to points.' }, shouldEndSession: false, sessionAttributes: { step: 'launched' }, target: { called: true, bearer: false } },
+        },
+        {
+          intent: { name: 'CheckPoints', slots: { period: 'this month' } },
+          expect: { outcome: 'action', speech: { equals: 'You have 120 points this month.' }, target: { called: true, bearer: true } },
+        },
         { end: {}, expect: { outcome: 'ack' } },
       ],
     });

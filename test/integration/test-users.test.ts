@@ -143,7 +143,12 @@ describe('test users', () => {
   test('the exemption cannot be claimed from outside: a request signed by hand for a test user is held to the quota', async () => {
     const secret = (await app.services.registry.resolve(ID))?.liveSecrets()[0] ?? '';
     const raw = JSON.stringify(intentRequest({ extensionId: ID, intent: 'CheckPoints', userId: TEST_USER }));
-    const res = await request(app.url).post(`/cek/${ID}`).set('content-type', 'application/json').set('x-request-id', 'admin-api-guessed0000').set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secret, raw)).send(raw);
+    const res = await request(app.url)
+      .post(`/cek/${ID}`)
+      .set('content-type', 'application/json')
+      .set('x-request-id', 'admin-api-guessed0000')
+      .set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secret, raw))
+      .send(raw);
     expect([res.status, res.body.error?.code]).toEqual([429, 'quota_exceeded']);
     expect((await api().put(`/extensions/${ID}/gateway`, { usagePlan: null })).status).toBe(200);
   });

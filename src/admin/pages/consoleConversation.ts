@@ -14,10 +14,7 @@ const MAX_JSON_CHARS = 16 * 1024;
 
 /** What the user did in a turn, as the scenario file writes it. */
 export type TurnInput =
-  | { kind: 'launch' }
-  | { kind: 'intent'; intent: { name: string; slots: Record<string, string> } }
-  | { kind: 'event'; event: { namespace: string; name: string } }
-  | { kind: 'end' };
+  { kind: 'launch' } | { kind: 'intent'; intent: { name: string; slots: Record<string, string> } } | { kind: 'event'; event: { namespace: string; name: string } } | { kind: 'end' };
 
 /** One turn of the transcript: what was sent, what came back, and what the gateway did. */
 export type ConsoleTurn = TurnInput & {

@@ -68,7 +68,8 @@ export function usersPages(ctx: PagesContext): Router {
       if (!isAppError(err) || (err.code !== 'invalid_body' && err.code !== 'real_user_linked')) throw err;
       for (const d of err.details ?? []) {
         const name = TEST_USER_FIELDS.find((f) => f === d.path);
-        if (name !== undefined) form.errors[name] = d.path === 'expiresIn' && typeof body['expiresIn'] === 'string' ? 'Must be a whole number of seconds.' : `${d.message.charAt(0).toUpperCase()}${d.message.slice(1)}.`;
+        if (name !== undefined)
+          form.errors[name] = d.path === 'expiresIn' && typeof body['expiresIn'] === 'string' ? 'Must be a whole number of seconds.' : `${d.message.charAt(0).toUpperCase()}${d.message.slice(1)}.`;
         else form.problems.push(`${d.path}: ${d.message}`);
       }
       if (err.code === 'real_user_linked') form.errors['userId'] = err.message;
