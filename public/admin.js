@@ -132,6 +132,9 @@
   if (triggerType) switcher(triggerType, 'data-trigger-for');
   var requestType = $('#console-form #f-type');
   if (requestType) switcher(requestType, 'data-type-for');
+  // The console's event list: namespace and name fields only for "another event" (value "").
+  var eventChoice = $('#console-form #f-event');
+  if (eventChoice) switcher(eventChoice, 'data-event-for');
 
   // ---- the token source only matters when the token is sent ----
   $all('[data-needs]').forEach(function (el) {

@@ -47,7 +47,7 @@ export function createApp(s: Services): Express {
   });
   api.use(extensionsRoutes(s.registry, s.config.publicUrl));
   api.use(selfTestRoutes(s.registry, s.config.publicUrl));
-  api.use(testRequestsRoutes({ registry: s.registry, tap: s.tap, log: s.log }));
+  api.use(testRequestsRoutes({ registry: s.registry, tap: s.tap, log: s.log, isTestUser: (id, user) => s.features.linking.service.isTestUser(id, user) }));
   api.use(forwardingRoutes(s.registry, s.keyring));
   api.use(actionsRoutes({ registry: s.registry, production: s.config.production }));
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));

@@ -38,6 +38,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     metrics: core.metrics,
     responders: [tap.responder, ...(o.extraResponders?.(features) ?? []), ...features.all.flatMap((f) => f.responders ?? [])],
     gates: features.all.flatMap((f) => f.gates ?? []),
+    isTestUserCall: (requestId) => tap.isTestUserCall(requestId),
   });
   return Object.freeze({
     ...core,

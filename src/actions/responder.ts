@@ -126,7 +126,7 @@ export function createActionResponder(deps: ActionResponderDeps): CekResponder {
     if (source === 'request') return { kind: 'prompt' };
     // Without account linking installed, or without a user to look up, there is no vault token.
     if (linking === undefined || ctx.cek.userId === '') return { kind: 'prompt' };
-    const lookup: TokenLookup | undefined = await beforeDeadline(ctx, linking.accessToken(ctx.ext, ctx.cek.userId, workDeadline(ctx)));
+    const lookup: TokenLookup | undefined = await beforeDeadline(ctx, linking.accessToken(ctx.ext, ctx.cek.userId, workDeadline(ctx), ctx.cek.locale));
     if (lookup === undefined) return { kind: 'unavailable' };
     switch (lookup.status) {
       case 'ok':

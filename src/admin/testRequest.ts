@@ -15,6 +15,21 @@ export const SEND_TIMEOUT_MS = 10_000;
 export interface TestRequestDeps {
   tap: CekTap;
   log: Logger;
+  /** Whether a user is a test user of the extension (account linking's test users): such calls are left out of usage and quotas. */
+  isTestUser(extensionId: string, userId: string): Promise<boolean>;
+}
+
+/** The CEK user a request speaks for, read as the pipeline reads it (`session.user`, then `context.System.user`). */
+export function userIdOf(raw: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return '';
+  }
+  const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), value);
+  for (const id of [at(body, 'session', 'user', 'userId'), at(body, 'context', 'System', 'user', 'userId')]) if (typeof id === 'string' && id !== '') return id;
+  return '';
 }
 
 export interface TestRequestInput {
@@ -43,6 +58,8 @@ export interface TestRequestSent {
   readonly ms: number;
   /** What answered (`action`, `welcome`, ...), `undefined` when the request was refused before dispatch. */
   readonly outcome: string | undefined;
+  /** The request spoke for a test user: it was left out of usage and quotas. */
+  readonly testUser: boolean;
   /** The action whose trigger matched, as the request path saw it; `forwarded`/`tokenSent` are what the responder did. */
   readonly action: { readonly def: ActionDefinition; readonly forwarded: boolean; readonly tokenSent: boolean } | undefined;
 }
@@ -63,7 +80,9 @@ export async function sendTestRequest(deps: TestRequestDeps, i: TestRequestInput
   const signature = hmacSha256Base64(i.secret, i.raw);
   const requestId = `${i.origin}-${randomToken(12)}`;
   const url = `${i.baseUrl}/cek/${i.extensionId}`;
-  deps.tap.expect(requestId);
+  // A store that cannot answer makes it an ordinary call (counted): the request itself then shows how the pipeline copes.
+  const testUser = await deps.isTestUser(i.extensionId, userIdOf(i.raw)).catch(() => false);
+  deps.tap.expect(requestId, { testUser });
   const started = performance.now();
   let status: number;
   let text: string;
@@ -103,6 +122,7 @@ export async function sendTestRequest(deps: TestRequestDeps, i: TestRequestInput
     json,
     ms,
     outcome: tapped?.outcome,
+    testUser,
     action: def === undefined ? undefined : { def, forwarded: tapped?.forward !== undefined, tokenSent: tapped?.forward?.bearer === true },
   };
 }

@@ -21,7 +21,15 @@ export type GateFinish = (status: number, code: string | undefined) => void;
  * A check run before the request body is read, e.g. the gateway's API key and quotas; it throws an
  * AppError to refuse the request, and may return a function called with the final status.
  */
-export type CekGate = (headers: IncomingHttpHeaders, ext: ResolvedExtension) => Promise<void | GateFinish>;
+export type CekGate = (headers: IncomingHttpHeaders, ext: ResolvedExtension, call: GateCall) => Promise<void | GateFinish>;
+
+/** What the gates know of a call besides its headers. */
+export interface GateCall {
+  /** Sent by this instance's own test sender for a test user (`PipelineDeps.isTestUserCall`): not counted, not held to quotas. */
+  readonly testUser: boolean;
+}
+
+const ORDINARY_CALL: GateCall = Object.freeze({ testUser: false });
 
 /**
  * What differs between the doors CEK requests come through (the voice route, the messenger
@@ -76,13 +84,15 @@ export interface PipelineDeps {
   /** In order; the first answer wins, the built-in defaults answer when none does. */
   responders: readonly CekResponder[];
   gates: readonly CekGate[];
+  /** Whether a request id is the test sender's call for a test user (the tap knows); none by default. */
+  isTestUserCall?: (requestId: string) => boolean;
 }
 
 export interface CekPipeline {
   /** The extension of an invoke URL; throws `unknown_extension`. */
   resolve(extensionId: string): Promise<ResolvedExtension>;
   /** resolve → gates; throws an AppError (unknown extension, a gate's refusal). */
-  admit(extensionId: string, headers: IncomingHttpHeaders): Promise<Admitted>;
+  admit(extensionId: string, headers: IncomingHttpHeaders, call?: GateCall): Promise<Admitted>;
   /** resolve → gates → body → verify → parse → applicationId → dispatch (spoken error on failure). Never throws. */
   run<M>(door: CekDoor<M>, input: PipelineInput): Promise<PipelineResult<M>>;
 }
@@ -103,7 +113,7 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
     return ext;
   }
 
-  async function admit(extensionId: string, headers: IncomingHttpHeaders): Promise<Admitted> {
+  async function admit(extensionId: string, headers: IncomingHttpHeaders, call: GateCall = ORDINARY_CALL): Promise<Admitted> {
     const ext = await resolve(extensionId);
     const finishers: GateFinish[] = [];
     const finish = (status: number, code: string | undefined): void => {
@@ -111,7 +121,7 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
     };
     try {
       for (const gate of gates) {
-        const f = await gate(headers, ext);
+        const f = await gate(headers, ext, call);
         if (f !== undefined) finishers.push(f);
       }
     } catch (err) {
@@ -127,7 +137,7 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
     const fields: Record<string, unknown> = { extensionId: input.extensionId };
     let admitted: Admitted | undefined;
     try {
-      admitted = await admit(input.extensionId, input.headers);
+      admitted = await admit(input.extensionId, input.headers, deps.isTestUserCall?.(input.requestId) === true ? { testUser: true } : ORDINARY_CALL);
       const { ext } = admitted;
       const raw = await input.readBody();
       door.verify(raw, input.headers, ext);

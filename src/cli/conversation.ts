@@ -30,7 +30,7 @@ export class Conversation {
     this.#language = language;
     this.#locale = scenario.locale;
     // A user id of its own per scenario, so one scenario's link or session never leaks into another.
-    this.user = scenario.user ?? `scenario-user-${randomUUID()}`;
+    this.user = scenario.testUser?.userId ?? scenario.user ?? `scenario-user-${randomUUID()}`;
   }
 
   /** The CEK request of the next turn. */

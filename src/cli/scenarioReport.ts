@@ -22,7 +22,7 @@ export function renderReport(files: readonly FileResult[]): string[] {
   for (const f of files) {
     lines.push(f.file);
     for (const s of f.scenarios) {
-      lines.push(`  ${s.passed ? '✓' : '✗'} ${s.name} (${s.extension}${s.user === undefined ? '' : `, user ${s.user}`})`);
+      lines.push(`  ${s.passed ? '✓' : '✗'} ${s.name} (${s.extension}${s.user === undefined ? '' : `, ${s.testUser ? 'test user' : 'user'} ${s.user}`})`);
       if (s.error !== undefined) lines.push(`      ${s.error}`);
       for (const t of s.turns) {
         lines.push(`      ${MARKS[t.result]} turn ${t.number}: ${t.label}${t.result === 'skipped' ? ' (skipped)' : ''}`);

@@ -22,6 +22,8 @@ export interface ScenarioResult {
   name: string;
   extension: string;
   user: string | undefined;
+  /** The user is the scenario's own test user. */
+  testUser: boolean;
   passed: boolean;
   /** A failure of the scenario as a whole (its extension does not exist). */
   error?: string;
@@ -63,9 +65,37 @@ async function runScenario(api: AdminClient, scenario: Scenario, language: Speec
   const labels = scenario.turns.map(turnLabel);
   if (language === undefined) {
     const turns = labels.map((label, i): TurnResult => ({ number: i + 1, label, result: 'skipped', mismatches: [] }));
-    return { ...base, user: scenario.user, passed: false, error: `no extension "${scenario.extension}" on ${api.baseUrl}`, turns, seconds: 0 };
+    return {
+      ...base,
+      user: scenario.testUser?.userId ?? scenario.user,
+      testUser: scenario.testUser !== undefined,
+      passed: false,
+      error: `no extension "${scenario.extension}" on ${api.baseUrl}`,
+      turns,
+      seconds: 0,
+    };
   }
   const conversation = new Conversation(scenario, language);
+  const testUser = scenario.testUser;
+  if (testUser !== undefined) {
+    try {
+      await api.send('POST', `/extensions/${scenario.extension}/test-users`, testUser);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      const turns = labels.map((label, i): TurnResult => ({ number: i + 1, label, result: 'skipped', mismatches: [] }));
+      return { ...base, user: testUser.userId, testUser: true, passed: false, error: `the test user ${testUser.userId} could not be stored: ${err.message}`, turns, seconds: 0 };
+    }
+  }
+  try {
+    return await runTurns(api, scenario, conversation, labels, started);
+  } finally {
+    // The scenario's own test user goes with it (one already removed, or a failed call, changes nothing for the result).
+    if (testUser !== undefined) await api.send('DELETE', `/extensions/${scenario.extension}/test-users/${encodeURIComponent(testUser.userId)}`).catch(() => undefined);
+  }
+}
+
+async function runTurns(api: AdminClient, scenario: Scenario, conversation: Conversation, labels: readonly string[], started: number): Promise<ScenarioResult> {
+  const base = { name: scenario.name, extension: scenario.extension };
   const turns: TurnResult[] = [];
   let failed = false;
   for (const [i, turn] of scenario.turns.entries()) {
@@ -92,5 +122,5 @@ async function runScenario(api: AdminClient, scenario: Scenario, language: Speec
     failed = mismatches.length > 0;
     turns.push({ number, label, result: failed ? 'fail' : 'pass', mismatches });
   }
-  return { ...base, user: conversation.user, passed: !failed, turns, seconds: (performance.now() - started) / 1000 };
+  return { ...base, user: conversation.user, testUser: scenario.testUser !== undefined, passed: !failed, turns, seconds: (performance.now() - started) / 1000 };
 }

@@ -89,15 +89,35 @@ const turn = z
     }
   });
 
+const userId = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
+/**
+ * A test user the scenario brings (issue 17): stored through `POST /extensions/:id/test-users`
+ * before the first turn, removed after the last. Token values may be `${env:NAME}` (read from the
+ * CLI's environment) so that no token sits in the file.
+ */
+const testUser = z
+  .object({
+    userId,
+    accessToken: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
+    refreshToken: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters').optional(),
+    expiresIn: z.number().int('must be a whole number of seconds').min(1, 'must be at least 1').optional(),
+  })
+  .strict();
+
 const scenario = z
   .object({
     name: z.string().min(1, 'must not be empty'),
     extension: z.string().regex(EXTENSION_ID, 'must be an extension ID (reverse-domain, e.g. com.example.weather)'),
-    user: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+    user: userId.optional(),
+    testUser: testUser.optional(),
     locale: z.enum(SCENARIO_LOCALES, { error: `must be one of ${SCENARIO_LOCALES.join(', ')}` }).optional(),
     turns: z.array(turn).min(1, 'needs at least one turn'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.user !== undefined && s.testUser !== undefined) ctx.addIssue({ code: 'custom', path: ['testUser'], message: 'give either user or testUser (a test user is the user)' });
+  });
 
 export const scenarioFileSchema = z
   .object({

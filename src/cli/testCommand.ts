@@ -1,11 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { reasonOf } from '../http/errorInfo.js';
 import { ADMIN_ENV_HELP, ADMIN_OPTIONS, adminFrom } from './adminOptions.js';
+import type { CliEnv } from '../config/cli.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { junitXml } from './junit.js';
 import { renderReport } from './scenarioReport.js';
-import { loadScenarioFiles } from './scenarioFiles.js';
+import { loadScenarioFiles, type LoadedFile } from './scenarioFiles.js';
+import { EnvResolver } from './secrets.js';
 import { runScenarioFiles } from './scenarioRun.js';
 
 /** `cek-gateway test PATH...`: replays scenario files against a running instance (README "CLI", "Scenarios"). */
@@ -20,6 +22,7 @@ export const testCommand: Command = {
   details: `${ADMIN_ENV_HELP}\nEvery file is checked before anything is sent; each mistake names the file, scenario, turn and field.\nRequests are signed with each extension's Chatbot Secret by the instance (POST /api/v1/extensions/:id/test-requests).`,
   async run(ctx) {
     const files = loadScenarioFiles(ctx.positionals);
+    resolveTestUserTokens(files, ctx.env);
     const api = adminFrom(ctx);
     const results = await runScenarioFiles(api, files);
     for (const line of renderReport(results)) ctx.out(line);
@@ -35,3 +38,18 @@ export const testCommand: Command = {
     return results.every((f) => f.scenarios.every((s) => s.passed)) ? 0 : 1;
   },
 };
+
+/** Test users' `${env:NAME}` token values, read before anything is sent; every missing variable is named at once. */
+function resolveTestUserTokens(files: readonly LoadedFile[], env: CliEnv): void {
+  const resolver = new EnvResolver((name) => env.lookup(name));
+  for (const { doc } of files) {
+    doc.scenarios.forEach((s, i) => {
+      const t = s.testUser;
+      if (t === undefined) return;
+      const at = ['scenarios', i, 'testUser'];
+      t.accessToken = resolver.resolve(t.accessToken, [...at, 'accessToken']);
+      if (t.refreshToken !== undefined) t.refreshToken = resolver.resolve(t.refreshToken, [...at, 'refreshToken']);
+    });
+  }
+  resolver.check();
+}

@@ -55,6 +55,8 @@ export interface Admission {
   readonly keyId: string | undefined;
   readonly plan: CompiledPlan | undefined;
   readonly reservation: Reservation;
+  /** A test user's call (issue 17): left out of usage and quotas. */
+  readonly testUser: boolean;
 }
 
 export interface GatewayOptions {
@@ -109,9 +111,11 @@ export class Gateway {
   /**
    * Checks the API key (when the extension requires one) and takes the call's units of the
    * applicable plan: the key's own plan when it has one, else the extension's. Throws 401
-   * `missing_api_key`, 403 `invalid_api_key`, 429 `rate_limited` / `quota_exceeded`.
+   * `missing_api_key`, 403 `invalid_api_key`, 429 `rate_limited` / `quota_exceeded`. A test user's
+   * call (`testUser`, vouched for by the pipeline) still needs its key, but takes nothing from the
+   * plan and is counted nowhere, refused or not.
    */
-  async admit(headers: IncomingMessage['headers'], ext: ResolvedExtension, now = this.clock.now()): Promise<Admission> {
+  async admit(headers: IncomingMessage['headers'], ext: ResolvedExtension, now = this.clock.now(), testUser = false): Promise<Admission> {
     const id = ext.record.extensionId;
     const g = compiledGatewayOf(ext.record);
     let key: CompiledKey | undefined;
@@ -119,12 +123,13 @@ export class Gateway {
       const raw = headers[API_KEY_HEADER];
       const presented = (Array.isArray(raw) ? raw[0] : raw)?.trim();
       if (presented === undefined || presented === '') {
-        throw this.#refuse(id, 'missing_api_key', new AppError('missing_api_key', `An API key is required: send it in the ${API_KEY_HEADER} header.`), now);
+        throw this.#refuse(id, 'missing_api_key', new AppError('missing_api_key', `An API key is required: send it in the ${API_KEY_HEADER} header.`), now, testUser);
       }
       key = findKey(g.keys, presented);
-      if (key === undefined) throw this.#refuse(id, 'invalid_api_key', new AppError('invalid_api_key', 'The API key is not valid for this extension.'), now);
-      if (!key.enabled) throw this.#refuse(id, 'invalid_api_key', new AppError('invalid_api_key', 'The API key is disabled.'), now);
+      if (key === undefined) throw this.#refuse(id, 'invalid_api_key', new AppError('invalid_api_key', 'The API key is not valid for this extension.'), now, testUser);
+      if (!key.enabled) throw this.#refuse(id, 'invalid_api_key', new AppError('invalid_api_key', 'The API key is disabled.'), now, testUser);
     }
+    if (testUser) return { extensionId: id, keyId: key?.id, plan: undefined, reservation: NO_RESERVATION, testUser };
     const keyPlan = key === undefined ? undefined : g.keyPlans.get(key.id);
     const plan = keyPlan ?? g.plan;
     let reservation = NO_RESERVATION;
@@ -138,7 +143,7 @@ export class Gateway {
         this.#storeFailed(err, id);
       }
     }
-    return { extensionId: id, keyId: key?.id, plan, reservation };
+    return { extensionId: id, keyId: key?.id, plan, reservation, testUser };
   }
 
   /**
@@ -148,6 +153,7 @@ export class Gateway {
    * public invoke URL cannot use up an extension's day or month quota or its free allowance.
    */
   finish(a: Admission, status: number | undefined, code?: string, now = this.clock.now()): void {
+    if (a.testUser) return;
     if (code !== undefined && (AUTH_REFUSALS as readonly string[]).includes(code)) {
       this.usage.refused(a.extensionId, code as (typeof AUTH_REFUSALS)[number], now);
       this.limiter.refund(a.reservation);
@@ -157,8 +163,8 @@ export class Gateway {
     if (status !== undefined && a.plan !== undefined && !a.plan.countsEverything && !a.plan.counts(status)) this.limiter.refund(a.reservation);
   }
 
-  #refuse(ext: string, code: RefusalCode, err: AppError, now: number): AppError {
-    this.usage.refused(ext, code, now);
+  #refuse(ext: string, code: RefusalCode, err: AppError, now: number, testUser = false): AppError {
+    if (!testUser) this.usage.refused(ext, code, now);
     return err;
   }
 

@@ -22,8 +22,8 @@ export function installGateway(core: Core): GatewayFeature {
     service: gateway,
     // Admission before the body is read; the usage count (and `quotaCondition`) once the final status is known.
     gates: [
-      async (headers, ext) => {
-        const admission = await gateway.admit(headers, ext);
+      async (headers, ext, call) => {
+        const admission = await gateway.admit(headers, ext, Date.now(), call.testUser);
         return (status, code) => gateway.finish(admission, status, code);
       },
     ],

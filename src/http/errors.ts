@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   request_timeout: 408,
   extension_exists: 409,
   conflict: 409,
+  real_user_linked: 409,
+  not_test_user: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -193,6 +193,8 @@ export class AuthorizationFlow {
     const expiresIn = tokens.expiresIn();
     // A user who links again over a broken link recovers it; anything else is a new link.
     const before = await this.#d.vault.record(pending.extensionId, pending.userId).catch(() => undefined);
+    // A test user's id never becomes a real link (issue 17): remove the test user first.
+    if (before?.test === true) throw new LinkFailure('not_configured', 'the user id is a test user');
     await this.#d.vault.link(
       pending.extensionId,
       pending.userId,

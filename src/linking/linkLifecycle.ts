@@ -48,6 +48,8 @@ export class LinkLifecycle {
     const current = await this.#d.vault.read(extensionId, userId).catch(() => undefined);
     const removed = await this.#d.vault.remove(extensionId, userId);
     await this.#d.pairing.forget(extensionId, userId);
+    // A test user's tokens came from the developer, not a provider: nothing to revoke, nothing to announce.
+    if (current?.record.test === true) return removed;
     // Announced by whoever removed the record (two unlinks at once make one event).
     if (removed) await this.#d.events.emit({ type: 'link.unlinked', extensionId, userId, reason: cause });
     if (current === undefined) return removed;

@@ -22,9 +22,10 @@ export interface LinkedTokens {
   /**
    * The user's access token from the vault, refreshed first when it is within `REFRESH_SKEW_SECONDS`
    * (at most half its lifetime) of expiry. `deadline` (epoch ms): when the caller needs the answer;
-   * waiting for another instance's refresh and the provider call are cut to it.
+   * waiting for another instance's refresh and the provider call are cut to it. `locale`: the
+   * request's `request.locale`, the language of `loginSuccess`.
    */
-  accessToken(ext: ResolvedExtension, userId: string, deadline?: number): Promise<TokenLookup>;
+  accessToken(ext: ResolvedExtension, userId: string, deadline?: number, locale?: string): Promise<TokenLookup>;
   /**
    * Called when a target answered 401 to `rejected`: refreshes once (one worker across instances)
    * and returns the new token. Only a revoked grant marks the link broken (`broken`); a provider that

@@ -19,6 +19,7 @@ import { OAuthClients } from './oauthClient.js';
 import { Pairing } from './pairing.js';
 import type { LinkingSettings } from './settings.js';
 import { SettingsAdmin } from './settingsAdmin.js';
+import { TestUsers } from './testUsers.js';
 import { Tickets } from './tickets.js';
 import { VaultTokens } from './vaultTokens.js';
 import { TokenVault, type TokenRecord } from './vault.js';
@@ -49,6 +50,7 @@ export class LinkingService implements LinkedTokens {
   readonly #flow: AuthorizationFlow;
   readonly #tokens: VaultTokens;
   readonly #lifecycle: LinkLifecycle;
+  readonly #testUsers: TestUsers;
   readonly #registry: ExtensionRegistry;
   readonly #vault: TokenVault;
   readonly #log: Logger;
@@ -79,12 +81,13 @@ export class LinkingService implements LinkedTokens {
     this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events, funnel });
     this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events, funnel });
     this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients, events });
+    this.#testUsers = new TestUsers({ vault, pairing, log });
   }
 
   // ---- LinkedTokens (the voice path; documented on the interface) ----
 
-  accessToken(ext: ResolvedExtension, userId: string, deadline?: number): Promise<TokenLookup> {
-    return this.#tokens.accessToken(ext, userId, deadline);
+  accessToken(ext: ResolvedExtension, userId: string, deadline?: number, locale?: string): Promise<TokenLookup> {
+    return this.#tokens.accessToken(ext, userId, deadline, locale);
   }
 
   refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string, deadline?: number): Promise<TokenLookup> {
@@ -191,6 +194,22 @@ export class LinkingService implements LinkedTokens {
 
   skillDisabled(extensionId: string, userId: string, timestamp: unknown): Promise<'unlinked' | 'kept'> {
     return this.#lifecycle.skillDisabled(extensionId, userId, timestamp);
+  }
+
+  // ---- Test users (admin API and pages; the test sender asks whether a user is one) ----
+
+  /** Creates or replaces a test user (`TestUsers.create`): 400 `invalid_body`, 409 `real_user_linked`. */
+  createTestUser(extensionId: string, body: unknown): Promise<{ created: boolean; userId: string; record: TokenRecord }> {
+    return this.#testUsers.create(extensionId, body);
+  }
+
+  /** Removes a test user: 404 `not_found`, 409 `not_test_user` for a real link. */
+  removeTestUser(extensionId: string, userId: string): Promise<void> {
+    return this.#testUsers.remove(extensionId, userId);
+  }
+
+  isTestUser(extensionId: string, userId: string): Promise<boolean> {
+    return this.#testUsers.isTestUser(extensionId, userId);
   }
 
   /** Drops what a deleted extension left: its links, its misconfiguration mark and its states. */

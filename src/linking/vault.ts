@@ -117,6 +117,43 @@ export class TokenVault {
     if ((await this.#store.get(keyFor(extensionId, userId))) !== null) await this.#store.setAdd(index, userId);
   }
 
+  /**
+   * Stores a test user's link (`test: true`; no `successPending`: nobody went through linking),
+   * replacing an earlier test link of the same id, but never a real link: `real` then, and nothing
+   * is written. Compare-and-set, so a real link made meanwhile is not overwritten either.
+   */
+  async linkTest(extensionId: string, userId: string, tokens: TokenSet, expiresAt: number | null): Promise<{ result: 'created' | 'replaced' | 'real'; record?: TokenRecord }> {
+    const key = keyFor(extensionId, userId);
+    const record: TokenRecord = {
+      v: 1,
+      sealed: this.#seal(extensionId, userId, tokens),
+      expiresAt,
+      scope: null,
+      tokenType: 'Bearer',
+      linkedAt: new Date().toISOString(),
+      refreshedAt: null,
+      status: 'linked',
+      test: true,
+    };
+    const value = JSON.stringify(record);
+    // Indexed first, like #write: a real link found instead has its entry anyway.
+    await this.#store.setAdd(linkIndexKey(extensionId), userId);
+    // Each lost race means another write landed; a handful of tries settles any real contention.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const raw = await this.#store.get(key);
+      if (raw === null) {
+        if (await this.#store.setIfAbsent(key, value)) {
+          await this.#store.setAdd(linkIndexKey(extensionId), userId);
+          return { result: 'created', record };
+        }
+        continue;
+      }
+      if (decodeRecord<TokenRecord>(raw).test !== true) return { result: 'real' };
+      if (await this.#store.compareAndSet(key, raw, value)) return { result: 'replaced', record };
+    }
+    throw new Error('the test user could not be written: its record kept changing');
+  }
+
   /** Writes refreshed tokens over an existing record, keeping its link date and flags. */
   async saveRefreshed(extensionId: string, userId: string, previous: TokenRecord, tokens: TokenSet, meta: { expiresAt: number | null; scope: string | null }): Promise<TokenRecord> {
     const record: TokenRecord = {
@@ -149,6 +186,21 @@ export class TokenVault {
       r.brokenReason = reason;
     });
     return wasLinked;
+  }
+
+  /** Removes a test user's link, never a real one: `real` then (delete-if-equals, so a real link made meanwhile stays). */
+  async removeTest(extensionId: string, userId: string): Promise<'removed' | 'none' | 'real'> {
+    const key = keyFor(extensionId, userId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const raw = await this.#store.get(key);
+      if (raw === null) return 'none';
+      if (decodeRecord<TokenRecord>(raw).test !== true) return 'real';
+      if (await this.#store.deleteIfEquals(key, raw)) {
+        await this.#unindex(extensionId, userId);
+        return 'removed';
+      }
+    }
+    throw new Error('the test user could not be removed: its record kept changing');
   }
 
   /** Deletes the record, then its index entry. */

@@ -48,7 +48,7 @@ export class VaultTokens implements LinkedTokens {
     this.#refresher = new Refresher({ store: d.store, vault: d.vault, log: d.log, metrics: d.metrics, health: d.health, events: d.events, skewSeconds: d.refreshSkewSeconds });
   }
 
-  async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+  async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS, locale?: string): Promise<TokenLookup> {
     if (userId === '') return { status: 'unlinked' };
     let current;
     try {
@@ -71,6 +71,7 @@ export class VaultTokens implements LinkedTokens {
     }
     if (current === undefined) return { status: 'unlinked' };
     if (current.record.status === 'broken') return { status: 'broken' };
+    if (current.record.test === true) return this.#testUserToken(ext, current.record.expiresAt, current.tokens.accessToken);
     let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
     if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken, deadline);
     if (result.status === 'ok' && current.record.successPending === true) {
@@ -79,14 +80,31 @@ export class VaultTokens implements LinkedTokens {
       });
       // The first request after linking that gets the token: the funnel's last step (test users stay out of it).
       if (current.record.test !== true) this.#d.funnel.step(ext.record.extensionId, 'first_action');
-      return { ...result, loginSuccess: this.#messages(ext).loginSuccess };
+      return { ...result, loginSuccess: ext.say('loginSuccess', locale, settingsOf(ext.record)?.loginSuccessMessage).text };
     }
     return result;
   }
 
-  refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+  async refreshAfterRejection(ext: ResolvedExtension, userId: string, rejected: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS): Promise<TokenLookup> {
+    // A test user's token is what the developer gave: nothing to refresh it with, and no link to break.
+    if ((await this.#d.vault.record(ext.record.extensionId, userId))?.test === true) {
+      this.#d.log.warn({ extensionId: ext.record.extensionId }, "the target refused a test user's token: it is not refreshed (replace the test user)");
+      return { status: 'unavailable' };
+    }
     // A provider that is down (or refuses our client) says nothing about the user's grant: the link stays.
     return this.#refresh(ext.record, userId, rejected, deadline);
+  }
+
+  /**
+   * A test user's token is used as given until its `expiresIn` passes, never refreshed against the
+   * provider (none issued it). After that the lookup is `unavailable` (the error message is spoken),
+   * not `unlinked`: a login prompt would hand out a pairing code for an id that must never become a
+   * real link.
+   */
+  #testUserToken(ext: ResolvedExtension, expiresAt: number | null, token: string): TokenLookup {
+    if (expiresAt === null || expiresAt > Date.now()) return { status: 'ok', token };
+    this.#d.log.warn({ extensionId: ext.record.extensionId }, "a test user's token has expired: it is not refreshed (replace the test user)");
+    return { status: 'unavailable' };
   }
 
   async markBroken(ext: ResolvedExtension, userId: string, reason: string): Promise<void> {
@@ -110,11 +128,6 @@ export class VaultTokens implements LinkedTokens {
     // A map update: the count reaches the store with the next second's flush, off this request.
     this.#d.funnel.step(ext.record.extensionId, 'prompted');
     return cekResponse({ version: cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
-  }
-
-  #messages(ext: ResolvedExtension): { loginPrompt: string; loginSuccess: string } {
-    const s = settingsOf(ext.record);
-    return { loginPrompt: s?.loginPromptMessage ?? ext.messages.loginPrompt, loginSuccess: s?.loginSuccessMessage ?? ext.messages.loginSuccess };
   }
 
   #refresh(ext: ExtensionRecord, userId: string, stale: string, deadline: number): Promise<TokenLookup> {

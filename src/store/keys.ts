@@ -49,6 +49,7 @@ export const KEY_FAMILIES = {
   webhookDue: { prefix: 'wh:due:', owner: 'webhooks/queue.ts', durability: 'durable', lifetime: 'until its try is made (at most a day ahead)' },
   webhookClaim: { prefix: 'wh:claim:', owner: 'webhooks/queue.ts', durability: 'ephemeral', lifetime: 'a minute (one try by one instance)' },
   adminSession: { prefix: 'adminsess:', owner: 'admin/pages/sessions.ts', durability: 'ephemeral', lifetime: 'hours (a signed-in session)' },
+  consoleConversation: { prefix: 'console:conv:', owner: 'admin/pages/consoleConversation.ts', durability: 'ephemeral', lifetime: 'hours (a signed-in session)' },
   adminLoginFailures: { prefix: 'adminlogin:fail:', owner: 'admin/adminAuth.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },
 } as const satisfies Record<string, KeyFamily>;
 

@@ -177,6 +177,8 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await page.waitForURL((u) => u.pathname.startsWith(`/admin/extensions/${EXT}/gateway/keys/k_`));
     await check('gateway-key');
 
+    // A test user in the list (its badge and Remove form), and the form that adds one.
+    await request(app.url).post(`/api/v1/extensions/${EXT}/test-users`).set(app.adminHeaders).send({ userId: 'a11y-tester', accessToken: 'a11y-test-token' }).expect(201);
     await page.goto(url(`/admin/extensions/${EXT}/users`));
     await check('users');
 
@@ -206,6 +208,10 @@ describeWithBrowser('the accessibility check (axe-core)')('axe-core on every adm
     await submit('#send');
     expect(await page.textContent('#result-speech')).toContain('You have 1200 points.');
     await check('console-result');
+    // The multi-turn console (issue 17): a transcript of two turns, the session ended, the form gone.
+    await submit('#end-session');
+    expect(await page.locator('#transcript li').count()).toBe(2);
+    await check('console-ended');
 
     await page.goto(url(`/admin/extensions/com.example.second/delete`));
     await check('delete');

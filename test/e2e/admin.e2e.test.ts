@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
 import { launchRequest } from '../helpers/cek.js';
 import { DESKTOP, describeWithBrowser, launchChromium, saveScreenshots } from '../helpers/chromium.js';
+import { runCli } from '../helpers/cli.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
@@ -243,6 +247,82 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     for (const secret of [ACCESS_TOKEN, STATIC_HEADER_VALUE, ...((await app.services.registry.resolve(EXT))?.liveSecrets() ?? [])]) expect(html).not.toContain(secret);
     await shots('15-console-result');
   });
+
+  test('the console records a three-turn conversation for a test user (launch, intent with a slot, end), downloaded as a scenario the CLI runs as it is', async () => {
+    const TEST_USER = 'e2e-tester';
+    const TEST_TOKEN = 'e2e-test-token-0123456789';
+    // The target answers only the tokens it knows.
+    target.on('/points', (call, res, req) => {
+      const auth = call.headers['authorization'];
+      if (auth !== `Bearer ${TEST_TOKEN}` && auth !== `Bearer ${ACCESS_TOKEN}`) return reply.status(401)(call, res, req);
+      const period = (JSON.parse(call.body.toString('utf8')) as { request: { intent: { slots: Record<string, { value: string }> } } }).request.intent.slots['period']?.value ?? 'now';
+      return reply.json({ speech: `You have 1200 points ${period}.`, endSession: false })(call, res, req);
+    });
+
+    // The test user, through the users page's form.
+    await page.goto(url(`/admin/extensions/${EXT}/users`));
+    await page.fill('#f-userId', TEST_USER);
+    await page.fill('#f-accessToken', TEST_TOKEN);
+    await submit('#add-test-user');
+    await containsText(page.locator('#flash'), `Test user ${TEST_USER} added`);
+    await containsText(page.locator(`tr[data-user="${TEST_USER}"]`), 'test user');
+    expect(await page.content()).not.toContain(TEST_TOKEN);
+
+    await page.goto(url(`/admin/extensions/${EXT}/console`));
+    await submit('#new-conversation');
+    expect(await page.locator('#transcript').count()).toBe(0);
+    await page.fill('#f-userId', TEST_USER);
+    await page.selectOption('#f-locale', 'ja-JP');
+    await page.selectOption('#f-type', 'LaunchRequest');
+    await submit('#send');
+    await hasText(page.locator('#result-status'), 'HTTP 200');
+    await page.selectOption('#f-type', 'IntentRequest');
+    await page.fill('#f-intent', 'CheckPoints');
+    await page.fill('#f-slots', 'period=this month');
+    await submit('#send');
+    await containsText(page.locator('#result-speech'), 'You have 1200 points this month.');
+    await shots('15b-console-conversation');
+    await submit('#end-session');
+
+    const turns = page.locator('#transcript li');
+    expect(await turns.count()).toBe(3);
+    await containsText(turns.nth(0), 'Opens the extension');
+    await containsText(turns.nth(1), 'CheckPoints (period = this month)');
+    await containsText(turns.nth(1), 'target called with a bearer token');
+    await containsText(turns.nth(2), 'Ends the session');
+    await containsText(page.locator('#session-ended'), 'The session has ended');
+    await containsText(page.locator('#conversation-meta'), 'test user');
+    const sessionId = (await page.textContent('#session-id'))?.trim();
+    const forwarded = JSON.parse(target.callsTo('/points').at(-1)?.body.toString('utf8') ?? '{}') as { session: { sessionId: string; new: boolean }; request: { locale: string } };
+    expect(forwarded.session).toMatchObject({ sessionId, new: false });
+    expect(forwarded.request.locale).toBe('ja-JP');
+    expect(target.callsTo('/points').at(-1)?.headers['authorization']).toBe(`Bearer ${TEST_TOKEN}`);
+    await shots('15c-console-ended');
+
+    // Reloaded, the transcript is still there.
+    await page.reload();
+    expect(await page.locator('#transcript li').count()).toBe(3);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-scenario')]);
+    expect(download.suggestedFilename()).toBe(`${EXT}.console.yaml`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cek-e2e-scenario-'));
+    try {
+      const file = path.join(dir, download.suggestedFilename());
+      await download.saveAs(file);
+      expect(readFileSync(file, 'utf8')).toContain(`user: ${TEST_USER}`);
+      const run = await runCli(['test', dir, '--junit', path.join(dir, 'report.xml')], { CEK_GATEWAY_URL: app.url, CEK_GATEWAY_TOKEN: ADMIN_TOKEN });
+      expect(run.stdout).toContain('1 scenario (3 turns): 1 passed, 0 failed');
+      expect(run.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Removed in one click: the users list holds the real user only again.
+    await page.goto(url(`/admin/extensions/${EXT}/users`));
+    await submit(`tr[data-user="${TEST_USER}"] button[type=submit]`);
+    await containsText(page.locator('#flash'), `Test user ${TEST_USER} removed`);
+    expect(await page.locator(`tr[data-user="${TEST_USER}"]`).count()).toBe(0);
+  }, 120_000);
 
   test('linked users: listed without tokens, and unlinked', async () => {
     await page.goto(url(`/admin/extensions/${EXT}/users`));

@@ -71,6 +71,8 @@ const ROUTES: Array<[string, string]> = [
   ['PUT', '/extensions/:id/account-linking'],
   ['GET', '/extensions/:id/links'],
   ['DELETE', '/extensions/:id/links/:userId'],
+  ['POST', '/extensions/:id/test-users'],
+  ['DELETE', '/extensions/:id/test-users/:userId'],
   ['POST', '/extensions/:id/link-tickets'],
   ['GET', '/extensions/:id/gateway'],
   ['PUT', '/extensions/:id/gateway'],

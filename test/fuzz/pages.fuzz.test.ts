@@ -63,6 +63,12 @@ const FIELDS = [
   'code',
   'csrf',
   'ticket',
+  'do',
+  'locale',
+  'event',
+  'accessToken',
+  'refreshToken',
+  'expiresIn',
 ];
 const POSTS = [
   '/extensions',
@@ -85,7 +91,10 @@ const POSTS = [
   '/extensions/:id/gateway/keys/:keyId/regenerate',
   '/extensions/:id/gateway/keys/:keyId/delete',
   '/extensions/:id/users/unlink',
+  '/extensions/:id/users/test-users',
+  '/extensions/:id/users/test-users/remove',
   '/extensions/:id/console',
+  '/extensions/:id/console/new',
 ];
 const GETS = [
   '/extensions',
@@ -99,6 +108,7 @@ const GETS = [
   '/extensions/:id/swagger.json',
   '/extensions/:id/users',
   '/extensions/:id/console',
+  '/extensions/:id/console/scenario.yaml',
   '/login',
 ];
 

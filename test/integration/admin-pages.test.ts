@@ -188,6 +188,13 @@ describe('admin pages: forms show the API rules as messages', () => {
   let session: { cookie: string; csrf: string };
   const EXT = 'com.example.forms';
   const post = (path: string, form: Record<string, string>) => send(app, path, { cookie: session.cookie, form: { _csrf: session.csrf, ...form } });
+  /** A console turn: posted, then the transcript page it redirects to (post/redirect/get). */
+  const consoleTurn = async (form: Record<string, string>) => {
+    const posted = await post(`/admin/extensions/${EXT}/console`, form);
+    if (posted.status !== 303) return posted;
+    expect(posted.location).toMatch(new RegExp(`^/admin/extensions/${EXT.replaceAll('.', '\\.')}/console#turn-\\d+$`));
+    return send(app, posted.location ?? '', { cookie: session.cookie });
+  };
   beforeAll(async () => {
     app = await startTestApp({ label: 'admin-pages-forms' });
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, name: 'Forms', language: 'en' }).expect(201);
@@ -227,7 +234,7 @@ describe('admin pages: forms show the API rules as messages', () => {
   });
 
   test('the test console: a launch without action methods speaks the welcome message', async () => {
-    const res = await post(`/admin/extensions/${EXT}/console`, { type: 'LaunchRequest', userId: 'u-1', newSession: '1' });
+    const res = await consoleTurn({ type: 'LaunchRequest', userId: 'u-1' });
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/id="result-status">HTTP 200</);
     expect(res.text).toContain('Hello. What can I do for you?');
@@ -238,7 +245,7 @@ describe('admin pages: forms show the API rules as messages', () => {
     await request(app.url).patch(`/api/v1/extensions/${EXT}`).set(app.adminHeaders).send({ verification: 'cekSignature' }).expect(200);
     const page = await send(app, `/admin/extensions/${EXT}/console`, { cookie: session.cookie });
     expect(page.text).toContain('id="cannot-sign"');
-    const res = await post(`/admin/extensions/${EXT}/console`, { type: 'IntentRequest', userId: 'u-1', intent: 'Any', slots: 'a=1' });
+    const res = await consoleTurn({ type: 'IntentRequest', userId: 'u-1', intent: 'Any', slots: 'a=1' });
     expect(res.text).toMatch(/id="result-status">HTTP 401</);
     expect(res.text).toMatch(/id="result-error">The endpoint refused the request: <code>missing_signature<\/code>/);
     await request(app.url).patch(`/api/v1/extensions/${EXT}`).set(app.adminHeaders).send({ verification: 'any' }).expect(200);
@@ -257,12 +264,13 @@ describe('admin pages: forms show the API rules as messages', () => {
     await request(app.url).put(`/api/v1/extensions/${EXT}/gateway`).set(app.adminHeaders).send({ requireApiKey: true }).expect(200);
     const page = await send(app, `/admin/extensions/${EXT}/console`, { cookie: session.cookie });
     expect(page.text).toContain('id="needs-api-key"');
-    const res = await post(`/admin/extensions/${EXT}/console`, { type: 'LaunchRequest', userId: 'u-1' });
+    const res = await consoleTurn({ type: 'LaunchRequest', userId: 'u-1' });
     expect(res.text).toMatch(/id="result-error">The endpoint refused the request: <code>missing_api_key<\/code>/);
     await request(app.url).put(`/api/v1/extensions/${EXT}/gateway`).set(app.adminHeaders).send({ requireApiKey: false }).expect(200);
   });
 
   test('the test console checks its own fields', async () => {
+    await post(`/admin/extensions/${EXT}/console/new`, {});
     const res = await post(`/admin/extensions/${EXT}/console`, { type: 'IntentRequest', userId: '', intent: '', slots: 'no equals sign' });
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/id="e-userId">Give a CEK user ID/);

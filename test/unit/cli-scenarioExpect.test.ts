@@ -7,6 +7,7 @@ const answer = (over: Partial<TestRequestReport> = {}): TestRequestReport => ({
   requestId: 'r-1',
   status: 200,
   outcome: 'action',
+  testUser: false,
   action: { name: 'Play', forwarded: true, tokenSent: false },
   response: {
     version: '1.0',

@@ -21,6 +21,19 @@ describe('store key families (store/keys.ts)', () => {
       .filter(([, f]) => f.durability === 'durable')
       .map(([n]) => n)
       .sort();
-    expect(durable).toEqual(['dataMigration', 'extension', 'linkHistory', 'linkIndex', 'linkedToken', 'linkingFunnel', 'linkingState', 'quotaDay', 'unlinkedIndex', 'usage', 'webhookDelivery', 'webhookDue']);
+    expect(durable).toEqual([
+      'dataMigration',
+      'extension',
+      'linkHistory',
+      'linkIndex',
+      'linkedToken',
+      'linkingFunnel',
+      'linkingState',
+      'quotaDay',
+      'unlinkedIndex',
+      'usage',
+      'webhookDelivery',
+      'webhookDue',
+    ]);
   });
 });

@@ -52,6 +52,8 @@ function formatLink(userId: string, r: TokenRecord) {
     expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt).toISOString(),
     scope: r.scope,
     brokenReason: r.brokenReason ?? null,
+    // A synthetic link of the test-users API: left out of usage, quotas and the linking funnel.
+    test: r.test === true,
   };
 }
 
@@ -114,6 +116,24 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
     const ext = await registry.get(req.params['id']);
     const removed = await linking.unlink(ext.extensionId, req.params['userId']);
     if (!removed) throw new AppError('not_found', 'That user has no link with this extension.');
+    res.status(204).end();
+  });
+
+  /**
+   * Test users (issue 17): `{userId, accessToken, refreshToken?, expiresIn?}` stores a synthetic
+   * linked user (201 new, 200 replaced); the tokens are sealed and never returned. 409
+   * `real_user_linked` over a real link.
+   */
+  router.post('/extensions/:id/test-users', async (req, res) => {
+    const ext = await registry.get(req.params['id']);
+    const made = await linking.createTestUser(ext.extensionId, req.body);
+    res.status(made.created ? 201 : 200).json(formatLink(made.userId, made.record));
+  });
+
+  /** Removes a test user: 204; 404 `not_found` without a link, 409 `not_test_user` for a real one. */
+  router.delete('/extensions/:id/test-users/:userId', async (req, res) => {
+    const ext = await registry.get(req.params['id']);
+    await linking.removeTestUser(ext.extensionId, req.params['userId']);
     res.status(204).end();
   });
 

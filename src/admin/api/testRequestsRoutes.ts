@@ -13,6 +13,7 @@ export interface TestRequestsRoutesDeps {
   registry: ExtensionRegistry;
   tap: CekTap;
   log: Logger;
+  isTestUser(extensionId: string, userId: string): Promise<boolean>;
 }
 
 const testRequestInput = z
@@ -31,6 +32,8 @@ export interface TestRequestReport {
   response: unknown;
   /** What answered (`action`, `welcome`, `fallback`, `login_prompt`, ...); `null` when refused before dispatch. */
   outcome: string | null;
+  /** The request spoke for a test user (left out of usage and quotas). */
+  testUser: boolean;
   /** The action method whose trigger matched, if any. */
   action?: { name: string; forwarded: boolean; tokenSent: boolean };
 }
@@ -62,6 +65,7 @@ export function testRequestsRoutes(deps: TestRequestsRoutesDeps): Router {
       status: sent.status,
       response: sent.json ?? sent.text,
       outcome: sent.outcome ?? null,
+      testUser: sent.testUser,
       ...(sent.action === undefined ? {} : { action: { name: sent.action.def.name, forwarded: sent.action.forwarded, tokenSent: sent.action.tokenSent } }),
     };
     res.json(report);

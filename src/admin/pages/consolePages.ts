@@ -1,23 +1,42 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { actionsOf, describeTrigger, type ActionDefinition } from '../../actions/model.js';
+import { spokenText } from '../../cek/sample.js';
+import { LOCALE_LANGUAGES, LOCALES, type Locale } from '../../extensions/messages.js';
 import type { ExtensionRecord } from '../../extensions/model.js';
 import { compiledGatewayOf } from '../../gateway/gateway.js';
-import { sendTestRequest, signingSecretOf } from '../testRequest.js';
 import { formatExtension } from '../api/formatExtension.js';
-import { buildSampleRequest, SAMPLE_TYPES, spokenText, type SampleType } from '../../cek/sample.js';
-import { linkingOf, page, type PagesContext } from './context.js';
-import { emptyForm, checked, field, parseNameValueLines, type FormState } from './forms.js';
+import { adminRouter } from '../pathParams.js';
 import { selfBaseUrl } from '../selfUrl.js';
+import { sendTestRequest, signingSecretOf } from '../testRequest.js';
+import { addTurn, ConsoleConversations, MAX_TURNS, newConversation, nextRequest, saidOf, type ConsoleConversation, type ConsoleTurn, type TurnInput } from './consoleConversation.js';
+import { conversationScenario } from './consoleScenario.js';
+import { linkingOf, page, sessionOf, type PagesContext } from './context.js';
+import { emptyForm, field, parseNameValueLines, type FormState } from './forms.js';
 import { extensionTabs } from './tabs.js';
 
 const MAX_SHOWN = 64 * 1024;
 
-const TYPE_LABELS: Record<SampleType, string> = {
-  LaunchRequest: 'Launch (LaunchRequest)',
-  IntentRequest: 'Intent (IntentRequest)',
-  SessionEndedRequest: 'Session end (SessionEndedRequest)',
-  EventRequest: 'Event (EventRequest)',
-};
+const TYPES = [
+  { value: 'LaunchRequest', label: 'Launch (LaunchRequest)' },
+  { value: 'IntentRequest', label: 'Intent (IntentRequest)' },
+  { value: 'EventRequest', label: 'Event (EventRequest)' },
+];
+
+/** Events CLOVA sends an extension (docs/cek-protocol.md); any other is given by namespace and name. */
+const EVENTS = [
+  'ClovaSkill.SkillEnabled',
+  'ClovaSkill.SkillDisabled',
+  'AudioPlayer.PlayStarted',
+  'AudioPlayer.PlayPaused',
+  'AudioPlayer.PlayResumed',
+  'AudioPlayer.PlayStopped',
+  'AudioPlayer.PlayFinished',
+  'AudioPlayer.ProgressReportDelayPassed',
+  'AudioPlayer.ProgressReportIntervalPassed',
+  'AudioPlayer.ProgressReportPositionPassed',
+];
+
+const LOCALE_LABELS: Record<Locale, string> = { 'ko-KR': 'ko-KR (Korean)', 'en-US': 'en-US (English)', 'ja-JP': 'ja-JP (Japanese)' };
 
 /** What each outcome of the CEK handler means, for the developer reading the result. */
 const OUTCOMES: Record<string, string> = {
@@ -32,6 +51,7 @@ const OUTCOMES: Record<string, string> = {
   skill_disabled: 'ClovaSkill.SkillDisabled: the user was unlinked.',
   skill_disabled_stale: 'ClovaSkill.SkillDisabled older than the current link (replayed or late): the link was kept.',
   internal_error: 'Answering failed inside the gateway: the error message was spoken. The server log has the request id.',
+  store_unavailable: 'The store did not answer: the error message was spoken.',
 };
 
 /** The headers the gateway sends a target (DESIGN.md section 6), with every credential hidden. */
@@ -55,99 +75,174 @@ const pretty = (text: string): string => {
   }
 };
 
-/** `/admin/extensions/:id/console`: sends a signed sample request through the real CEK endpoint of this instance. */
+const isLocale = (v: string): v is Locale => (LOCALES as readonly string[]).includes(v);
+const localeOf = (record: ExtensionRecord): Locale => LOCALES.find((l) => LOCALE_LANGUAGES[l] === record.language) ?? 'ko-KR';
+
+/** The answer's `namespace.name` directive types, as the scenario runner reads them. */
+function directivesOf(body: unknown): string[] {
+  const list = (body as { response?: { directives?: unknown } } | null)?.response?.directives;
+  if (!Array.isArray(list)) return [];
+  return list.map((d: unknown) => {
+    const header = (d as { header?: { namespace?: unknown; name?: unknown } } | null)?.header;
+    return `${String(header?.namespace)}.${String(header?.name)}`;
+  });
+}
+
+/** The last turn in the shape of the detailed result panel. */
+function resultOf(t: ConsoleTurn) {
+  return {
+    status: t.status,
+    ms: t.ms,
+    ok: t.status === 200,
+    requestId: t.requestId,
+    url: t.url,
+    requestJson: t.requestJson,
+    requestBytes: t.requestBytes,
+    signatureHeader: 'X-NCP-CHATBOT_SIGNATURE',
+    signaturePreview: t.signaturePreview,
+    responseJson: t.responseJson,
+    speech: t.speech === null ? undefined : { speech: t.speech, endsSession: t.endsSession ?? undefined },
+    cekError: t.cekError ?? undefined,
+    outcome: t.outcome === null ? undefined : { code: t.outcome, text: OUTCOMES[t.outcome] ?? t.outcome },
+    action: t.action ?? undefined,
+  };
+}
+
+/**
+ * `/admin/extensions/:id/console`: a conversation with the extension through this instance's real
+ * CEK endpoint, turn by turn as CLOVA holds a session (one session id, `session.new` on the first
+ * turn, the previous answer's `sessionAttributes` sent back), shown as a transcript that survives a
+ * reload, ended with a SessionEndedRequest, and downloadable as a `cek-gateway test` scenario.
+ */
 export function consolePages(ctx: PagesContext): Router {
   const { registry } = ctx.s;
-  const router = Router();
+  const conversations = new ConsoleConversations(ctx.s.store);
+  const router = adminRouter();
 
-  /** Linked users to offer in the user field (the first 50: a datalist, not a directory). */
-  const linkedUsersOf = async (extensionId: string): Promise<string[]> => {
-    const linking = linkingOf(ctx.s);
-    return (await linking.links(extensionId, { limit: 50 })).links.map((l) => l.userId);
+  /** Linked users to offer in the user field (the first 50: a datalist, not a directory), test users first. */
+  const usersOf = async (extensionId: string): Promise<Array<{ userId: string; test: boolean }>> => {
+    const links = (await linkingOf(ctx.s).links(extensionId, { limit: 50 })).links.map((l) => ({ userId: l.userId, test: l.record.test === true }));
+    return [...links.filter((l) => l.test), ...links.filter((l) => !l.test)];
   };
 
-  const consolePage = async (req: Request, res: Response, status: number, record: ExtensionRecord, form: FormState, result?: Record<string, unknown>, users?: string[]): Promise<void> => {
+  const consolePage = async (req: Request, res: Response, status: number, record: ExtensionRecord, form: FormState): Promise<void> => {
+    const id = record.extensionId;
     const actions = Object.values(actionsOf(record.sections));
-    const linkedUsers = users ?? (await linkedUsersOf(record.extensionId));
+    const users = await usersOf(id);
+    const conversation = await conversations.get(sessionOf(req).keyHash, id);
+    const last = conversation?.turns.at(-1);
     await page(ctx, req, res, status, 'console.njk', {
       title: `Test console · ${record.name}`,
       ext: formatExtension(record, ctx.s.config.publicUrl),
-      tabs: extensionTabs(record.extensionId, 'console'),
+      tabs: extensionTabs(id, 'console'),
       form,
-      types: SAMPLE_TYPES.map((value) => ({ value, label: TYPE_LABELS[value] })),
+      types: TYPES,
+      events: [...EVENTS.map((value) => ({ value, label: value })), { value: '', label: 'Another event (namespace and name below)' }],
+      locales: LOCALES.map((value) => ({ value, label: LOCALE_LABELS[value] })),
       intents: [...new Set(actions.flatMap((a) => (a.trigger.type === 'IntentRequest' ? [a.trigger.intent] : [])))].sort(),
-      linkedUsers,
+      users,
+      conversation:
+        conversation === undefined
+          ? undefined
+          : {
+              userId: conversation.userId,
+              locale: conversation.locale,
+              sessionId: conversation.sessionId,
+              ended: conversation.ended,
+              full: conversation.turns.length >= MAX_TURNS,
+              testUser: conversation.turns.some((t) => t.testUser),
+              turns: conversation.turns.map((t, i) => ({
+                ...t,
+                number: i + 1,
+                said: saidOf(t),
+                answered: t.speech !== null,
+                outcomeText: t.outcome === null ? undefined : OUTCOMES[t.outcome],
+                attributes: t.sessionAttributes !== null && Object.keys(t.sessionAttributes).length > 0 ? JSON.stringify(t.sessionAttributes) : undefined,
+              })),
+            },
+      maxTurns: MAX_TURNS,
       cannotSign: record.verification === 'cekSignature' || record.verification === 'both',
       // The console cannot send an API key: they are stored hashed and shown only when made.
       needsApiKey: compiledGatewayOf(record).requireApiKey,
-      result,
+      result: last === undefined ? undefined : resultOf(last),
     });
+  };
+
+  const defaults = async (record: ExtensionRecord, conversation: ConsoleConversation | undefined): Promise<FormState['values']> => {
+    const firstIntent = Object.values(actionsOf(record.sections)).find((a) => a.trigger.type === 'IntentRequest');
+    const users = conversation === undefined ? await usersOf(record.extensionId) : [];
+    return {
+      type: conversation === undefined || firstIntent === undefined ? 'LaunchRequest' : 'IntentRequest',
+      userId: conversation?.userId ?? users[0]?.userId ?? 'test-user-1',
+      locale: conversation?.locale ?? localeOf(record),
+      intent: firstIntent?.trigger.type === 'IntentRequest' ? firstIntent.trigger.intent : '',
+      slots: '',
+      event: EVENTS[0] ?? '',
+      eventNamespace: '',
+      eventName: '',
+    };
   };
 
   router.get('/extensions/:id/console', async (req, res) => {
     const record = await registry.get(req.params['id']);
-    const actions = Object.values(actionsOf(record.sections));
-    const firstIntent = actions.find((a) => a.trigger.type === 'IntentRequest');
-    const users = await linkedUsersOf(record.extensionId);
-    await consolePage(
-      req,
-      res,
-      200,
-      record,
-      emptyForm({
-        type: firstIntent === undefined ? 'LaunchRequest' : 'IntentRequest',
-        userId: users[0] ?? 'test-user-1',
-        intent: firstIntent?.trigger.type === 'IntentRequest' ? firstIntent.trigger.intent : '',
-        slots: '',
-        eventNamespace: '',
-        eventName: '',
-        newSession: true,
-      }),
-      undefined,
-      users,
-    );
+    const conversation = await conversations.get(sessionOf(req).keyHash, record.extensionId);
+    await consolePage(req, res, 200, record, emptyForm(await defaults(record, conversation)));
   });
 
+  /** One turn: `do=end` sends a SessionEndedRequest, anything else the chosen request. Then back to the transcript (post/redirect/get). */
   router.post('/extensions/:id/console', async (req, res) => {
     const record = await registry.get(req.params['id']);
     const id = record.extensionId;
+    const keyHash = sessionOf(req).keyHash;
+    const stored = await conversations.get(keyHash, id);
+    const ending = field(req, 'do') === 'end' || field(req, 'type') === 'SessionEndedRequest';
     const values = {
-      type: field(req, 'type'),
-      userId: field(req, 'userId').trim(),
+      type: ending ? 'SessionEndedRequest' : field(req, 'type'),
+      userId: stored?.userId ?? field(req, 'userId').trim(),
+      locale: stored?.locale ?? field(req, 'locale'),
       intent: field(req, 'intent').trim(),
       slots: field(req, 'slots'),
+      event: field(req, 'event'),
       eventNamespace: field(req, 'eventNamespace').trim(),
       eventName: field(req, 'eventName').trim(),
-      newSession: checked(req, 'newSession'),
     };
     const form = emptyForm(values);
-    const type = (SAMPLE_TYPES as readonly string[]).includes(values.type) ? (values.type as SampleType) : undefined;
-    if (type === undefined) form.errors['type'] = 'Choose a request type.';
-    if (values.userId === '') form.errors['userId'] = 'Give a CEK user ID (any text; a linked user to use their account).';
-    else if (values.userId.length > 256) form.errors['userId'] = 'Must be at most 256 characters.';
-    if (type === 'IntentRequest' && values.intent === '') form.errors['intent'] = 'Give the intent name, as in the CLOVA console.';
-    if (type === 'EventRequest' && values.eventNamespace === '') form.errors['eventNamespace'] = 'Give the event namespace.';
-    if (type === 'EventRequest' && values.eventName === '') form.errors['eventName'] = 'Give the event name.';
-    const slots = parseNameValueLines(values.slots, { separator: '=', shape: 'name=value', noun: 'slot', unique: false });
-    if (type === 'IntentRequest' && slots.problem !== undefined) form.errors['slots'] = slots.problem;
+    if (stored === undefined) {
+      if (values.userId === '') form.errors['userId'] = 'Give a CEK user ID (any text; a linked or test user to use their account).';
+      else if (values.userId.length > 256) form.errors['userId'] = 'Must be at most 256 characters.';
+      if (values.locale === '') values.locale = localeOf(record);
+      if (!isLocale(values.locale)) form.errors['locale'] = `Choose one of ${LOCALES.join(', ')}.`;
+    }
+    let input: TurnInput | undefined;
+    if (ending) input = { kind: 'end' };
+    else if (values.type === 'LaunchRequest') input = { kind: 'launch' };
+    else if (values.type === 'IntentRequest') {
+      const slots = parseNameValueLines(values.slots, { separator: '=', shape: 'name=value', noun: 'slot', unique: false });
+      if (values.intent === '') form.errors['intent'] = 'Give the intent name, as in the CLOVA console.';
+      if (slots.problem !== undefined) form.errors['slots'] = slots.problem;
+      input = { kind: 'intent', intent: { name: values.intent, slots: slots.values } };
+    } else if (values.type === 'EventRequest') {
+      const [namespace = '', name = ''] = EVENTS.includes(values.event) ? values.event.split('.') : [values.eventNamespace, values.eventName];
+      if (namespace === '') form.errors['eventNamespace'] = 'Give the event namespace.';
+      if (name === '') form.errors['eventName'] = 'Give the event name.';
+      input = { kind: 'event', event: { namespace, name } };
+    } else form.errors['type'] = 'Choose a request type.';
+    if (stored?.ended === true) form.problems.push('This session has ended: download the conversation as a scenario, or start a new conversation.');
+    else if (stored !== undefined && stored.turns.length >= MAX_TURNS) form.problems.push(`A conversation holds at most ${MAX_TURNS} turns: download it, or start a new conversation.`);
     const secret = await signingSecretOf(registry, id);
     if (secret === undefined) form.problems.push('The Chatbot Secret of this extension cannot be opened with the configured encryption keys: generate a new one (Setup, Step 1).');
-    if (type === undefined || secret === undefined || Object.keys(form.errors).length > 0) {
-      await consolePage(req, res, 400, record, form);
+    if (input === undefined || secret === undefined || Object.keys(form.errors).length > 0 || form.problems.length > 0) {
+      await consolePage(req, res, stored?.ended === true || form.problems.length > 0 ? 409 : 400, record, form);
       return;
     }
 
-    const body = buildSampleRequest({
-      type,
-      extensionId: id,
-      userId: values.userId,
-      language: record.language,
-      ...(type === 'IntentRequest' ? { intent: values.intent, slots: slots.values } : {}),
-      ...(type === 'EventRequest' ? { eventNamespace: values.eventNamespace, eventName: values.eventName } : {}),
-      newSession: values.newSession,
-    });
+    const conversation = stored ?? newConversation(values.userId, values.locale as Locale);
+    const body = nextRequest(conversation, input, { extensionId: id, language: record.language });
     const raw = JSON.stringify(body);
-    const sent = await sendTestRequest({ tap: ctx.tap, log: ctx.s.log }, { extensionId: id, raw, secret, baseUrl: selfBaseUrl(req), origin: 'admin-console', reqId: req.requestId });
+    const sent = await sendTestRequest(
+      { tap: ctx.tap, log: ctx.s.log, isTestUser: (ext, user) => linkingOf(ctx.s).isTestUser(ext, user) },
+      { extensionId: id, raw, secret, baseUrl: selfBaseUrl(req), origin: 'admin-console', reqId: req.requestId },
+    );
     if (!sent.ok) {
       form.problems.push(`The request did not get an answer from this instance's CEK endpoint (${sent.reason}).`);
       await consolePage(req, res, 502, record, form);
@@ -156,32 +251,63 @@ export function consolePages(ctx: PagesContext): Router {
     const { status, text, ms, requestId, signature, url, json: parsed } = sent;
     const action = sent.action?.def;
     const cekError = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const result = {
-      status,
-      ms: ms < 10 ? ms.toFixed(1) : Math.round(ms).toString(),
-      ok: status === 200,
+    const spoken = status === 200 ? spokenText(parsed) : undefined;
+    const attributes = (parsed as { sessionAttributes?: unknown } | undefined)?.sessionAttributes;
+    addTurn(conversation, {
+      ...input,
+      at: new Date().toISOString(),
       requestId,
       url,
-      requestJson: JSON.stringify(body, null, 2),
-      requestBytes: Buffer.byteLength(raw),
-      signatureHeader: 'X-NCP-CHATBOT_SIGNATURE',
       signaturePreview: `${signature.slice(0, 12)}…`,
-      responseJson: (parsed === undefined ? text : pretty(text)).slice(0, MAX_SHOWN),
-      speech: status === 200 ? spokenText(parsed) : undefined,
-      cekError: status !== 200 && typeof cekError?.code === 'string' ? { code: cekError.code, message: typeof cekError.message === 'string' ? cekError.message : '' } : undefined,
-      outcome: sent.outcome === undefined ? undefined : { code: sent.outcome, text: OUTCOMES[sent.outcome] ?? sent.outcome },
+      status,
+      ms: ms < 10 ? ms.toFixed(1) : Math.round(ms).toString(),
+      speech: spoken?.speech ?? null,
+      endsSession: spoken?.endsSession ?? null,
+      outcome: sent.outcome ?? null,
+      directives: status === 200 ? directivesOf(parsed) : [],
+      sessionAttributes: status === 200 && typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : null,
+      cekError: status !== 200 && typeof cekError?.code === 'string' ? { code: cekError.code, message: typeof cekError.message === 'string' ? cekError.message : '' } : null,
       action:
         action === undefined
-          ? undefined
+          ? null
           : {
               name: action.name,
               url: action.url,
               triggerText: describeTrigger(action.trigger),
               forwarded: sent.action?.forwarded === true,
-              headers: forwardedHeaders(action, id, values.userId, requestId),
+              tokenSent: sent.action?.tokenSent === true,
+              headers: forwardedHeaders(action, id, conversation.userId, requestId),
             },
-    };
-    await consolePage(req, res, 200, record, form, result);
+      testUser: sent.testUser,
+      requestJson: JSON.stringify(body, null, 2),
+      requestBytes: Buffer.byteLength(raw),
+      responseJson: (parsed === undefined ? text : pretty(text)).slice(0, MAX_SHOWN),
+    });
+    await conversations.save(keyHash, id, conversation);
+    res.redirect(303, `/admin/extensions/${id}/console#turn-${conversation.turns.length}`);
+  });
+
+  /** Forgets the conversation: the next turn opens a new session (and may choose another user and locale). */
+  router.post('/extensions/:id/console/new', async (req, res) => {
+    const record = await registry.get(req.params['id']);
+    await conversations.clear(sessionOf(req).keyHash, record.extensionId);
+    res.redirect(303, `/admin/extensions/${record.extensionId}/console`);
+  });
+
+  /** The conversation as a scenario file of `cek-gateway test`, as an attachment. */
+  router.get('/extensions/:id/console/scenario.yaml', async (req, res) => {
+    const record = await registry.get(req.params['id']);
+    const conversation = await conversations.get(sessionOf(req).keyHash, record.extensionId);
+    if (conversation === undefined || conversation.turns.length === 0) {
+      const form = emptyForm(await defaults(record, conversation));
+      form.problems.push('There is no conversation to download yet: send a first turn.');
+      await consolePage(req, res, 404, record, form);
+      return;
+    }
+    const testUser = await linkingOf(ctx.s).isTestUser(record.extensionId, conversation.userId);
+    res.setHeader('content-type', 'application/yaml; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${record.extensionId}.console.yaml"`);
+    res.send(conversationScenario(conversation, { extensionId: record.extensionId, testUser }));
   });
 
   return router;
