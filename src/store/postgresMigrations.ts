@@ -26,6 +26,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL;`,
   },
+  {
+    version: 2,
+    name: 'ordered sets',
+    // Store.setAdd/setPage: a page is a range of the primary key's index (set_key = $1 AND member > $2
+    // ORDER BY member LIMIT n), members in byte order (COLLATE "C") like SQLite's BINARY and Redis' BYLEX.
+    sql: `
+      CREATE TABLE sets (
+        set_key text COLLATE "C" NOT NULL,
+        member text COLLATE "C" NOT NULL,
+        PRIMARY KEY (set_key, member)
+      );`,
+  },
 ];
 
 /** A schema name we can put into SQL unquoted-safe: lower-case identifier, at most 63 bytes. */

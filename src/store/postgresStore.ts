@@ -9,8 +9,8 @@ import { StoreUnavailableError } from './unavailable.js';
 import { messageOf } from '../http/errorInfo.js';
 
 /**
- * The PostgreSQL store (node-postgres): one table `kv(key, value, expires_at)` in the store's own
- * schema (config `DATABASE_SCHEMA`), so several deployments and test runs can share a database.
+ * The PostgreSQL store (node-postgres): a table `kv(key, value, expires_at)` (and `sets(set_key,
+ * member)` for the ordered sets) in the store's own schema (config `DATABASE_SCHEMA`), so several deployments and test runs can share a database.
  *
  * Every statement is a single atomic SQL statement on a pooled connection: compare-and-set,
  * take and increment rely on PostgreSQL's row locks (READ COMMITTED re-checks the WHERE clause on
@@ -247,6 +247,29 @@ class PostgresStoreImpl implements PostgresStore {
     return { items, next: r.rows.length > limit ? items[items.length - 1]?.key : undefined };
   }
 
+  async setAdd(set: string, member: string): Promise<void> {
+    await this.query(this.sql.setAdd, [escapeText(set), escapeText(member)]);
+  }
+
+  async setRemove(set: string, member: string): Promise<boolean> {
+    return ((await this.query(this.sql.setRemove, [escapeText(set), escapeText(member)])).rowCount ?? 0) > 0;
+  }
+
+  async setPage(set: string, page: { after?: string | undefined; limit: number }): Promise<{ members: string[]; next: string | undefined }> {
+    const limit = pageLimit(page.limit, 'setPage');
+    // Two statements rather than `$2 IS NULL OR member > $2`: each is a plain range of the primary key.
+    const r =
+      page.after === undefined
+        ? await this.query<{ member: string }>(this.sql.setFirst, [escapeText(set), limit + 1])
+        : await this.query<{ member: string }>(this.sql.setAfter, [escapeText(set), escapeText(page.after), limit + 1]);
+    const members = r.rows.slice(0, limit).map((row) => unescapeText(row.member));
+    return { members, next: r.rows.length > limit ? members[members.length - 1] : undefined };
+  }
+
+  async setClear(set: string): Promise<void> {
+    await this.query(this.sql.setClear, [escapeText(set)]);
+  }
+
   async sweep(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -299,6 +322,7 @@ class PostgresStoreImpl implements PostgresStore {
 /** Every statement, with the schema-qualified table. */
 function statements(schema: string) {
   const kv = `${schema}.kv`;
+  const sets = `${schema}.sets`;
   const expired = 'kv.expires_at IS NOT NULL AND kv.expires_at <= now()';
   return {
     get: `SELECT value FROM ${kv} WHERE key = $1 AND ${LIVE}`,
@@ -331,6 +355,11 @@ function statements(schema: string) {
     listFrom: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ${LIVE} ORDER BY key`,
     page: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ($2::text IS NULL OR key > $2) AND key < $3 AND ${LIVE} ORDER BY key LIMIT $4`,
     pageOpen: `SELECT key, value FROM ${kv} WHERE key >= $1 AND ($2::text IS NULL OR key > $2) AND ${LIVE} ORDER BY key LIMIT $3`,
+    setAdd: `INSERT INTO ${sets} (set_key, member) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    setRemove: `DELETE FROM ${sets} WHERE set_key = $1 AND member = $2`,
+    setFirst: `SELECT member FROM ${sets} WHERE set_key = $1 ORDER BY member LIMIT $2`,
+    setAfter: `SELECT member FROM ${sets} WHERE set_key = $1 AND member > $2 ORDER BY member LIMIT $3`,
+    setClear: `DELETE FROM ${sets} WHERE set_key = $1`,
     // In batches, skipping rows another instance's sweep (or a writer) holds.
     sweep: `DELETE FROM ${kv} AS kv USING (
               SELECT key FROM ${kv} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED

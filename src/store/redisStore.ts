@@ -327,6 +327,29 @@ class RedisStoreImpl implements RedisStore {
     return out;
   }
 
+  // Ordered sets: a ZSET whose members all score 0, so ZRANGE BYLEX orders them by bytes (memcmp).
+  async setAdd(set: string, member: string): Promise<void> {
+    await this.run(() => this.client.zadd(this.k(set), 0, member));
+  }
+
+  async setRemove(set: string, member: string): Promise<boolean> {
+    return (await this.run(() => this.client.zrem(this.k(set), member))) > 0;
+  }
+
+  async setPage(set: string, page: { after?: string | undefined; limit: number }): Promise<{ members: string[]; next: string | undefined }> {
+    const limit = pageLimit(page.limit, 'setPage');
+    // `(m`: after m, exclusive; `-`: from the start. One more than the page tells whether more follow.
+    const min = page.after === undefined ? '-' : `(${page.after}`;
+    const found = await this.run(() => this.client.zrange(this.k(set), min, '+', 'BYLEX', 'LIMIT', 0, limit + 1));
+    const members = found.slice(0, limit);
+    return { members, next: found.length > limit ? members[members.length - 1] : undefined };
+  }
+
+  async setClear(set: string): Promise<void> {
+    // UNLINK: a large set is freed in the background instead of blocking the server.
+    await this.run(() => this.client.unlink(this.k(set)));
+  }
+
   async ping(): Promise<void> {
     if (this.closed) throw new Error('store is closed');
     this.guard.check();

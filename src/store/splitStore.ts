@@ -93,6 +93,23 @@ export class SplitStore implements Store {
     return { items, next: more && items.length > 0 ? items[items.length - 1]?.key : undefined };
   }
 
+  // A set lives in the home of its key's family, like a key.
+  setAdd(set: string, member: string): Promise<void> {
+    return this.homeOf(set).setAdd(set, member);
+  }
+
+  setRemove(set: string, member: string): Promise<boolean> {
+    return this.homeOf(set).setRemove(set, member);
+  }
+
+  setPage(set: string, page: { after?: string | undefined; limit: number }): Promise<{ members: string[]; next: string | undefined }> {
+    return this.homeOf(set).setPage(set, page);
+  }
+
+  setClear(set: string): Promise<void> {
+    return this.homeOf(set).setClear(set);
+  }
+
   async ping(): Promise<void> {
     await Promise.all([this.durable.ping(), this.ephemeral.ping()]);
   }

@@ -71,6 +71,9 @@ interface KeyValueRow {
   key: string;
   value: string;
 }
+interface MemberRow {
+  member: string;
+}
 interface ExpiryRow {
   expires_at: number | null;
 }
@@ -119,7 +122,14 @@ class SqliteStoreImpl implements SqliteStore {
            value TEXT NOT NULL,
            expires_at INTEGER
          );
-         CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL;`,
+         CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL;
+         -- Ordered sets (setAdd, setPage): a page is a range of the primary key, members in BINARY
+         -- (UTF-8 byte) order. WITHOUT ROWID: the key is the row, no second b-tree.
+         CREATE TABLE IF NOT EXISTS sets (
+           set_key TEXT NOT NULL,
+           member TEXT NOT NULL,
+           PRIMARY KEY (set_key, member)
+         ) WITHOUT ROWID;`,
       );
       const db = this.db;
       this.stmt = prepareStatements(db);
@@ -264,6 +274,26 @@ class SqliteStoreImpl implements SqliteStore {
     return { items, next: rows.length > limit ? items[items.length - 1]?.key : undefined };
   }
 
+  async setAdd(set: string, member: string): Promise<void> {
+    this.write(() => this.stmt.setAdd.run({ set: this.prefix + set, member }));
+  }
+
+  async setRemove(set: string, member: string): Promise<boolean> {
+    return this.write(() => this.stmt.setRemove.run({ set: this.prefix + set, member }).changes > 0);
+  }
+
+  async setPage(set: string, page: { after?: string | undefined; limit: number }): Promise<{ members: string[]; next: string | undefined }> {
+    const limit = pageLimit(page.limit, 'setPage');
+    const params = { set: this.prefix + set, limit: limit + 1 };
+    const rows = page.after === undefined ? this.stmt.setFirst.all(params) : this.stmt.setAfter.all({ ...params, after: page.after });
+    const members = rows.slice(0, limit).map((r) => r.member);
+    return { members, next: rows.length > limit ? members[members.length - 1] : undefined };
+  }
+
+  async setClear(set: string): Promise<void> {
+    this.write(() => this.stmt.setClear.run({ set: this.prefix + set }));
+  }
+
   /** Fails while writes fail too: a store that cannot write is not ready. */
   async ping(): Promise<void> {
     this.stmt.ping.get();
@@ -333,6 +363,11 @@ function prepareStatements(db: Database.Database) {
     listFrom: db.prepare<{ lo: string; now: number }, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND ${LIVE} ORDER BY key`),
     pageFrom: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key >= @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
     pageAfter: db.prepare<PageParams, KeyValueRow>(`SELECT key, value FROM kv WHERE key > @lo AND (@open = 1 OR key < @hi) AND ${LIVE} ORDER BY key LIMIT @limit`),
+    setAdd: db.prepare<{ set: string; member: string }>(`INSERT INTO sets (set_key, member) VALUES (@set, @member) ON CONFLICT DO NOTHING`),
+    setRemove: db.prepare<{ set: string; member: string }>(`DELETE FROM sets WHERE set_key = @set AND member = @member`),
+    setFirst: db.prepare<{ set: string; limit: number }, MemberRow>(`SELECT member FROM sets WHERE set_key = @set ORDER BY member LIMIT @limit`),
+    setAfter: db.prepare<{ set: string; after: string; limit: number }, MemberRow>(`SELECT member FROM sets WHERE set_key = @set AND member > @after ORDER BY member LIMIT @limit`),
+    setClear: db.prepare<{ set: string }>(`DELETE FROM sets WHERE set_key = @set`),
     sweep: db.prepare<{ now: number }>(`DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= @now`),
     ping: db.prepare<[], { one: number }>(`SELECT 1 AS one`),
   };

@@ -47,6 +47,20 @@ export interface Store {
    * reads only the page's values).
    */
   listPage(prefix: string, page: { after?: string | undefined; limit: number }): Promise<{ items: Array<{ key: string; value: string }>; next: string | undefined }>;
+  /**
+   * Members of an ordered set, kept in byte (code point) order; for indexes that must page in
+   * O(page). A set's key is a key of a family (keys.ts) like any other, of a family that holds only
+   * sets: a set is not a value (never `get`, `set` or `delete` its key; `list`, `listPage` and so
+   * backups do not show it), and it has no TTL.
+   */
+  setAdd(set: string, member: string): Promise<void>; // idempotent
+  /** True when the member was there. */
+  setRemove(set: string, member: string): Promise<boolean>;
+  /** At most `limit` members after `after` (exclusive) in order; `next` = last member when more may follow. */
+  setPage(set: string, page: { after?: string | undefined; limit: number }): Promise<{ members: string[]; next: string | undefined }>;
+  /** Removes the whole set (extension deleted). */
+  setClear(set: string): Promise<void>;
+
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
 
@@ -61,11 +75,11 @@ export interface Store {
 
 export type StoreKind = 'sqlite' | 'redis' | 'postgres' | 'postgres+redis';
 
-/** The largest page `listPage` returns. */
+/** The largest page `listPage` and `setPage` return. */
 export const MAX_PAGE = 1_000;
 
-/** A page size for `listPage`: an integer from 1 to MAX_PAGE. */
-export function pageLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new RangeError(`listPage: limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
+/** A page size for `listPage` and `setPage`: an integer from 1 to MAX_PAGE. */
+export function pageLimit(limit: number, method = 'listPage'): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new RangeError(`${method}: limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
   return limit;
 }

@@ -407,6 +407,86 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
     });
   });
 
+  describe('ordered sets', () => {
+    /** Every member of a set, page by page. */
+    async function allMembers(set: string, limit: number): Promise<{ members: string[]; pages: number }> {
+      const members: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.setPage(set, { after, limit });
+        pages++;
+        expect(page.members.length).toBeLessThanOrEqual(limit);
+        members.push(...page.members);
+        after = page.next;
+      } while (after !== undefined);
+      return { members, pages };
+    }
+
+    test('members come in byte (code point) order, also past ASCII, U+FFFF and with U+0000', async () => {
+      const members = ['', '\u0000', '\u0000a', '\u0001', 'A', 'Z', 'a', 'a\u0000', 'ab', 'é', '\uffff', '😀', '\u{10ffff}'];
+      for (const m of [...members].reverse()) await store.setAdd('set:order', m);
+      expect(await allMembers('set:order', 100)).toEqual({ members, pages: 1 });
+      expect(await allMembers('set:order', 3)).toEqual({ members, pages: 5 });
+      const page = await store.setPage('set:order', { after: 'a', limit: 2 });
+      expect(page).toEqual({ members: ['a\u0000', 'ab'], next: 'ab' });
+      // `after` need not be a member.
+      expect((await store.setPage('set:order', { after: 'aa', limit: 1 })).members).toEqual(['ab']);
+      expect(await store.setPage('set:order', { after: '\u{10ffff}', limit: 5 })).toEqual({ members: [], next: undefined });
+    });
+
+    test('pages: each member once, next until the last page, none after an exact last page', async () => {
+      const members = Array.from({ length: 23 }, (_, i) => `user-${String(i).padStart(2, '0')}`);
+      for (const m of members) await store.setAdd('set:p', m);
+      expect(await allMembers('set:p', 10)).toEqual({ members, pages: 3 });
+      const exact = await store.setPage('set:p', { after: 'user-12', limit: 10 });
+      expect(exact.members).toEqual(members.slice(13));
+      expect(exact.next).toBeUndefined();
+      const first = await store.setPage('set:p', { limit: 1 });
+      expect(first).toEqual({ members: ['user-00'], next: 'user-00' });
+      expect(await store.setPage('set:none', { limit: 5 })).toEqual({ members: [], next: undefined });
+      await expect(store.setPage('set:p', { limit: 0 })).rejects.toThrow(RangeError);
+      await expect(store.setPage('set:p', { limit: 1001 })).rejects.toThrow(RangeError);
+      await expect(store.setPage('set:p', { limit: 2.5 })).rejects.toThrow(RangeError);
+    });
+
+    test('add is idempotent; remove says whether the member was there; clear removes only that set', async () => {
+      await store.setAdd('set:a', 'x');
+      await store.setAdd('set:a', 'x');
+      await store.setAdd('set:a', 'y');
+      await store.setAdd('set:b', 'x');
+      expect((await store.setPage('set:a', { limit: 10 })).members).toEqual(['x', 'y']);
+      expect(await store.setRemove('set:a', 'x')).toBe(true);
+      expect(await store.setRemove('set:a', 'x')).toBe(false);
+      expect(await store.setRemove('set:none', 'x')).toBe(false);
+      expect((await store.setPage('set:a', { limit: 10 })).members).toEqual(['y']);
+      expect((await store.setPage('set:b', { limit: 10 })).members).toEqual(['x']);
+      await store.setAdd('set:a', 'x');
+      await store.setClear('set:a');
+      await store.setClear('set:none');
+      expect(await store.setPage('set:a', { limit: 10 })).toEqual({ members: [], next: undefined });
+      expect((await store.setPage('set:b', { limit: 10 })).members).toEqual(['x']);
+      // Sets whose keys start with one another are apart, and a set is not a key/value entry.
+      await store.setAdd('set:b:c', 'z');
+      expect((await store.setPage('set:b', { limit: 10 })).members).toEqual(['x']);
+      expect(await store.list('set:')).toEqual([]);
+      await store.setAdd('set:a', 'again');
+      expect((await store.setPage('set:a', { limit: 10 })).members).toEqual(['again']);
+    });
+
+    test('concurrent adds of the same member from two connections keep one member', async () => {
+      const peer = await openPeer(kind, store);
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : peer).setAdd('set:race', 'same')));
+        expect((await peer.setPage('set:race', { limit: 10 })).members).toEqual(['same']);
+        expect(await store.setRemove('set:race', 'same')).toBe(true);
+        expect(await peer.setRemove('set:race', 'same')).toBe(false);
+      } finally {
+        await peer.close();
+      }
+    });
+  });
+
   describe('list', () => {
     test('only keys with the prefix, sorted by key, without expired keys', async () => {
       await store.set('list:b', '2');
@@ -574,6 +654,14 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
         expect(await a.get('shared')).toBe('A');
         expect(await b.delete('count')).toBe(true);
         expect(await a.get('count')).toBe('2');
+
+        await a.setAdd('set:shared', 'from a');
+        await b.setAdd('set:shared', 'from b');
+        expect((await a.setPage('set:shared', { limit: 10 })).members).toEqual(['from a']);
+        expect(await b.setRemove('set:shared', 'from a')).toBe(false);
+        await b.setClear('set:shared');
+        expect((await a.setPage('set:shared', { limit: 10 })).members).toEqual(['from a']);
+        expect((await b.setPage('set:shared', { limit: 10 })).members).toEqual([]);
 
         const boxB = inbox();
         const unsub = await b.subscribe('events', boxB.handler);
@@ -978,7 +1066,7 @@ describe('store outages', () => {
       await sleep(1_500);
       started = Date.now();
       const results = await Promise.all(
-        [store.get('k'), store.increment('n'), store.set('k', 'w'), store.ping()].map((p) =>
+        [store.get('k'), store.increment('n'), store.set('k', 'w'), store.setAdd('s', 'm'), store.setPage('s', { limit: 1 }), store.ping()].map((p) =>
           p.then(
             () => 'answered',
             (e: unknown) => e,
@@ -1044,7 +1132,15 @@ describe('store outages', () => {
       const failed = await store.set('k', 'w').catch((e: unknown) => e);
       expect(isStoreUnavailable(failed)).toBe(true);
       const started = Date.now();
-      for (const write of [() => store.increment('n'), () => store.delete('k'), () => store.setIfAbsent('x', '1'), () => store.take('k')]) {
+      for (const write of [
+        () => store.increment('n'),
+        () => store.delete('k'),
+        () => store.setIfAbsent('x', '1'),
+        () => store.take('k'),
+        () => store.setAdd('s', 'm'),
+        () => store.setRemove('s', 'm'),
+        () => store.setClear('s'),
+      ]) {
         expect(isStoreUnavailable(await write().catch((e: unknown) => e))).toBe(true);
       }
       expect(Date.now() - started).toBeLessThan(200);
@@ -1150,6 +1246,17 @@ describePostgres('createStore with DATABASE_URL', () => {
         expect(homes.at(-1)?.[1]).toBe(family.durability);
       }
       expect(homes.filter(([, h]) => h === 'durable').map(([n]) => n)).toEqual(expect.arrayContaining(['extension', 'linkedToken', 'quotaDay', 'usage']));
+      // An ordered set lives in the home of its key's family, like a key.
+      const durableSet = keyOf('extension', 'set-home');
+      const ephemeralSet = keyOf('pairingCode', 'set-home');
+      await store.setAdd(durableSet, 'd');
+      await store.setAdd(ephemeralSet, 'e');
+      expect((await store.durable.setPage(durableSet, { limit: 5 })).members).toEqual(['d']);
+      expect((await store.ephemeral.setPage(durableSet, { limit: 5 })).members).toEqual([]);
+      expect((await store.ephemeral.setPage(ephemeralSet, { limit: 5 })).members).toEqual(['e']);
+      expect((await store.durable.setPage(ephemeralSet, { limit: 5 })).members).toEqual([]);
+      await store.setClear(durableSet);
+      expect(await store.setRemove(ephemeralSet, 'e')).toBe(true);
       // Listing across families merges both homes in key order; a page at a time too.
       const all = (await store.list('')).map((e) => e.key);
       expect(all).toEqual([...all].sort());
