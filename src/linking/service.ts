@@ -3,6 +3,7 @@ import type { CekResponseBody } from '../cek/types.js';
 import type { Config } from '../config/env.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registry.js';
+import { describeError } from '../http/errorInfo.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Keyring } from '../security/keyring.js';
@@ -14,7 +15,10 @@ import { LinkLifecycle } from './linkLifecycle.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import { OAuthClients } from './oauthClient.js';
 import { Pairing } from './pairing.js';
-import type { LinkingSettings } from './settings.js';
+import { KeepAliveSchedule } from './keepAliveSchedule.js';
+import { KeepAliveWorker } from './keepAliveWorker.js';
+import { Refresher } from './refresher.js';
+import { keepAliveIntervalMs, type LinkingSettings } from './settings.js';
 import { SettingsAdmin } from './settingsAdmin.js';
 import { Tickets } from './tickets.js';
 import { VaultTokens } from './vaultTokens.js';
@@ -47,13 +51,25 @@ export class LinkingService implements LinkedTokens {
   readonly #tokens: VaultTokens;
   readonly #lifecycle: LinkLifecycle;
   readonly #registry: ExtensionRegistry;
+  readonly #vault: TokenVault;
+  readonly #log: Logger;
+  readonly #schedule: KeepAliveSchedule;
+  readonly #keepAlive: KeepAliveWorker;
+  readonly #hourMs: number;
+  /** Keep-alive reschedules started by settings saves (awaited on close; tests wait for them). */
+  readonly #rescheduling = new Set<Promise<void>>();
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
     const events = d.events ?? NO_EVENTS;
     this.linkUrl = `${config.publicUrl}/link`;
     this.#registry = registry;
-    const vault = new TokenVault(store, keyring);
+    this.#log = log;
+    this.#hourMs = config.keepAliveHourSeconds * 1000;
+    // The keep-alive schedule follows every token record write (link, refresh, break, unlink).
+    this.#schedule = new KeepAliveSchedule({ store, registry, log, hourMs: this.#hourMs });
+    const vault = new TokenVault(store, keyring, this.#schedule);
+    this.#vault = vault;
     const pairing = new Pairing(store, keyring, keyring.deriveKey('pairing codes'));
     const tickets = new Tickets(store, keyring.deriveKey('link tickets'));
     const clients = new OAuthClients(keyring, config.production);
@@ -62,7 +78,20 @@ export class LinkingService implements LinkedTokens {
     this.#health = health;
     this.#settings = new SettingsAdmin({ registry, keyring, health, production: config.production });
     this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events });
-    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events });
+    const refresher = new Refresher({ store, vault, log, metrics, health, events, skewSeconds: config.refreshSkewSeconds });
+    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, log, vault, refresher, pairing, clients, health, events });
+    this.#keepAlive = new KeepAliveWorker({
+      store,
+      log,
+      metrics,
+      registry,
+      vault,
+      schedule: this.#schedule,
+      refresh: (ext, userId, stale, deadline) => this.#tokens.refresh(ext, userId, stale, deadline),
+      circuitState: (provider) => refresher.circuitState(provider),
+      ratePerSecond: config.keepAliveRatePerSecond,
+      hourMs: this.#hourMs,
+    });
     this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients, events });
   }
 
@@ -91,9 +120,29 @@ export class LinkingService implements LinkedTokens {
     return this.#settings.misconfiguration(ext);
   }
 
-  /** Merge-saves the settings; 400 `invalid_body` naming each field (`SettingsAdmin.save`). */
-  saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
-    return this.#settings.save(extensionId, body);
+  /**
+   * Merge-saves the settings; 400 `invalid_body` naming each field (`SettingsAdmin.save`). A change
+   * of the keep-alive period (or turning it or linking on or off) moves every link's schedule entry,
+   * in the background (an extension may have a million links).
+   */
+  async saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
+    const { extension, settings, previous } = await this.#settings.save(extensionId, body);
+    const before = keepAliveIntervalMs(previous, this.#hourMs);
+    const after = keepAliveIntervalMs(settings, this.#hourMs);
+    if (before !== after) {
+      const run = this.#schedule
+        .rescheduleExtension(this.#vault, extension.extensionId, before, after)
+        .then((n) => this.#log.info({ extensionId: extension.extensionId, links: n }, 'keep-alive schedule moved to the new period'))
+        .catch((err: unknown) => this.#log.warn({ extensionId: extension.extensionId, err: describeError(err) }, 'keep-alive schedule not moved to the new period'))
+        .finally(() => this.#rescheduling.delete(run));
+      this.#rescheduling.add(run);
+    }
+    return { extension, settings };
+  }
+
+  /** Settles when the keep-alive reschedules started by earlier settings saves are done. */
+  async keepAliveSettled(): Promise<void> {
+    await Promise.all(this.#rescheduling);
   }
 
   // ---- The flow (link pages; the admin API mints tickets) ----
@@ -146,11 +195,19 @@ export class LinkingService implements LinkedTokens {
   /** Drops what a deleted extension left: its links and its misconfiguration mark. */
   async extensionDeleted(extensionId: string): Promise<void> {
     await this.#lifecycle.removeAll(extensionId);
+    await this.#schedule.dropExtension(extensionId);
     await this.#health.healed(extensionId);
   }
 
-  /** Closes the OAuth clients' connection pools (on stop). */
-  close(): Promise<void> {
-    return this.#clients.close();
+  /** Starts the keep-alive sweep (one instance at a time sweeps; `keepAliveWorker.ts`). */
+  start(): Promise<void> {
+    return this.#keepAlive.start();
+  }
+
+  /** Stops the keep-alive sweep, then closes the OAuth clients' connection pools (on stop). */
+  async close(): Promise<void> {
+    await this.#keepAlive.stop();
+    await this.keepAliveSettled();
+    await this.#clients.close();
   }
 }

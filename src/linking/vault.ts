@@ -41,6 +41,15 @@ export interface OpenedRecord {
   tokens: TokenSet;
 }
 
+/**
+ * Told of each token record write, after it is written (the keep-alive schedule follows the records
+ * through it, whoever writes them). `refreshable`: whether the new tokens hold a refresh token, when
+ * the write knows. Never rejects: it logs its own failures, a record write stands regardless.
+ */
+export interface VaultWatcher {
+  written(extensionId: string, userId: string, before: TokenRecord | undefined, after: TokenRecord | undefined, refreshable?: boolean): Promise<void>;
+}
+
 const keyFor = (extensionId: string, userId: string): string => keyOf('linkedToken', extensionId, userId);
 export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
@@ -52,10 +61,12 @@ export const contextFor = (extensionId: string, userId: string): string => `toke
 export class TokenVault {
   readonly #store: Store;
   readonly #keyring: Keyring;
+  readonly #watcher: VaultWatcher | undefined;
 
-  constructor(store: Store, keyring: Keyring) {
+  constructor(store: Store, keyring: Keyring, watcher?: VaultWatcher) {
     this.#store = store;
     this.#keyring = keyring;
+    this.#watcher = watcher;
   }
 
   async read(extensionId: string, userId: string): Promise<OpenedRecord | undefined> {
@@ -86,6 +97,7 @@ export class TokenVault {
       successPending: true,
     };
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#watcher?.written(extensionId, userId, undefined, record, tokens.refreshToken !== undefined);
     return record;
   }
 
@@ -101,6 +113,7 @@ export class TokenVault {
     };
     delete record.brokenReason;
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#watcher?.written(extensionId, userId, previous, record, tokens.refreshToken !== undefined);
     return record;
   }
 
@@ -110,6 +123,7 @@ export class TokenVault {
     const record = decodeRecord<TokenRecord>(raw);
     change(record);
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#watcher?.written(extensionId, userId, decodeRecord<TokenRecord>(raw), record);
   }
 
   /** Marks a link broken; true when it was linked before (a change worth announcing), false when already broken or gone. */
@@ -124,7 +138,11 @@ export class TokenVault {
   }
 
   async remove(extensionId: string, userId: string): Promise<boolean> {
-    return this.#store.delete(keyFor(extensionId, userId));
+    if (this.#watcher === undefined) return this.#store.delete(keyFor(extensionId, userId));
+    // Taken, not just deleted: the watcher needs what was there.
+    const raw = await this.#store.take(keyFor(extensionId, userId));
+    if (raw !== null) await this.#watcher.written(extensionId, userId, decodeRecord<TokenRecord>(raw), undefined);
+    return raw !== null;
   }
 
   /** One page of an extension's links in user id order, without tokens (admin use). `next`: the user id to continue after. */

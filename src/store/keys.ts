@@ -24,6 +24,8 @@ export const KEY_FAMILIES = {
   extension: { prefix: 'ext:', owner: 'extensions/registry.ts', durability: 'durable', lifetime: 'until deleted' },
   linkedToken: { prefix: 'tok:', owner: 'linking/vault.ts', durability: 'durable', lifetime: 'until unlinked' },
   refreshLock: { prefix: 'lock:refresh:', owner: 'linking/refresher.ts', durability: 'ephemeral', lifetime: 'seconds (one refresh)' },
+  keepAliveDue: { prefix: 'keepalive:due:', owner: 'linking/keepAliveSchedule.ts', durability: 'durable', lifetime: 'an ordered set (one member per kept-alive link, until it is met)' },
+  keepAliveLease: { prefix: 'keepalive:lease:', owner: 'linking/keepAliveWorker.ts', durability: 'ephemeral', lifetime: 'seconds (renewed by the instance that sweeps)' },
   pairingCode: { prefix: 'pair:code:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingUser: { prefix: 'pair:user:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingFailures: { prefix: 'pair:fail:', owner: 'linking/attempts.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },

@@ -16,11 +16,11 @@ describe('store key families (store/keys.ts)', () => {
     expect(familyOf('unknown:key')).toBeUndefined();
   });
 
-  test('what is durable: extensions, tokens, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
+  test('what is durable: extensions, tokens, the keep-alive schedule, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
     const durable = entries
       .filter(([, f]) => f.durability === 'durable')
       .map(([n]) => n)
       .sort();
-    expect(durable).toEqual(['extension', 'linkedToken', 'quotaDay', 'usage', 'webhookDelivery', 'webhookDue']);
+    expect(durable).toEqual(['extension', 'keepAliveDue', 'linkedToken', 'quotaDay', 'usage', 'webhookDelivery', 'webhookDue']);
   });
 });
