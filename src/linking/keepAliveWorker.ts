@@ -3,6 +3,7 @@ import type { ExtensionRegistry } from '../extensions/registry.js';
 import { describeError } from '../http/errorInfo.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
+import { SealError } from '../security/keyring.js';
 import { keyOf } from '../store/keys.js';
 import { Lease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
@@ -190,7 +191,11 @@ export class KeepAliveWorker {
     const settings = ext === undefined ? undefined : settingsOf(ext.record);
     const interval = keepAliveIntervalMs(settings, this.#d.hourMs);
     if (ext === undefined || settings === undefined || interval === undefined) return this.#drop(member);
-    const current = await this.#d.vault.read(e.extensionId, e.userId).catch(() => undefined);
+    // A record sealed under a key no longer configured is broken for good; a store that fails fails the pass (tried again later).
+    const current = await this.#d.vault.read(e.extensionId, e.userId).catch((err: unknown) => {
+      if (err instanceof SealError) return undefined;
+      throw err;
+    });
     const expected = current === undefined || current.tokens.refreshToken === undefined ? undefined : dueOf(current.record, interval, e.extensionId, e.userId);
     if (current === undefined || expected === undefined) return this.#drop(member);
     if (expected > now) {
@@ -257,6 +262,7 @@ export class KeepAliveWorker {
 
   async #later(member: string, e: DueEntry, due: number, result: Result): Promise<string> {
     this.#count(result);
+    this.#reserved.delete(member);
     return this.#d.schedule.move(member, e, due);
   }
 
