@@ -41,6 +41,8 @@ export interface KeepAliveDeps {
   /** The voice path's refresh (one single flight, one store lock, one breaker per provider). */
   refresh: (ext: ExtensionRecord, userId: string, stale: string, deadline: number) => Promise<TokenLookup>;
   circuitState: (provider: string) => BreakerState;
+  /** Whether the provider refuses the extension's client under these settings (`health.ts`): keep-alive waits for a fix. */
+  misconfigured: (extensionId: string, settingsVersion: string) => Promise<boolean>;
   ratePerSecond: number;
   hourMs: number;
 }
@@ -65,6 +67,8 @@ export class KeepAliveWorker {
   readonly #pacer: ProviderPacer;
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #reserved = new Set<string>();
+  /** Per pass: extensions whose provider refuses their client (read once a pass, not once a link). */
+  #misconfigured = new Map<string, Promise<boolean>>();
   #timer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #running: Promise<void> | undefined;
@@ -157,6 +161,7 @@ export class KeepAliveWorker {
   async #pass(): Promise<number> {
     const now = Date.now();
     this.#pacer.prune(now);
+    this.#misconfigured = new Map();
     let after: string | undefined;
     let due = 0;
     let handled = 0;
@@ -204,7 +209,8 @@ export class KeepAliveWorker {
       return this.#drop(member);
     }
     const provider = breakerKeyOf(ext.record, settings);
-    if (this.#d.circuitState(provider) === 'open') {
+    if (this.#d.circuitState(provider) === 'open' || (await this.#isMisconfigured(e.extensionId, settings.updatedAt))) {
+      // The provider is down, or refuses the client (a wrong secret): calling it again helps nobody.
       await this.#later(member, e, now + this.#backoff(interval), 'backed_off');
       return;
     }
@@ -252,6 +258,15 @@ export class KeepAliveWorker {
     } catch (err) {
       this.#d.log.warn({ extensionId: e.extensionId, err: describeError(err) }, 'keep-alive schedule not updated after a refresh');
     }
+  }
+
+  #isMisconfigured(extensionId: string, settingsVersion: string): Promise<boolean> {
+    let known = this.#misconfigured.get(extensionId);
+    if (known === undefined) {
+      known = this.#d.misconfigured(extensionId, settingsVersion);
+      this.#misconfigured.set(extensionId, known);
+    }
+    return known;
   }
 
   async #drop(member: string): Promise<void> {

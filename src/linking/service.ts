@@ -89,6 +89,7 @@ export class LinkingService implements LinkedTokens {
       schedule: this.#schedule,
       refresh: (ext, userId, stale, deadline) => this.#tokens.refresh(ext, userId, stale, deadline),
       circuitState: (provider) => refresher.circuitState(provider),
+      misconfigured: async (extensionId, settingsVersion) => (await health.read(extensionId, settingsVersion)) !== undefined,
       ratePerSecond: config.keepAliveRatePerSecond,
       hourMs: this.#hourMs,
     });

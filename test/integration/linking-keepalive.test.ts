@@ -116,13 +116,14 @@ describe.each(kinds)('keep-alive refresh on %s', (kind) => {
 });
 
 /** A token endpoint of our own (real HTTP) that answers well or 503 and records when it was called. */
-async function countingProvider(): Promise<{ target: TestTarget; times: number[]; mode: { up: boolean } }> {
+async function countingProvider(): Promise<{ target: TestTarget; times: number[]; mode: { up: boolean; clientRejected: boolean } }> {
   const times: number[] = [];
-  const mode = { up: true };
+  const mode = { up: true, clientRejected: false };
   const target = await startTarget({
     '/token': (call, res) => {
       times.push(Date.now());
-      if (call.body.toString().includes('refresh_token=rt-revoked')) res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
+      if (mode.clientRejected) res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client' }));
+      else if (call.body.toString().includes('refresh_token=rt-revoked')) res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
       else if (!mode.up) res.writeHead(503, { 'content-type': 'text/html' }).end('<html>down</html>');
       else
         res
@@ -274,6 +275,37 @@ describe('keep-alive meets a revoked grant', () => {
     expect(await metric(app, 'cekgw_keepalive_refreshes_total{result="broken"}')).toBe(1);
     expect((await vaultOf(app).record(EXT, 'revoked'))!.brokenReason).toMatch(/invalid_grant/);
     for (const u of ['user-0', 'user-1']) expect((await vaultOf(app).record(EXT, u))!.status).toBe('linked');
+  }, 30_000);
+});
+
+describe('keep-alive and a client the provider refuses', () => {
+  const EXT = 'com.example.kaclient';
+  let app: TestApp;
+  let p: Awaited<ReturnType<typeof countingProvider>>;
+
+  beforeAll(async () => {
+    app = await startTestApp({ label: 'keepalive-client', env: { ...HOUR, KEEPALIVE_RATE_PER_SECOND: '50' } });
+    p = await countingProvider();
+    await createExtension(app, EXT, targetLinking(p.target, null));
+  });
+  afterAll(async () => {
+    await app.close();
+    await p.target.close();
+  });
+
+  test('invalid_client marks the extension misconfigured; keep-alive then waits instead of asking for every link, and breaks none', async () => {
+    const users = await storeLinks(app, EXT, 8);
+    p.mode.clientRejected = true;
+    await sleep(1_100);
+    await request(app.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders).send({ enabled: true, keepAliveHours: 1 }).expect(200);
+    await waitFor(async () => (await metric(app, 'cekgw_keepalive_refreshes_total{result="backed_off"}')) >= 4, 10_000);
+    const calls = p.times.length;
+    expect(calls).toBeLessThanOrEqual(3);
+    expect((await request(app.url).get(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders)).body.misconfigured).not.toBeNull();
+    await sleep(2_000);
+    expect(p.times.length).toBe(calls);
+    const records = await Promise.all(users.map((u) => vaultOf(app).record(EXT, u)));
+    expect(records.every((r) => r?.status === 'linked')).toBe(true);
   }, 30_000);
 });
 
