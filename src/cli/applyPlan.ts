@@ -96,6 +96,7 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, o: { prun
       clientAuth: linking.clientAuth,
       loginPromptMessage: linking.loginPromptMessage,
       loginSuccessMessage: linking.loginSuccessMessage,
+      keepAliveHours: linking.keepAliveHours,
     };
     if (linking.clientId !== null) body['clientId'] = linking.clientId;
     // Write-only: sent when it is being set, replaced or removed; an unchanged "set" keeps the stored one.

@@ -46,6 +46,7 @@ export function desiredState(id: string, d: ExtensionDoc, current: ExtensionStat
       clientAuth: l.clientAuth ?? 'basic',
       loginPromptMessage: l.loginPromptMessage ?? null,
       loginSuccessMessage: l.loginSuccessMessage ?? null,
+      keepAliveHours: l.keepAliveHours ?? null,
     };
   }
   let gateway = current.gateway;

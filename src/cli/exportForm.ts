@@ -19,7 +19,7 @@ export function toDocument(id: string, s: ExtensionState): Record<string, unknow
     if (l.clientSecret) linking['clientSecret'] = ref(envName(id, 'CLIENT_SECRET'));
     linking['scope'] = l.scope;
     linking['clientAuth'] = l.clientAuth;
-    for (const f of ['loginPromptMessage', 'loginSuccessMessage'] as const) if (l[f] !== null) linking[f] = l[f];
+    for (const f of ['loginPromptMessage', 'loginSuccessMessage', 'keepAliveHours'] as const) if (l[f] !== null) linking[f] = l[f];
     out['accountLinking'] = linking;
   }
   const g = s.gateway;

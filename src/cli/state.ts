@@ -42,6 +42,8 @@ export interface LinkingState {
   clientAuth: 'basic' | 'body';
   loginPromptMessage: string | null;
   loginSuccessMessage: string | null;
+  /** `null`: keep-alive refresh off. */
+  keepAliveHours: number | null;
 }
 
 export interface GatewayState {
@@ -152,6 +154,7 @@ async function readExtension(api: AdminClient, v: ExtensionView): Promise<Instan
               clientAuth: linking.clientAuth,
               loginPromptMessage: linking.loginPromptMessage,
               loginSuccessMessage: linking.loginSuccessMessage,
+              keepAliveHours: linking.keepAliveHours,
             },
       gateway: {
         requireApiKey: gateway.requireApiKey,

@@ -45,6 +45,10 @@ export interface Config {
   readonly gatewayFreeMonthlyCalls: number;
   /** Lifecycle webhooks: the delay before the first retry; each later one doubles it (up to 24 h in all). */
   readonly webhookFirstRetrySeconds: number;
+  /** Keep-alive refresh: token-endpoint calls a second per provider (token endpoint origin), across all instances. */
+  readonly keepAliveRatePerSecond: number;
+  /** The length in seconds of the "hour" of an extension's `keepAliveHours` (3600; tests shrink it, production refuses that). */
+  readonly keepAliveHourSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +110,8 @@ const schema = z.object({
   TRUST_PROXY: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(10).default(0)),
   GATEWAY_FREE_MONTHLY_CALLS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(1_000_000)),
   WEBHOOK_FIRST_RETRY_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0.05).max(3600).default(5)),
+  KEEPALIVE_RATE_PER_SECOND: z.preprocess(blankToUndefined, z.coerce.number().min(0.01).max(1000).default(5)),
+  KEEPALIVE_HOUR_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0.1).max(3600).default(3600)),
 });
 
 /** Secrets generated for development, kept in `DATA_DIR` so they survive restarts. */
@@ -211,6 +217,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     problems.push(`CEK_PUBLIC_KEY: ${messageOf(err)}`);
   }
 
+  // A shorter keep-alive "hour" is a test knob: in production it would refresh links every N seconds instead of every N hours.
+  if (production && e.KEEPALIVE_HOUR_SECONDS !== 3600) problems.push('KEEPALIVE_HOUR_SECONDS: only for tests; must be 3600 (or unset) when NODE_ENV=production');
+
   if (problems.length > 0 || cekPublicKey === undefined || adminToken === undefined) throw new ConfigError(problems);
   if (e.NODE_ENV === 'development' && e.HOST !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(e.HOST)) {
     // Development allows http and private action targets and may run on a generated admin token.
@@ -240,6 +249,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     trustProxy: e.TRUST_PROXY,
     gatewayFreeMonthlyCalls: e.GATEWAY_FREE_MONTHLY_CALLS,
     webhookFirstRetrySeconds: e.WEBHOOK_FIRST_RETRY_SECONDS,
+    keepAliveRatePerSecond: e.KEEPALIVE_RATE_PER_SECOND,
+    keepAliveHourSeconds: e.KEEPALIVE_HOUR_SECONDS,
   };
   return { config: deepFreeze(config), warnings };
 }

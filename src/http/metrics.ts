@@ -22,6 +22,16 @@ export interface Metrics {
   readonly linkingMisconfigured: Gauge;
   /** OAuth providers whose circuit breaker is open or half-open on this instance. */
   readonly providerCircuitsOpen: Gauge;
+  /** Per provider (its breaker key): 0 closed, 1 half-open, 2 open, as last acted on by this instance. */
+  readonly providerCircuitState: Gauge<'provider'>;
+  /** Breaker changes on this instance, by provider and the state entered. */
+  readonly providerCircuitTransitions: Counter<'provider' | 'to'>;
+  /** Keep-alive refreshes (issue 16) made or decided by this instance, by result. */
+  readonly keepAliveRefreshes: Counter<'result'>;
+  /** Keep-alive entries due and not yet done, as the sweeping instance last counted them (0 on the others). */
+  readonly keepAliveBacklog: Gauge;
+  /** 1 on the instance that holds the keep-alive lease (sweeps), 0 on the others. */
+  readonly keepAliveLeader: Gauge;
   /** Lifecycle webhook tries made by this instance, by what became of the delivery (`delivered`, `retry`, `failed`). */
   readonly webhookTries: Counter<'outcome'>;
   /** Linking funnel steps by extension (`*`: steps before an extension is known) and step; bounded: registered extensions × 6 steps. */
@@ -88,6 +98,34 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     providerCircuitsOpen: new Gauge({
       name: 'cekgw_provider_circuits_open',
       help: 'OAuth providers whose circuit breaker is open or half-open on this instance (refreshes answer at once instead of waiting)',
+      registers: [registry],
+    }),
+    providerCircuitState: new Gauge({
+      name: 'cekgw_provider_circuit_state',
+      help: 'Circuit breaker state per OAuth provider on this instance: 0 closed, 1 half-open, 2 open',
+      labelNames: ['provider'],
+      registers: [registry],
+    }),
+    providerCircuitTransitions: new Counter({
+      name: 'cekgw_provider_circuit_transitions_total',
+      help: 'Circuit breaker state changes per OAuth provider on this instance, by the state entered (closed, open, half_open)',
+      labelNames: ['provider', 'to'],
+      registers: [registry],
+    }),
+    keepAliveRefreshes: new Counter({
+      name: 'cekgw_keepalive_refreshes_total',
+      help: 'Keep-alive refreshes by result: ok, broken (invalid_grant), failed (retried later), backed_off (breaker open), deferred (provider rate), dropped (no longer needed)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    keepAliveBacklog: new Gauge({
+      name: 'cekgw_keepalive_backlog',
+      help: 'Keep-alive refreshes due and not yet done (due now, or deferred by the provider rate), as the sweeping instance last counted them',
+      registers: [registry],
+    }),
+    keepAliveLeader: new Gauge({
+      name: 'cekgw_keepalive_leader',
+      help: '1 on the instance that holds the keep-alive lease and sweeps the schedule, 0 on the others',
       registers: [registry],
     }),
     webhookTries: new Counter({

@@ -13,13 +13,20 @@ export const OPEN_MS = 10_000;
 
 type State = { kind: 'closed'; failures: number } | { kind: 'open'; until: number } | { kind: 'half_open'; probing: boolean };
 
+export type BreakerState = State['kind'];
+
 export class CircuitBreakers {
   readonly #states = new Map<string, State>();
   readonly #onChange: (openCount: number) => void;
+  readonly #onTransition: (provider: string, to: BreakerState) => void;
 
-  /** `onChange` hears the number of open breakers whenever it changes (a metric). */
-  constructor(onChange: (openCount: number) => void = () => undefined) {
+  /**
+   * `onChange` hears the number of open breakers whenever it changes; `onTransition` each change of
+   * one provider's state (metrics). An open breaker becomes half-open when a refresh next asks.
+   */
+  constructor(onChange: (openCount: number) => void = () => undefined, onTransition: (provider: string, to: BreakerState) => void = () => undefined) {
     this.#onChange = onChange;
+    this.#onTransition = onTransition;
   }
 
   /** May a refresh for `provider` call it now? (Takes the probe slot of a half-open breaker.) */
@@ -48,6 +55,9 @@ export class CircuitBreakers {
       this.#set(provider, { kind: 'open', until: now + OPEN_MS });
       return;
     }
+    // A call that started before the breaker opened and failed after: it stays open (it used to
+    // count as the first failure of a closed breaker, which closed it again).
+    if (s?.kind === 'open') return;
     const failures = (s?.kind === 'closed' ? s.failures : 0) + 1;
     this.#set(provider, failures >= FAILURES_TO_OPEN ? { kind: 'open', until: now + OPEN_MS } : { kind: 'closed', failures });
   }
@@ -67,10 +77,13 @@ export class CircuitBreakers {
 
   #set(provider: string, state: State | undefined): void {
     const before = this.#openCount();
+    const from = this.#states.get(provider)?.kind ?? 'closed';
     if (state === undefined) this.#states.delete(provider);
     else this.#states.set(provider, state);
     const after = this.#openCount();
     if (after !== before) this.#onChange(after);
+    const to = state?.kind ?? 'closed';
+    if (to !== from) this.#onTransition(provider, to);
   }
 
   #openCount(): number {

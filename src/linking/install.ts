@@ -2,6 +2,7 @@ import { acknowledgement } from '../cek/response.js';
 import type { CekResponder } from '../cek/dispatch.js';
 import type { Core } from '../core.js';
 import type { Feature } from '../feature.js';
+import { describeError } from '../http/errorInfo.js';
 import { createViews } from '../http/views.js';
 import type { LinkEventSink } from './events.js';
 import { linkingRoutes } from './routes.js';
@@ -40,6 +41,7 @@ export function installLinking(core: Core, deps: LinkingFeatureDeps): LinkingFea
     return acknowledgement(cek.version);
   };
 
+  const started = linking.start().catch((err: unknown) => core.log.error({ err: describeError(err) }, 'the keep-alive worker did not start'));
   const views = createViews();
   return {
     name: 'linking',
@@ -47,6 +49,9 @@ export function installLinking(core: Core, deps: LinkingFeatureDeps): LinkingFea
     responders: [skillDisabled],
     publicRouter: () => linkingRoutes(linking, views, core.log, core.config.publicUrl.startsWith('https:'), core.keyring.deriveKey('csrf pre-session forms')),
     onExtensionDeleted: (extensionId) => linking.extensionDeleted(extensionId),
-    stop: () => linking.close(),
+    async stop() {
+      await started;
+      await linking.close();
+    },
   };
 }

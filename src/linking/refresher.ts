@@ -7,7 +7,7 @@ import type { TokenLookup } from './linkedTokens.js';
 import type { LinkEventSink } from './events.js';
 import type { LinkingHealth } from './health.js';
 import { withProviderDeadline } from './oauthClient.js';
-import { CircuitBreakers, FAILURES_TO_OPEN } from './circuitBreaker.js';
+import { CircuitBreakers, FAILURES_TO_OPEN, type BreakerState } from './circuitBreaker.js';
 import { classifyProviderFailure } from './providerFailure.js';
 import type { TokenVault, OpenedRecord } from './vault.js';
 import { keyOf } from '../store/keys.js';
@@ -37,6 +37,15 @@ export interface RefreshTarget {
   provider: string;
 }
 
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** A provider as a metric label: its URL without query or fragment (they may carry anything), at most 200 characters. */
+function providerLabel(provider: string): string {
+  if (!URL.canParse(provider)) return provider.slice(0, 200);
+  const u = new URL(provider);
+  return `${u.origin}${u.pathname}`.slice(0, 200);
+}
+
 /**
  * Refreshes a linked token by exactly one worker across processes: an in-process single flight,
  * then a store lock whose life is bounded by the refresh's own cut-off (a crashed owner holds it
@@ -62,7 +71,14 @@ export class Refresher {
   readonly #downHere = new Set<string>();
 
   constructor(o: { store: Store; vault: TokenVault; log: Logger; metrics: Metrics; health: LinkingHealth; events: LinkEventSink; skewSeconds: number }) {
-    this.#breakers = new CircuitBreakers((open) => o.metrics.providerCircuitsOpen.set(open));
+    this.#breakers = new CircuitBreakers(
+      (open) => o.metrics.providerCircuitsOpen.set(open),
+      (provider, to) => {
+        const label = providerLabel(provider);
+        o.metrics.providerCircuitState.set({ provider: label }, STATE_VALUE[to]);
+        o.metrics.providerCircuitTransitions.inc({ provider: label, to });
+      },
+    );
     this.#store = o.store;
     this.#vault = o.vault;
     this.#log = o.log;
@@ -84,6 +100,11 @@ export class Refresher {
     const issuedAt = Date.parse(refreshedAt ?? linkedAt);
     const skew = Number.isFinite(issuedAt) ? Math.min(this.#skewMs, Math.max(0, (expiresAt - issuedAt) / 2)) : this.#skewMs;
     return expiresAt - skew > Date.now();
+  }
+
+  /** The state of `provider`'s circuit breaker on this instance (keep-alive backs off while it is not closed). */
+  circuitState(provider: string): BreakerState {
+    return this.#breakers.stateOf(provider);
   }
 
   refresh(t: RefreshTarget): Promise<TokenLookup> {

@@ -17,7 +17,10 @@ import { LinkStates, type LinkingStateRecord, type LinkStateRecord } from './lin
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import { OAuthClients } from './oauthClient.js';
 import { Pairing } from './pairing.js';
-import type { LinkingSettings } from './settings.js';
+import { KeepAliveSchedule } from './keepAliveSchedule.js';
+import { KeepAliveWorker } from './keepAliveWorker.js';
+import { Refresher } from './refresher.js';
+import { keepAliveIntervalMs, type LinkingSettings } from './settings.js';
 import { SettingsAdmin } from './settingsAdmin.js';
 import { TestUsers } from './testUsers.js';
 import { Tickets } from './tickets.js';
@@ -58,6 +61,11 @@ export class LinkingService implements LinkedTokens {
   #stopping = false;
   readonly #states: LinkStates;
   readonly #funnel: LinkingFunnel;
+  readonly #schedule: KeepAliveSchedule;
+  readonly #keepAlive: KeepAliveWorker;
+  readonly #hourMs: number;
+  /** Keep-alive reschedules started by settings saves (awaited on close; tests wait for them). */
+  readonly #rescheduling = new Set<Promise<void>>();
 
   constructor(d: LinkingDeps) {
     const { config, store, keyring, registry, log, metrics } = d;
@@ -68,9 +76,12 @@ export class LinkingService implements LinkedTokens {
     this.#funnel = funnel;
     this.linkUrl = `${config.publicUrl}/link`;
     this.#registry = registry;
-    const vault = new TokenVault(store, keyring);
-    this.#vault = vault;
     this.#log = log;
+    this.#hourMs = config.keepAliveHourSeconds * 1000;
+    // The keep-alive schedule follows every token record write (link, refresh, break, unlink).
+    this.#schedule = new KeepAliveSchedule({ store, registry, log, hourMs: this.#hourMs });
+    const vault = new TokenVault(store, keyring, this.#schedule);
+    this.#vault = vault;
     const pairing = new Pairing(store, keyring, keyring.deriveKey('pairing codes'));
     const tickets = new Tickets(store, keyring.deriveKey('link tickets'));
     const clients = new OAuthClients(keyring, config.production);
@@ -79,7 +90,21 @@ export class LinkingService implements LinkedTokens {
     this.#health = health;
     this.#settings = new SettingsAdmin({ registry, keyring, health, production: config.production });
     this.#flow = new AuthorizationFlow({ publicUrl: config.publicUrl, store, registry, log, vault, pairing, tickets, clients, health, events, funnel });
-    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, refreshSkewSeconds: config.refreshSkewSeconds, store, log, metrics, vault, pairing, clients, health, events, funnel });
+    const refresher = new Refresher({ store, vault, log, metrics, health, events, skewSeconds: config.refreshSkewSeconds });
+    this.#tokens = new VaultTokens({ linkUrl: this.linkUrl, log, vault, refresher, pairing, clients, health, events, funnel });
+    this.#keepAlive = new KeepAliveWorker({
+      store,
+      log,
+      metrics,
+      registry,
+      vault,
+      schedule: this.#schedule,
+      refresh: (ext, userId, stale, deadline) => this.#tokens.refresh(ext, userId, stale, deadline),
+      circuitState: (provider) => refresher.circuitState(provider),
+      misconfigured: async (extensionId, settingsVersion) => (await health.read(extensionId, settingsVersion)) !== undefined,
+      ratePerSecond: config.keepAliveRatePerSecond,
+      hourMs: this.#hourMs,
+    });
     this.#lifecycle = new LinkLifecycle({ registry, log, vault, pairing, tickets, clients, events });
     this.#testUsers = new TestUsers({ vault, pairing, log });
   }
@@ -109,9 +134,29 @@ export class LinkingService implements LinkedTokens {
     return this.#settings.misconfiguration(ext);
   }
 
-  /** Merge-saves the settings; 400 `invalid_body` naming each field (`SettingsAdmin.save`). */
-  saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
-    return this.#settings.save(extensionId, body);
+  /**
+   * Merge-saves the settings; 400 `invalid_body` naming each field (`SettingsAdmin.save`). A change
+   * of the keep-alive period (or turning it or linking on or off) moves every link's schedule entry,
+   * in the background (an extension may have a million links).
+   */
+  async saveSettings(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
+    const { extension, settings, previous } = await this.#settings.save(extensionId, body);
+    const before = keepAliveIntervalMs(previous, this.#hourMs);
+    const after = keepAliveIntervalMs(settings, this.#hourMs);
+    if (before !== after) {
+      const run = this.#schedule
+        .rescheduleExtension(this.#vault, extension.extensionId, before, after)
+        .then((n) => this.#log.info({ extensionId: extension.extensionId, links: n }, 'keep-alive schedule moved to the new period'))
+        .catch((err: unknown) => this.#log.warn({ extensionId: extension.extensionId, err: describeError(err) }, 'keep-alive schedule not moved to the new period'))
+        .finally(() => this.#rescheduling.delete(run));
+      this.#rescheduling.add(run);
+    }
+    return { extension, settings };
+  }
+
+  /** Settles when the keep-alive reschedules started by earlier settings saves are done. */
+  async keepAliveSettled(): Promise<void> {
+    await Promise.all(this.#rescheduling);
   }
 
   // ---- The flow (link pages; the admin API mints tickets) ----
@@ -215,6 +260,7 @@ export class LinkingService implements LinkedTokens {
   /** Drops what a deleted extension left: its links, its misconfiguration mark and its states. */
   async extensionDeleted(extensionId: string): Promise<void> {
     await this.#lifecycle.removeAll(extensionId);
+    await this.#schedule.dropExtension(extensionId);
     await this.#health.healed(extensionId);
     await this.#states.extensionDeleted(extensionId);
     await this.#funnel.extensionDeleted(extensionId);
@@ -237,9 +283,16 @@ export class LinkingService implements LinkedTokens {
     return this.#index;
   }
 
-  /** Stops a link index build between two pages, writes the last funnel counts and closes the OAuth clients' connection pools (on stop). */
+  /** Starts the keep-alive sweep (one instance at a time sweeps; `keepAliveWorker.ts`). */
+  start(): Promise<void> {
+    return this.#keepAlive.start();
+  }
+
+  /** Stops the keep-alive sweep and a link index build (between two pages), writes the last funnel counts, then closes the OAuth clients' connection pools (on stop). */
   async close(): Promise<void> {
     this.#stopping = true;
+    await this.#keepAlive.stop();
+    await this.keepAliveSettled();
     await this.#index;
     await this.#funnel.stop().catch(() => undefined);
     await this.#clients.close();

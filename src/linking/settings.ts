@@ -19,8 +19,13 @@ export interface LinkingSettings {
   clientAuth: 'basic' | 'body';
   loginPromptMessage?: string;
   loginSuccessMessage?: string;
+  /** Keep-alive refresh: refresh each link at least this often even when idle; absent: off. */
+  keepAliveHours?: number;
   updatedAt: string;
 }
+
+/** The longest keep-alive period accepted (90 days: refresh tokens that idle out later need no keep-alive). */
+export const MAX_KEEPALIVE_HOURS = 2160;
 
 const MAX_URL = 2048;
 
@@ -53,6 +58,7 @@ export function settingsInput(production: boolean) {
       clientAuth: z.enum(['basic', 'body']).optional(),
       loginPromptMessage: message.nullable().optional(),
       loginSuccessMessage: message.nullable().optional(),
+      keepAliveHours: z.number().int('must be a whole number of hours').min(1).max(MAX_KEEPALIVE_HOURS).nullable().optional(),
     })
     .strict();
 }
@@ -94,10 +100,27 @@ export function formatSettings(s: LinkingSettings | undefined, ext: ExtensionRec
     clientAuth: s?.clientAuth ?? 'basic',
     loginPromptMessage: s?.loginPromptMessage ?? null,
     loginSuccessMessage: s?.loginSuccessMessage ?? null,
+    keepAliveHours: s?.keepAliveHours ?? null,
     /** What to register at the provider as the redirect URI. */
     redirectUri: `${publicUrl}/oauth/callback`,
     linkUrl: `${publicUrl}/link`,
     extensionId: ext.extensionId,
     updatedAt: s?.updatedAt ?? null,
   };
+}
+
+/** Who a refresh calls, as its circuit breaker knows it: the issuer, else the token URL. */
+export function breakerKeyOf(ext: ExtensionRecord | ResolvedExtension['record'], s: LinkingSettings): string {
+  return s.issuer ?? s.tokenUrl ?? ext.extensionId;
+}
+
+/** The origin of the provider's token endpoint (its issuer's, with discovery): the keep-alive rate is per origin. */
+export function tokenOriginOf(ext: ExtensionRecord | ResolvedExtension['record'], s: LinkingSettings): string {
+  const url = s.tokenUrl ?? s.issuer;
+  return url !== undefined && URL.canParse(url) ? new URL(url).origin : ext.extensionId;
+}
+
+/** The keep-alive period in ms (`hourMs`: the length of an hour, shorter in tests), or undefined when keep-alive is off. */
+export function keepAliveIntervalMs(s: LinkingSettings | undefined, hourMs: number): number | undefined {
+  return s?.enabled === true && s.keepAliveHours !== undefined ? s.keepAliveHours * hourMs : undefined;
 }

@@ -34,19 +34,21 @@ export class SettingsAdmin {
    * its value, `null` clears it; `clientSecret` is write-only and sealed. Throws 400 `invalid_body`
    * naming each field (including settings that would be enabled but incomplete).
    */
-  async save(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings }> {
+  async save(extensionId: string, body: unknown): Promise<{ extension: ExtensionRecord; settings: LinkingSettings; previous: LinkingSettings | undefined }> {
     const ext = await this.#registry.get(extensionId);
     const input = parseInput(this.#schema, body);
     const sealedSecret = typeof input.clientSecret === 'string' ? this.#keyring.seal(input.clientSecret, clientSecretContext(ext.extensionId)) : undefined;
     // Merged with the current record (it may run again if another change came in between).
     let next: LinkingSettings | undefined;
+    let previous: LinkingSettings | undefined;
     const extension = await this.#registry.updateSection(ext.extensionId, SECTION, (current) => {
+      previous = settingsOf(current);
       next = mergeSettings(current, input, sealedSecret, this.#production);
       return next;
     });
     // New settings deserve a fresh try: the next refresh tells whether they work.
     await this.#health.healed(ext.extensionId, 'settings saved');
-    return { extension, settings: next as LinkingSettings };
+    return { extension, settings: next as LinkingSettings, previous };
   }
 }
 
@@ -63,6 +65,8 @@ function mergeSettings(ext: ExtensionRecord, input: SettingsInput, sealedSecret:
     const value = v === undefined ? prev?.[k] : (v ?? undefined);
     if (value !== undefined) next[k] = value;
   }
+  const keepAliveHours = input.keepAliveHours === undefined ? prev?.keepAliveHours : (input.keepAliveHours ?? undefined);
+  if (keepAliveHours !== undefined) next.keepAliveHours = keepAliveHours;
   const clientId = input.clientId ?? prev?.clientId;
   if (clientId !== undefined) next.clientId = clientId;
   if (input.clientSecret === undefined) {

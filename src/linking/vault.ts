@@ -42,6 +42,15 @@ export interface OpenedRecord {
   tokens: TokenSet;
 }
 
+/**
+ * Told of each token record write, after it is written (the keep-alive schedule follows the records
+ * through it, whoever writes them). `refreshable`: whether the new tokens hold a refresh token, when
+ * the write knows. Never rejects: it logs its own failures, a record write stands regardless.
+ */
+export interface VaultWatcher {
+  written(extensionId: string, userId: string, before: TokenRecord | undefined, after: TokenRecord | undefined, refreshable?: boolean): Promise<void>;
+}
+
 const keyFor = (extensionId: string, userId: string): string => keyOf('linkedToken', extensionId, userId);
 export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
@@ -65,10 +74,12 @@ export class TokenVault {
   readonly #keyring: Keyring;
   /** The index is known to be complete (its mark was seen): listing reads it instead of scanning the records. */
   #indexed = false;
+  readonly #watcher: VaultWatcher | undefined;
 
-  constructor(store: Store, keyring: Keyring) {
+  constructor(store: Store, keyring: Keyring, watcher?: VaultWatcher) {
     this.#store = store;
     this.#keyring = keyring;
+    this.#watcher = watcher;
   }
 
   async read(extensionId: string, userId: string): Promise<OpenedRecord | undefined> {
@@ -99,6 +110,7 @@ export class TokenVault {
       successPending: true,
     };
     await this.#write(extensionId, userId, record);
+    await this.#watcher?.written(extensionId, userId, undefined, record, tokens.refreshToken !== undefined);
     return record;
   }
 
@@ -166,6 +178,7 @@ export class TokenVault {
     };
     delete record.brokenReason;
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#watcher?.written(extensionId, userId, previous, record, tokens.refreshToken !== undefined);
     return record;
   }
 
@@ -175,6 +188,7 @@ export class TokenVault {
     const record = decodeRecord<TokenRecord>(raw);
     change(record);
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
+    await this.#watcher?.written(extensionId, userId, decodeRecord<TokenRecord>(raw), record);
   }
 
   /** Marks a link broken; true when it was linked before (a change worth announcing), false when already broken or gone. */
@@ -203,9 +217,17 @@ export class TokenVault {
     throw new Error('the test user could not be removed: its record kept changing');
   }
 
-  /** Deletes the record, then its index entry. */
+  /** Deletes the record, then its index entry; the watcher hears of it. */
   async remove(extensionId: string, userId: string): Promise<boolean> {
-    const removed = await this.#store.delete(keyFor(extensionId, userId));
+    let removed: boolean;
+    if (this.#watcher === undefined) {
+      removed = await this.#store.delete(keyFor(extensionId, userId));
+    } else {
+      // Taken, not just deleted: the watcher needs what was there.
+      const raw = await this.#store.take(keyFor(extensionId, userId));
+      if (raw !== null) await this.#watcher.written(extensionId, userId, decodeRecord<TokenRecord>(raw), undefined);
+      removed = raw !== null;
+    }
     await this.#unindex(extensionId, userId);
     return removed;
   }

@@ -5,9 +5,7 @@ import { fillLoginPrompt } from '../extensions/messages.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ResolvedExtension } from '../extensions/registry.js';
 import type { Logger } from '../http/logger.js';
-import type { Metrics } from '../http/metrics.js';
 import { SealError } from '../security/keyring.js';
-import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { LinkEventSink } from './events.js';
 import type { LinkingFunnel } from './funnel.js';
@@ -15,8 +13,8 @@ import type { LinkingHealth } from './health.js';
 import type { LinkedTokens, TokenLookup } from './linkedTokens.js';
 import type { OAuthClients } from './oauthClient.js';
 import { spokenDigits, type Pairing } from './pairing.js';
-import { Refresher } from './refresher.js';
-import { settingsOf } from './settings.js';
+import type { Refresher } from './refresher.js';
+import { breakerKeyOf, settingsOf } from './settings.js';
 import type { TokenVault } from './vault.js';
 
 /** The time a token lookup may take when the caller gives no deadline of its own. */
@@ -25,11 +23,10 @@ const DEFAULT_TOKEN_BUDGET_MS = 5_000;
 export interface VaultTokensDeps {
   /** Where the login prompt sends the user (`PUBLIC_URL/link`). */
   linkUrl: string;
-  refreshSkewSeconds: number;
-  store: Store;
   log: Logger;
-  metrics: Metrics;
   vault: TokenVault;
+  /** Shared with keep-alive, so both use one single flight and one set of circuit breakers. */
+  refresher: Refresher;
   pairing: Pairing;
   clients: OAuthClients;
   health: LinkingHealth;
@@ -45,7 +42,7 @@ export class VaultTokens implements LinkedTokens {
 
   constructor(d: VaultTokensDeps) {
     this.#d = d;
-    this.#refresher = new Refresher({ store: d.store, vault: d.vault, log: d.log, metrics: d.metrics, health: d.health, events: d.events, skewSeconds: d.refreshSkewSeconds });
+    this.#refresher = d.refresher;
   }
 
   async accessToken(ext: ResolvedExtension, userId: string, deadline = Date.now() + DEFAULT_TOKEN_BUDGET_MS, locale?: string): Promise<TokenLookup> {
@@ -73,7 +70,7 @@ export class VaultTokens implements LinkedTokens {
     if (current.record.status === 'broken') return { status: 'broken' };
     if (current.record.test === true) return this.#testUserToken(ext, current.record.expiresAt, current.tokens.accessToken);
     let result: TokenLookup = { status: 'ok', token: current.tokens.accessToken };
-    if (!this.#refresher.usable(current)) result = await this.#refresh(ext.record, userId, current.tokens.accessToken, deadline);
+    if (!this.#refresher.usable(current)) result = await this.refresh(ext.record, userId, current.tokens.accessToken, deadline);
     if (result.status === 'ok' && current.record.successPending === true) {
       await this.#d.vault.update(ext.record.extensionId, userId, (r) => {
         delete r.successPending;
@@ -92,7 +89,7 @@ export class VaultTokens implements LinkedTokens {
       return { status: 'unavailable' };
     }
     // A provider that is down (or refuses our client) says nothing about the user's grant: the link stays.
-    return this.#refresh(ext.record, userId, rejected, deadline);
+    return this.refresh(ext.record, userId, rejected, deadline);
   }
 
   /**
@@ -130,7 +127,8 @@ export class VaultTokens implements LinkedTokens {
     return cekResponse({ version: cek.version, speech: simpleSpeech(text, prompt.lang), shouldEndSession: true });
   }
 
-  #refresh(ext: ExtensionRecord, userId: string, stale: string, deadline: number): Promise<TokenLookup> {
+  /** Refreshes the user's token unless someone already replaced `stale` (voice path and keep-alive). */
+  refresh(ext: ExtensionRecord, userId: string, stale: string, deadline: number): Promise<TokenLookup> {
     const settings = settingsOf(ext);
     if (settings?.enabled !== true) return Promise.resolve({ status: 'unlinked' });
     return this.#refresher.refresh({
@@ -139,7 +137,7 @@ export class VaultTokens implements LinkedTokens {
       stale,
       deadline,
       settingsVersion: settings.updatedAt,
-      provider: settings.issuer ?? settings.tokenUrl ?? ext.extensionId,
+      provider: breakerKeyOf(ext, settings),
       config: () => this.#d.clients.configFor(ext, settings),
     });
   }

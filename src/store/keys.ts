@@ -27,6 +27,8 @@ export const KEY_FAMILIES = {
   linkIndex: { prefix: 'idx:link:', owner: 'linking/vault.ts', durability: 'durable', lifetime: 'until the extension is deleted (a member until unlinked)' },
   dataMigration: { prefix: 'migrated:', owner: 'linking/linkIndex.ts', durability: 'durable', lifetime: 'for good (marks a one-time data migration done)' },
   refreshLock: { prefix: 'lock:refresh:', owner: 'linking/refresher.ts', durability: 'ephemeral', lifetime: 'seconds (one refresh)' },
+  keepAliveDue: { prefix: 'keepalive:due:', owner: 'linking/keepAliveSchedule.ts', durability: 'durable', lifetime: 'an ordered set (one member per kept-alive link, until it is met)' },
+  keepAliveLease: { prefix: 'keepalive:lease:', owner: 'linking/keepAliveWorker.ts', durability: 'ephemeral', lifetime: 'seconds (renewed by the instance that sweeps)' },
   pairingCode: { prefix: 'pair:code:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingUser: { prefix: 'pair:user:', owner: 'linking/pairing.ts', durability: 'ephemeral', lifetime: 'minutes (a code’s life)' },
   pairingFailures: { prefix: 'pair:fail:', owner: 'linking/attempts.ts', durability: 'ephemeral', lifetime: 'minutes (a lockout window)' },

@@ -23,6 +23,10 @@ export interface ProviderOptions {
   redirectUri: string;
   /** Access token lifetime in seconds (default 3600). */
   accessTokenTtl?: number;
+  /** Refresh token lifetime in seconds (default 86400); with `rotateRefreshToken`, each refresh issues one that lives this long again. */
+  refreshTokenTtl?: number;
+  /** Issue a new refresh token on every refresh (default false: the same one, like many real providers). */
+  rotateRefreshToken?: boolean;
 }
 
 export async function startProvider(o: ProviderOptions): Promise<TestProvider> {
@@ -51,9 +55,9 @@ export async function startProvider(o: ProviderOptions): Promise<TestProvider> {
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     cookies: { keys: ['test-cookie-key-0123456789'] },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    ttl: { AccessToken: o.accessTokenTtl ?? 3600, IdToken: 3600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 3600, RefreshToken: 86400 },
+    ttl: { AccessToken: o.accessTokenTtl ?? 3600, IdToken: 3600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 3600, RefreshToken: o.refreshTokenTtl ?? 86400 },
     // Refresh tokens stay the same on refresh when not rotated, like many real providers.
-    rotateRefreshToken: false,
+    rotateRefreshToken: o.rotateRefreshToken ?? false,
     loadExistingGrant: async (ctx) => {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
       return grantId === undefined ? undefined : ctx.oidc.provider.Grant.find(grantId);

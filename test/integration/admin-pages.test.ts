@@ -214,6 +214,21 @@ describe('admin pages: forms show the API rules as messages', () => {
     expect(saved.body).toMatchObject({ enabled: false, loginPromptMessage: null });
   });
 
+  test('keep-alive refresh on the setup page: a whole number of hours is saved and shown, anything else is named on the field, blank turns it off', async () => {
+    const bad = await post(`/admin/extensions/${EXT}/account-linking/messages`, { keepAliveHours: '1.5' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Must be a whole number of hours (blank: off)');
+    expect(bad.text).toContain('value="1.5"');
+    const tooMany = await post(`/admin/extensions/${EXT}/account-linking/messages`, { keepAliveHours: '9999' });
+    expect(tooMany.status).toBe(400);
+    expect((await post(`/admin/extensions/${EXT}/account-linking/messages`, { keepAliveHours: '24' })).status).toBe(303);
+    expect((await request(app.url).get(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders)).body.keepAliveHours).toBe(24);
+    const page = await send(app, `/admin/extensions/${EXT}`, { cookie: session.cookie });
+    expect(page.text).toMatch(/id="f-keepAliveHours" name="keepAliveHours" type="number" value="24"/);
+    expect((await post(`/admin/extensions/${EXT}/account-linking/messages`, { keepAliveHours: '' })).status).toBe(303);
+    expect((await request(app.url).get(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders)).body.keepAliveHours).toBeNull();
+  });
+
   test('a second action method for the same intent: the conflict is shown on the form', async () => {
     const base = { triggerType: 'IntentRequest', intent: 'Balance', url: 'http://127.0.0.1:9/balance', tokenSource: 'auto', timeoutMs: '3000', headers: '' };
     expect((await post(`/admin/extensions/${EXT}/actions`, { ...base, name: 'Balance' })).status).toBe(303);

@@ -49,6 +49,7 @@ describe('cek-gateway export, diff and apply', () => {
           clientId: 'weather-client',
           clientSecret: SECRETS.CEK_COM_EXAMPLE_WEATHER_CLIENT_SECRET,
           scope: 'profile points',
+          keepAliveHours: 24,
         })
       ).status,
     ).toBe(200);
@@ -91,6 +92,7 @@ describe('cek-gateway export, diff and apply', () => {
     expect(exported.stdout).toContain('clientSecret: ${env:CEK_COM_EXAMPLE_WEATHER_CLIENT_SECRET}');
     expect(exported.stdout).toContain('x-api-key: ${env:CEK_COM_EXAMPLE_WEATHER_ACTION_GETWEATHER_HEADER_X_API_KEY}');
     expect(exported.stdout).toContain('name: partner-a');
+    expect(exported.stdout).toContain('keepAliveHours: 24');
     const config = file('weather.yaml', exported.stdout);
 
     const applied = await cli(target, ['apply', config], SECRETS);
@@ -107,6 +109,7 @@ describe('cek-gateway export, diff and apply', () => {
     // The secrets reached the instance from the environment.
     const api = adminApi(target);
     expect((await api.get(`/extensions/${WEATHER}/account-linking`)).body.clientSecretSet).toBe(true);
+    expect((await api.get(`/extensions/${WEATHER}/account-linking`)).body.keepAliveHours).toBe(24);
     expect((await api.get(`/extensions/${WEATHER}/gateway`)).body.messengerVerifyTokenSet).toBe(true);
     expect((await api.get(`/extensions/${WEATHER}/actions`)).body.actions[0].headers).toEqual({ 'x-api-key': SECRETS.CEK_COM_EXAMPLE_WEATHER_ACTION_GETWEATHER_HEADER_X_API_KEY });
 

@@ -28,6 +28,7 @@ function current(): InstanceExtension {
       clientAuth: 'basic',
       loginPromptMessage: null,
       loginSuccessMessage: null,
+      keepAliveHours: 24,
     },
     actions: {
       Check: {

@@ -53,6 +53,16 @@ describe('parseConfig', () => {
     expect(config.production).toBe(true);
   });
 
+  test('keep-alive: a rate per provider (5 a second by default); a shorter "hour" is for tests only and refused in production', () => {
+    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com/', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN };
+    const { config } = parseConfig(prod);
+    expect(config.keepAliveRatePerSecond).toBe(5);
+    expect(config.keepAliveHourSeconds).toBe(3600);
+    expect(problemsOf(() => parseConfig({ ...prod, KEEPALIVE_HOUR_SECONDS: '1' }))).toEqual([expect.stringMatching(/^KEEPALIVE_HOUR_SECONDS: only for tests/)]);
+    expect(problemsOf(() => parseConfig({ ...prod, KEEPALIVE_RATE_PER_SECOND: '0' }))).toEqual([expect.stringMatching(/^KEEPALIVE_RATE_PER_SECOND/)]);
+    expect(parseConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, KEEPALIVE_HOUR_SECONDS: '1' }).config.keepAliveHourSeconds).toBe(1);
+  });
+
   // Issue 13 item 10: one repeated character and an all-zero key were accepted in production.
   test('production refuses low-entropy secrets, naming the variable and how to generate a good one', () => {
     const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://cek.example.com' };

@@ -3,7 +3,11 @@ import { CircuitBreakers, FAILURES_TO_OPEN, OPEN_MS } from '../../src/linking/ci
 describe('CircuitBreakers', () => {
   test(`opens after ${FAILURES_TO_OPEN} failures in a row, half-opens after the open time with one probe, closes on its success`, () => {
     const counts: number[] = [];
-    const b = new CircuitBreakers((n) => counts.push(n));
+    const transitions: string[] = [];
+    const b = new CircuitBreakers(
+      (n) => counts.push(n),
+      (p, to) => transitions.push(`${p}:${to}`),
+    );
     const t0 = 1_000_000;
     for (let i = 0; i < FAILURES_TO_OPEN - 1; i++) b.failed('p', t0);
     expect(b.stateOf('p', t0)).toBe('closed');
@@ -18,6 +22,7 @@ describe('CircuitBreakers', () => {
     expect(b.stateOf('p')).toBe('closed');
     expect(b.allow('p')).toBe(true);
     expect(counts).toEqual([1, 0]);
+    expect(transitions).toEqual(['p:open', 'p:half_open', 'p:closed']);
   });
 
   test('a failed probe opens it again; a success in between resets the count; providers are apart', () => {
@@ -41,5 +46,14 @@ describe('CircuitBreakers', () => {
     expect(b.allow('p', t0 + OPEN_MS)).toBe(true);
     b.released('p');
     expect(b.allow('p', t0 + OPEN_MS)).toBe(true);
+  });
+
+  test('a failure that arrives while open (a call started before it opened) keeps it open', () => {
+    const b = new CircuitBreakers();
+    const t0 = 12_000_000;
+    for (let i = 0; i < FAILURES_TO_OPEN; i++) b.failed('p', t0);
+    b.failed('p', t0 + 10);
+    expect(b.stateOf('p', t0 + 20)).toBe('open');
+    expect(b.allow('p', t0 + 20)).toBe(false);
   });
 });

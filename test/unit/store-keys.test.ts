@@ -16,7 +16,7 @@ describe('store key families (store/keys.ts)', () => {
     expect(familyOf('unknown:key')).toBeUndefined();
   });
 
-  test('what is durable: extensions, tokens and their index, data migration marks, link and linking states, the linking funnel, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
+  test('what is durable: extensions, tokens and their index, data migration marks, the keep-alive schedule, link and linking states, the linking funnel, quotas, usage and queued webhook deliveries; locks, claims, codes, state and sessions are ephemeral', () => {
     const durable = entries
       .filter(([, f]) => f.durability === 'durable')
       .map(([n]) => n)
@@ -24,6 +24,7 @@ describe('store key families (store/keys.ts)', () => {
     expect(durable).toEqual([
       'dataMigration',
       'extension',
+      'keepAliveDue',
       'linkHistory',
       'linkIndex',
       'linkedToken',

@@ -43,7 +43,7 @@ const SERVER_FIELDS = {
   issuer: 'Issuer',
   revocationUrl: 'Revocation URL',
 };
-const LINKING_FIELDS = { enabled: 'Account linking', loginPromptMessage: 'Login prompt', loginSuccessMessage: 'Login success message' };
+const LINKING_FIELDS = { enabled: 'Account linking', loginPromptMessage: 'Login prompt', loginSuccessMessage: 'Login success message', keepAliveHours: 'Keep-alive refresh' };
 const GENERAL_FIELDS = { name: 'Name', language: 'Language', welcome: 'Welcome message', fallback: 'Fallback message', error: 'Error message' };
 const VERIFY_FIELDS = { verification: 'Verification', allowPrivateTargets: 'Private targets' };
 const SECRET_FIELDS = { graceSeconds: 'Old secret' };
@@ -71,7 +71,12 @@ export function setupPages(ctx: PagesContext): Router {
         issuer: s.issuer ?? '',
         revocationUrl: s.revocationUrl ?? '',
       }),
-      linking: emptyForm({ enabled: s.enabled, loginPromptMessage: s.loginPromptMessage ?? '', loginSuccessMessage: s.loginSuccessMessage ?? '' }),
+      linking: emptyForm({
+        enabled: s.enabled,
+        loginPromptMessage: s.loginPromptMessage ?? '',
+        loginSuccessMessage: s.loginSuccessMessage ?? '',
+        keepAliveHours: s.keepAliveHours === null ? '' : String(s.keepAliveHours),
+      }),
       general: emptyForm({
         name: record.name,
         language: record.language,
@@ -204,12 +209,24 @@ export function setupPages(ctx: PagesContext): Router {
   // Step 4: linking on/off and what the user hears and sees.
   router.post('/extensions/:id/account-linking/messages', async (req, res) => {
     const id = (await registry.get(req.params['id'])).extensionId;
-    const values = { enabled: checked(req, 'enabled'), loginPromptMessage: field(req, 'loginPromptMessage').trim(), loginSuccessMessage: field(req, 'loginSuccessMessage').trim() };
+    const values = {
+      enabled: checked(req, 'enabled'),
+      loginPromptMessage: field(req, 'loginPromptMessage').trim(),
+      loginSuccessMessage: field(req, 'loginSuccessMessage').trim(),
+      keepAliveHours: field(req, 'keepAliveHours').trim(),
+    };
     try {
+      // Blank: keep-alive off. Anything but a whole number is refused here, in the form's words.
+      if (values.keepAliveHours !== '' && !/^\d{1,6}$/.test(values.keepAliveHours)) {
+        throw new AppError('invalid_body', 'Invalid input: keepAliveHours must be a whole number of hours.', {
+          details: [{ path: 'keepAliveHours', message: 'must be a whole number of hours (blank: off)' }],
+        });
+      }
       await linkingOf(ctx.s).saveSettings(id, {
         enabled: values.enabled,
         loginPromptMessage: textOrNull(req, 'loginPromptMessage'),
         loginSuccessMessage: textOrNull(req, 'loginSuccessMessage'),
+        keepAliveHours: values.keepAliveHours === '' ? null : Number(values.keepAliveHours),
       });
       await redirectWith(ctx, req, res, `/admin/extensions/${id}#step-4`, { kind: 'ok', text: values.enabled ? 'Account linking is on.' : 'Account linking settings saved (linking is off).' });
     } catch (err) {
