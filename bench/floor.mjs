@@ -1,8 +1,8 @@
 // `floor`: the least our work can cost (DESIGN.md section 11): node:http, SignatureCEK (RSA-SHA256)
 // and Chatbot Secret (HMAC-SHA256) verified over the raw bytes, one store GET of the user's token
 // record, AES-256-GCM open, the forward with undici, the reply mapped to a CEK response.
-//   env: PORT, TARGET_URL, CEK_PUBLIC_KEY_FILE, CHATBOT_SECRET, SEAL_KEY (base64), STORE (sqlite|redis),
-//        SQLITE_FILE | REDIS_URL + KEY_PREFIX
+//   env: PORT, TARGET_URL, CEK_PUBLIC_KEY_FILE, CHATBOT_SECRET, SEAL_KEY (base64), STORE (sqlite|redis|postgres),
+//        SQLITE_FILE | REDIS_URL + KEY_PREFIX | DATABASE_URL + DATABASE_SCHEMA
 import { createDecipheriv, createHmac, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,6 +17,13 @@ if (env.STORE === 'redis') {
   const { Redis } = await import('ioredis');
   const redis = new Redis(env.REDIS_URL);
   get = (key) => redis.get(`${env.KEY_PREFIX}${key}`);
+} else if (env.STORE === 'postgres') {
+  // One SELECT of the record by key from the kv table of our PostgreSQL store, as a named (prepared
+  // once per connection) statement, over a pool as large as our store's (10).
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10, application_name: `cekbench ${env.DATABASE_SCHEMA}` });
+  const text = `SELECT value FROM "${env.DATABASE_SCHEMA}".kv WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())`;
+  get = async (key) => (await pool.query({ name: 'get', text, values: [key] })).rows[0]?.value ?? null;
 } else {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(env.SQLITE_FILE);

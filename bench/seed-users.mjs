@@ -1,10 +1,12 @@
 // The `scale` scenario's helper: links users FROM..TO-1 (`scale-user-<n>`) in the service's own store
-// the way account linking does (TokenVault.link from dist/, sealed with the service's key, the
-// first-answer flag cleared), then times token lookups (store read + AES-GCM open, what a voice
-// request does) for random linked users, and reports on stdout as JSON:
-//   { seeded, seedSeconds, lookup: { p50, p99, mean } (µs), bytes (store size, see below) }
-//   env: DATA_DIR | REDIS_URL + REDIS_KEY_PREFIX, ENCRYPTION_KEY, EXTENSION_ID, FROM, TO, LOOKUPS
-import { statSync, existsSync } from 'node:fs';
+// the way account linking does (TokenVault.link from dist/, sealed with the service's key: the
+// record, and whatever else link writes, such as an index, are the real ones), in parallel batches;
+// then times token lookups (store read + AES-GCM open, what a voice request does) for random linked
+// users, and reports on stdout as JSON:
+//   { seeded, seedSeconds, lookup: { p50, p99, mean } (µs), bytes: { perUser, total?, method } }
+//   env: DATA_DIR | REDIS_URL + REDIS_KEY_PREFIX | DATABASE_URL + DATABASE_SCHEMA, ENCRYPTION_KEY,
+//        EXTENSION_ID, FROM, TO, LOOKUPS
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createStore } from '../dist/store/createStore.js';
 import { Keyring, decodeKey } from '../dist/security/keyring.js';
@@ -14,30 +16,74 @@ const env = process.env;
 const ext = env.EXTENSION_ID;
 const from = Number(env.FROM);
 const to = Number(env.TO);
-const store = await createStore({ redisUrl: env.REDIS_URL, redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cekgw:', dataDir: env.DATA_DIR ?? './data' });
-const vault = new TokenVault(store, new Keyring([decodeKey(env.ENCRYPTION_KEY)]));
+const postgres = env.DATABASE_URL !== undefined && env.DATABASE_URL !== '';
+
+/**
+ * Seeding only: PostgreSQL commits without waiting for the WAL flush (`synchronous_commit=off`,
+ * this process's sessions only; the rows are the same, a crash could lose the last ones). One
+ * million single-row commits otherwise wait on the disk one after the other.
+ */
+function seedingUrl(url) {
+  const u = new URL(url);
+  u.searchParams.set('options', `${u.searchParams.get('options') ?? ''} -c synchronous_commit=off`.trim());
+  return u.toString();
+}
+
+const store = await createStore({
+  redisUrl: env.REDIS_URL,
+  redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cekgw:',
+  databaseUrl: postgres ? seedingUrl(env.DATABASE_URL) : undefined,
+  databaseSchema: env.DATABASE_SCHEMA,
+  dataDir: env.DATA_DIR ?? './data',
+});
+
+/**
+ * The store the vault writes through: the token records lose `successPending`, the flag the first
+ * answer after linking clears (TokenVault.update does it on that answer); a seeded user is one who
+ * has had it, so the voice requests measured do not each pay that first answer's extra write.
+ * Doing it in link's own write, instead of link then update (a read and a second write), halves
+ * the seeding of a million users. Every other write (and every read) goes through unchanged.
+ */
+const answered = new Proxy(store, {
+  get(target, prop) {
+    if (prop === 'set') {
+      return (key, value, ttlMs) => {
+        if (key.startsWith('tok:')) {
+          const record = JSON.parse(value);
+          if (record.successPending === true) {
+            delete record.successPending;
+            value = JSON.stringify(record);
+          }
+        }
+        return target.set(key, value, ttlMs);
+      };
+    }
+    const v = Reflect.get(target, prop);
+    return typeof v === 'function' ? v.bind(target) : v;
+  },
+});
+const keyring = new Keyring([decodeKey(env.ENCRYPTION_KEY)]);
+const seeder = new TokenVault(answered, keyring);
+const vault = new TokenVault(store, keyring);
 const userId = (n) => `scale-user-${n}`;
 
 const t0 = performance.now();
-// Chunks of concurrent writes: Redis pipelines them; SQLite runs them one by one either way.
-const CHUNK = 200;
-for (let start = from; start < to; start += CHUNK) {
-  const ids = [];
-  for (let n = start; n < Math.min(to, start + CHUNK); n++) ids.push(n);
-  await Promise.all(
-    ids.map(async (n) => {
-      const u = userId(n);
-      await vault.link(
+// Batches of concurrent links: Redis pipelines them, PostgreSQL spreads them over its pool's
+// connections, SQLite runs them one by one either way (each its own transaction).
+const BATCH = 1_000;
+for (let start = from; start < to; start += BATCH) {
+  const links = [];
+  for (let n = start; n < Math.min(to, start + BATCH); n++) {
+    links.push(
+      seeder.link(
         ext,
-        u,
+        userId(n),
         { accessToken: `access-${n}-${'a'.repeat(40)}`, refreshToken: `refresh-${n}-${'r'.repeat(40)}` },
         { expiresAt: Date.now() + 86_400_000, scope: 'points', tokenType: 'Bearer' },
-      );
-      await vault.update(ext, u, (r) => {
-        delete r.successPending;
-      });
-    }),
-  );
+      ),
+    );
+  }
+  await Promise.all(links);
 }
 const seedSeconds = (performance.now() - t0) / 1000;
 
@@ -51,12 +97,26 @@ for (let i = 0; i < lookups; i++) {
   const got = await vault.read(ext, u);
   times.push(Number(process.hrtime.bigint() - s) / 1e3);
   if (got === undefined) throw new Error(`user ${u} is not linked`);
+  if (got.record.successPending !== undefined) throw new Error(`user ${u} was seeded with successPending`);
 }
 times.sort((a, b) => a - b);
 const pct = (p) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
 
 let bytes;
-if (env.REDIS_URL) {
+if (postgres) {
+  // PostgreSQL: every table of the schema with its indexes and TOAST (pg_total_relation_size).
+  await store.close();
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: env.DATABASE_URL });
+  await client.connect();
+  const { rows } = await client.query(
+    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    [env.DATABASE_SCHEMA],
+  );
+  await client.end();
+  const total = Number(rows[0].bytes);
+  bytes = { total, perUser: total / to, method: "pg_total_relation_size of the schema's tables" };
+} else if (env.REDIS_URL) {
   // Redis: the memory of a sample of the token records (MEMORY USAGE: key, value and overhead).
   const { Redis } = await import('ioredis');
   const redis = new Redis(env.REDIS_URL);
@@ -64,13 +124,13 @@ if (env.REDIS_URL) {
   const sample = 500;
   for (let i = 0; i < sample; i++) sum += Number(await redis.memory('USAGE', `${env.REDIS_KEY_PREFIX}tok:${ext}:${userId(Math.floor(Math.random() * to))}`, 'SAMPLES', '0'));
   redis.disconnect();
+  await store.close();
   bytes = { perUser: sum / sample, method: 'MEMORY USAGE of 500 random token records' };
 } else {
   await store.close();
   // SQLite: the database file after the close (which checkpoints the WAL into it).
   const file = path.join(env.DATA_DIR, 'cek-gateway.sqlite');
-  const size = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-  bytes = { file: size, method: 'database file size' };
+  const total = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+  bytes = { total, perUser: total / to, method: 'database file size' };
 }
-if (env.REDIS_URL) await store.close();
 process.stdout.write(`${JSON.stringify({ seeded: to - from, seedSeconds, lookup: { p50: pct(50), p99: pct(99), mean: times.reduce((a, b) => a + b, 0) / times.length }, bytes })}\n`);

@@ -16,6 +16,11 @@ if (env.STORE === 'redis') {
   const { Redis } = await import('ioredis');
   const redis = new Redis(env.REDIS_URL);
   get = (key) => redis.get(`${env.KEY_PREFIX}${key}`);
+} else if (env.STORE === 'postgres') {
+  // node-postgres the usual way: a pool and pool.query(text, values).
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10, application_name: `cekbench ${env.DATABASE_SCHEMA}` });
+  get = async (key) => (await pool.query(`SELECT value FROM "${env.DATABASE_SCHEMA}".kv WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())`, [key])).rows[0]?.value ?? null;
 } else {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(env.SQLITE_FILE);

@@ -4,10 +4,18 @@ import path from 'node:path';
 import { floorRecord, SEAL_KEY, TOKEN, USER_ID } from './fixtures.mjs';
 import { freePort, startNode, waitForHttp } from './proc.mjs';
 
-/** Writes the sealed token record floor and typical read (their own SQLite file or Redis prefix). */
+/** Writes the sealed token record floor and typical read (their own SQLite file, Redis prefix or PostgreSQL schema). */
 export async function seedFloorStore(ctx, store) {
   if (store.kind === 'redis') {
     await ctx.redis.set(`${store.floorPrefix}tok:${USER_ID}`, floorRecord());
+    return;
+  }
+  if (store.kind === 'postgres') {
+    // The table of our PostgreSQL store (src/store/postgresMigrations.ts), in a schema of this run.
+    const q = `"${store.floorSchema}"`;
+    await ctx.pgQuery(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+    await ctx.pgQuery(`CREATE TABLE IF NOT EXISTS ${q}.kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, expires_at timestamptz)`);
+    await ctx.pgQuery(`INSERT INTO ${q}.kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [`tok:${USER_ID}`, floorRecord()]);
     return;
   }
   const { default: Database } = await import('better-sqlite3');
@@ -34,6 +42,8 @@ export async function startBaseline(ctx, script, name, store, secret) {
       SQLITE_FILE: store?.floorFile ?? '',
       REDIS_URL: ctx.redisUrl ?? '',
       KEY_PREFIX: store?.floorPrefix ?? '',
+      DATABASE_URL: ctx.databaseUrl ?? '',
+      DATABASE_SCHEMA: store?.floorSchema ?? '',
     },
   });
   ctx.servicePids.add(proc.pid);

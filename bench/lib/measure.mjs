@@ -25,20 +25,29 @@ const TRIES = 3;
 const windows = { total: 0, retried: 0, shares: [] };
 /** CPU the other (idle) servers on CPU 0 used during each throughput window, as a share of one CPU. */
 const neighbourShares = [];
-function foreignMeter() {
-  const ours = () => [process.pid, ...ownedPids()].reduce((sum, pid) => sum + cpuMicrosOrZero(pid), 0);
+async function foreignMeter(ctx) {
+  // Ours: this process, the processes it started, and the PostgreSQL backends serving this run
+  // (the server's processes, found by the application name of their connections).
+  const pids = async () => [process.pid, ...ownedPids(), ...((await ctx.storePids?.()) ?? [])];
+  const start = new Map((await pids()).map((pid) => [pid, cpuMicrosOrZero(pid)]));
   const m0 = machineBusyMicros();
-  const o0 = ours();
   const t0 = performance.now();
-  return () => Math.max(0, (machineBusyMicros() - m0 - (ours() - o0)) / ((performance.now() - t0) * 1e3 * os.cpus().length));
+  return async () => {
+    const m1 = machineBusyMicros();
+    const seconds = (performance.now() - t0) / 1e3;
+    let ours = 0;
+    // A backend that connected during the window: all its CPU is of the window.
+    for (const pid of new Set([...start.keys(), ...(await pids())])) ours += Math.max(0, cpuMicrosOrZero(pid) - (start.get(pid) ?? 0));
+    return Math.max(0, (m1 - m0 - ours) / (seconds * 1e6 * os.cpus().length));
+  };
 }
 
-async function quietWindow(label, run) {
+async function quietWindow(ctx, label, run) {
   let best;
   for (let attempt = 1; attempt <= TRIES; attempt++) {
-    const meter = foreignMeter();
+    const meter = await foreignMeter(ctx);
     const result = await run();
-    const foreign = meter();
+    const foreign = await meter();
     if (best === undefined || foreign < best.foreign) best = { result, foreign };
     if (foreign <= DISTURBED) break;
     if (attempt < TRIES) {
@@ -57,7 +66,7 @@ export async function measure(ctx, config) {
   const { P } = ctx;
   await config.before?.();
   await load({ url: config.url, connections: 32, duration: P.warmupS, headers: config.headers, body: BODY });
-  const { thr, cpu, seen } = await quietWindow(`${config.name} @32`, async () => {
+  const { thr, cpu, seen } = await quietWindow(ctx, `${config.name} @32`, async () => {
     await ctx.resetTarget();
     const neighbours = [...ctx.servicePids].filter((pid) => pid !== config.pid);
     const others = () => neighbours.reduce((sum, pid) => sum + cpuMicrosOrZero(pid), 0);
@@ -81,7 +90,7 @@ export async function measure(ctx, config) {
   if (seen.calls < ok) bad.push(`target saw ${seen.calls} calls for ${ok} answers`);
   if (bad.length > 0) problems.push(`${config.name}: ${bad.join(', ')}`);
 
-  const lat = await quietWindow(`${config.name} @1`, () => load({ url: config.url, connections: 1, duration: P.latencyS, headers: config.headers, body: BODY, latencies: true }));
+  const lat = await quietWindow(ctx, `${config.name} @1`, () => load({ url: config.url, connections: 1, duration: P.latencyS, headers: config.headers, body: BODY, latencies: true }));
   if (lat.result.non2xx > 0 || lat.result.errors > 0) problems.push(`${config.name} (latency run): ${lat.result.non2xx} non-2xx, ${lat.result.errors} errors`);
   const times = lat.times.sort((a, b) => a - b);
   return {
@@ -102,7 +111,7 @@ export function printQuietness(ctx) {
   print(`Idle neighbours: the other servers on CPU ${ctx.SERVICE_CPU} used ${fmt(n.median, 1)} % of it in the median throughput window (max ${fmt(n.max, 1)} %, during ${worst.label}).`);
   print();
   print(
-    `Quiet machine check: other processes (not started by this bench${ctx.redisNote === 'REDIS_URL' ? ', including the Redis of REDIS_URL' : ''}) used ${fmt(f.median, 1)} % of the machine's CPU in the median measured window (max ${fmt(f.max, 1)} %); ${windows.retried} window(s) were measured again; ${left === 0 ? 'no kept window was disturbed (> 5 %).' : `${left} of ${windows.total} kept windows were still disturbed (> 5 %): rerun on a quiet machine.`}`,
+    `Quiet machine check: other processes (not started by this bench${ctx.redisNote === 'REDIS_URL' ? ', including the Redis of REDIS_URL' : ''}${ctx.storePids === undefined ? '' : "; the PostgreSQL backends of this run's connections count as the bench's, the server's own background processes do not"}) used ${fmt(f.median, 1)} % of the machine's CPU in the median measured window (max ${fmt(f.max, 1)} %); ${windows.retried} window(s) were measured again; ${left === 0 ? 'no kept window was disturbed (> 5 %).' : `${left} of ${windows.total} kept windows were still disturbed (> 5 %): rerun on a quiet machine.`}`,
   );
   print();
 }

@@ -38,7 +38,7 @@ process.on('uncaughtException', (err) => {
 
 /** The report's head: machine, versions, pinning, Redis, method. */
 export function printHeader(ctx) {
-  const { P, QUICK, root, hasTaskset, SERVICE_CPU, LOAD_CPU, redisNote } = ctx;
+  const { P, QUICK, root, hasTaskset, SERVICE_CPU, LOAD_CPU, redisNote, stores, storesNote, pgNote } = ctx;
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} vCPU, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
   const deps = Object.fromEntries(
     ['undici', 'express', 'axios', 'better-sqlite3', 'ioredis', 'autocannon', 'pino', 'prom-client'].map((d) => [
@@ -60,6 +60,7 @@ export function printHeader(ctx) {
       .join(', ')}`,
   );
   print(`- pinning: ${hasTaskset ? `servers on CPU ${SERVICE_CPU}; autocannon, target and Redis on CPU ${LOAD_CPU} (taskset)` : 'taskset not found: NOT pinned'}; Redis: ${redisNote}`);
+  print(`- stores: ${stores.map((s) => s.kind).join(', ')} (${storesNote})${pgNote === undefined ? '' : `; PostgreSQL: ${pgNote}`}`);
   print(
     `- method: ${P.reps} interleaved reps; per configuration and rep ${P.warmupS} s warm-up, ${P.throughputS} s at 32 connections (req/s, service CPU from /proc), ${P.latencyS} s at 1 connection (p50/p99 of every response); body ${BODY.length} B${QUICK ? '; BENCH_QUICK=1 (short run)' : ''}`,
   );

@@ -19,7 +19,12 @@ export async function api(base, method, pathname, body) {
 }
 
 /** Where our service (and the seeding scripts that write into its store) keep their data. */
-export const storeEnv = (ctx, store) => (store.kind === 'redis' ? { REDIS_URL: ctx.redisUrl, REDIS_KEY_PREFIX: store.servicePrefix } : { DATA_DIR: store.dataDir, REDIS_URL: '' });
+export function storeEnv(ctx, store) {
+  if (store.kind === 'redis') return { REDIS_URL: ctx.redisUrl, REDIS_KEY_PREFIX: store.servicePrefix, DATABASE_URL: '' };
+  // PostgreSQL alone (no REDIS_URL: every key family in the schema's kv table).
+  if (store.kind === 'postgres') return { DATABASE_URL: ctx.databaseUrl, DATABASE_SCHEMA: store.schema, REDIS_URL: '' };
+  return { DATA_DIR: store.dataDir, REDIS_URL: '', DATABASE_URL: '' };
+}
 
 function serviceEnv(ctx, store, port, extra = {}) {
   return {
@@ -73,10 +78,11 @@ export const GATEWAY_PLAN = { rateRps: 1_000_000, dayQuota: 2_000_000_000, month
 /**
  * Starts our service on a store, registers the extension, the action, the linked user and an API
  * key (used only while the gateway row turns key checking on). `root`: the build to run (this
- * checkout unless BENCH_BASE_REF's); `seedRoot`: whose bench/seed-vault.mjs links the user.
+ * checkout unless BENCH_BASE_REF's); `seedRoot`: whose bench/seed-vault.mjs links the user;
+ * `nodeArgs`: node's own options (--inspect for a forced GC).
  */
-export async function setUpService(ctx, store, { name = `ours-${store.kind}`, root = ctx.root, seedRoot = root } = {}) {
-  const svc = await startService(ctx, store, name, { root });
+export async function setUpService(ctx, store, { name = `ours-${store.kind}`, root = ctx.root, seedRoot = root, nodeArgs = [] } = {}) {
+  const svc = await startService(ctx, store, name, { root, nodeArgs });
   onCleanup(() => svc.stop());
   const created = await api(svc.url, 'POST', '/api/v1/extensions', { extensionId: EXT_ID, name: 'Bench', language: 'en' });
   const apiKey = (await api(svc.url, 'POST', `/api/v1/extensions/${EXT_ID}/keys`, { name: 'bench' })).primary.value;

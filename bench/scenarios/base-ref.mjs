@@ -1,5 +1,6 @@
 // The `ours@<ref>` row of `forward` (BENCH_BASE_REF): another build of our service (../lib/build-ref.mjs)
 // on its own data, measured just before `ours` in each rep, and the ratios of the two, rep by rep.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXT_ID, signedHeaders } from '../lib/fixtures.mjs';
 import { print } from '../lib/report.mjs';
@@ -8,8 +9,11 @@ import { fmt, fmtStat, stat } from '../lib/stats.mjs';
 
 /** Starts and sets up the base build's service on a store of its own; returns its configuration. */
 export async function baseConfig(ctx, store) {
-  const { ref, root, seedRoot } = ctx.base;
-  const own = store.kind === 'redis' ? { kind: 'redis', servicePrefix: `${ctx.PREFIX}base:` } : { kind: 'sqlite', dataDir: path.join(ctx.tmp, 'data-sqlite-base') };
+  const { ref, root } = ctx.base;
+  let { seedRoot } = ctx.base;
+  // A ref whose seeder predates PostgreSQL would write SQLite in ./data: ours writes the same kv rows.
+  if (store.kind === 'postgres' && !readFileSync(path.join(seedRoot, 'bench', 'seed-vault.mjs'), 'utf8').includes('DATABASE_URL')) seedRoot = ctx.root;
+  const own = ctx.storeFor(store.kind, `base_${store.kind}`);
   const { svc, secret } = await setUpService(ctx, own, { name: `ours@${ref}-${store.kind}`, root, seedRoot });
   return { name: `ours@${ref}`, store: store.kind, url: `${svc.url}/cek/${EXT_ID}`, pid: svc.pid, headers: signedHeaders(secret), exact: true };
 }

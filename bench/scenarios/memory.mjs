@@ -1,32 +1,11 @@
 // `memory`: RSS of a fresh service process after each step of forwarded requests, as it is and after
 // a full GC; the 10 % growth check compares the last step with the first, after GC.
-import { WebSocket } from 'undici';
 import { BODY, EXT_ID, signedHeaders, verifyBody } from '../lib/fixtures.mjs';
+import { collectGarbage } from '../lib/gc.mjs';
 import { load, rssBytes, sleep } from '../lib/proc.mjs';
 import { log, print, problems } from '../lib/report.mjs';
 import { startService } from '../lib/services.mjs';
 import { fmt } from '../lib/stats.mjs';
-
-/**
- * Forces a full garbage collection in a service started with --inspect (Chrome DevTools protocol,
- * HeapProfiler.collectGarbage), so what is measured after it is what the process retains.
- */
-async function collectGarbage(proc) {
-  const m = /ws:\/\/[^\s]+/.exec(proc.stderr());
-  if (m === null) throw new Error(`${proc.name}: no inspector URL in its output`);
-  const ws = new WebSocket(m[0]);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error('inspector connection failed'));
-  });
-  await new Promise((resolve) => {
-    ws.onmessage = (e) => {
-      if (JSON.parse(String(e.data)).id === 1) resolve();
-    };
-    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
-  });
-  ws.close();
-}
 
 export async function memory(ctx) {
   const { P, SERVICE_CPU } = ctx;
