@@ -90,7 +90,8 @@ const schema = z.object({
       .optional(),
   ),
   REDIS_CLUSTER_NODES: z.preprocess(blankToUndefined, z.string().superRefine(problemOf(validClusterNodes)).optional()),
-  REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).default('cekgw:')),
+  // Braces would make a Redis Cluster hash only the prefix's tag: every key in one slot, one node.
+  REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).regex(/^[^{}]*$/, 'must not contain { or } (on a Redis Cluster they would put every key in one hash slot)').default('cekgw:')),
   REDIS_ALLOW_VOLATILE: flag,
   DATABASE_URL: z.preprocess(
     blankToUndefined,

@@ -99,6 +99,9 @@ describe('parseConfig', () => {
     expect(problemsOf(() => parseConfig({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }))).toEqual([
       expect.stringMatching(/^REDIS_CLUSTER_NODES: set it or REDIS_URL, not both/),
     ]);
+    expect(problemsOf(() => parseConfig({ ...base, REDIS_CLUSTER_NODES: 'a:6379', REDIS_KEY_PREFIX: 'app{1}:' }))).toEqual([
+      'REDIS_KEY_PREFIX: must not contain { or } (on a Redis Cluster they would put every key in one hash slot)',
+    ]);
   });
 
   test('a cluster URL is shown without its password', async () => {
