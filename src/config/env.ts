@@ -91,7 +91,14 @@ const schema = z.object({
   ),
   REDIS_CLUSTER_NODES: z.preprocess(blankToUndefined, z.string().superRefine(problemOf(validClusterNodes)).optional()),
   // Braces would make a Redis Cluster hash only the prefix's tag: every key in one slot, one node.
-  REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().max(64).regex(/^[^{}]*$/, 'must not contain { or } (on a Redis Cluster they would put every key in one hash slot)').default('cekgw:')),
+  REDIS_KEY_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .max(64)
+      .regex(/^[^{}]*$/, 'must not contain { or } (on a Redis Cluster they would put every key in one hash slot)')
+      .default('cekgw:'),
+  ),
   REDIS_ALLOW_VOLATILE: flag,
   DATABASE_URL: z.preprocess(
     blankToUndefined,
