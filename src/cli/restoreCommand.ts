@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { describeStore, openConfiguredStore } from './storeAccess.js';
 import { messageOf } from '../http/errorInfo.js';
+import { KEEPALIVE_SCHEDULE_BUILT } from '../linking/keepAliveSchedule.js';
 import { buildLinkIndex, LINK_INDEX_BUILT } from '../linking/linkIndex.js';
 
 /** Writes at once per batch: enough to keep a remote store busy, few enough to stay gentle. */
@@ -61,7 +62,7 @@ export const restoreCommand: Command = {
   options: {
     overwrite: { type: 'boolean', help: 'write into a store that already has keys (keys of the file replace theirs; others stay)' },
   },
-  details: `${STORE_ENV_HELP}\nThe index of linked users is not in a backup: restore builds it from the restored links.\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
+  details: `${STORE_ENV_HELP}\nThe index of linked users is not in a backup: restore builds it from the restored links (and the service, at its next start, the keep-alive schedule).\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
     if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
@@ -77,11 +78,13 @@ export const restoreCommand: Command = {
       // Backups hold no sets, so the link index is built again from the restored token records;
       // until that is done the store must not say its index is complete.
       await store.delete(LINK_INDEX_BUILT);
+      // Nor does it hold the keep-alive schedule: the service builds it from the links at its next start.
+      await store.delete(KEEPALIVE_SCHEDULE_BUILT);
       let written = 0;
       let expired = 0;
       let batch: Array<Promise<void>> = [];
       await readBackup(file, async (e) => {
-        if (e.key === LINK_INDEX_BUILT) return;
+        if (e.key === LINK_INDEX_BUILT || e.key === KEEPALIVE_SCHEDULE_BUILT) return;
         const ttl = e.expiresAt === null ? undefined : e.expiresAt - Date.now();
         if (ttl !== undefined && ttl <= 0) {
           expired += 1;

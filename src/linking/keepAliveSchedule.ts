@@ -9,6 +9,11 @@ import type { TokenRecord, TokenVault, VaultWatcher } from './vault.js';
 
 /** The ordered set of keep-alive entries (one set: the sweep reads it from the start, in due order). */
 export const KEEPALIVE_SET = keyOf('keepAliveDue', 'all');
+/**
+ * Present once the schedule holds an entry for every kept-alive link. Backups hold no sets:
+ * `cek-gateway restore` deletes this mark, and the next start builds the schedule from the links.
+ */
+export const KEEPALIVE_SCHEDULE_BUILT = keyOf('dataMigration', 'keepalive-schedule', 1);
 /** Due times are written with 13 digits (epoch ms until the year 2286), so byte order is time order. */
 const DUE_DIGITS = 13;
 /** A link is refreshed up to this share of its period early, so links made together are not refreshed together. */
@@ -134,6 +139,22 @@ export class KeepAliveSchedule implements VaultWatcher {
       after = page.next;
     } while (after !== undefined);
     return n;
+  }
+
+  /**
+   * Gives every link of the extensions that keep links alive its entry, unless the mark says the
+   * schedule is complete (a restored store: backups hold no sets). Idempotent; needs the link index.
+   */
+  async ensureBuilt(vault: TokenVault, stopped: () => boolean): Promise<{ built: boolean; links: number }> {
+    if ((await this.#store.get(KEEPALIVE_SCHEDULE_BUILT)) !== null) return { built: false, links: 0 };
+    let links = 0;
+    for (const ext of await this.#registry.list()) {
+      if (stopped()) return { built: false, links };
+      const ms = keepAliveIntervalMs(settingsOf(ext), this.#hourMs);
+      if (ms !== undefined) links += await this.rescheduleExtension(vault, ext.extensionId, undefined, ms);
+    }
+    await this.#store.set(KEEPALIVE_SCHEDULE_BUILT, '1');
+    return { built: true, links };
   }
 
   /** A deleted extension's entries go (its settings, and so its period, are gone: found by reading the whole set). */

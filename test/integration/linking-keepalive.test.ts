@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { FAILURES_TO_OPEN } from '../../src/linking/circuitBreaker.js';
-import { KEEPALIVE_SET, parseMember } from '../../src/linking/keepAliveSchedule.js';
+import { KEEPALIVE_SCHEDULE_BUILT, KEEPALIVE_SET, parseMember } from '../../src/linking/keepAliveSchedule.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
@@ -357,6 +357,39 @@ describe('keep-alive and the circuit breaker', () => {
 });
 
 const describeRedis = redisAvailable ? describe : describe.skip;
+
+describe('keep-alive: a restored store', () => {
+  test('the next start builds the schedule from the links (a backup holds no sets; restore clears the mark)', async () => {
+    const EXT = 'com.example.karestore';
+    const shared = await openTestStore('sqlite', 'keepalive-restore');
+    const key = randomBytes(32).toString('base64');
+    const p = await countingProvider();
+    const first = await startTestApp({ sharedStore: shared, encryptionKey: key });
+    const second: { app?: TestApp } = {};
+    try {
+      await createExtension(first, EXT, targetLinking(p.target, null));
+      await storeLinks(first, EXT, 3);
+      await request(first.url).put(`/api/v1/extensions/${EXT}/account-linking`).set(first.adminHeaders).send(targetLinking(p.target, 24)).expect(200);
+      await first.services.linking.keepAliveSettled();
+      const ours = async (app: TestApp) => (await app.store.setPage(KEEPALIVE_SET, { limit: 1000 })).members.filter((m) => parseMember(m)?.extensionId === EXT);
+      expect(await ours(first)).toHaveLength(3);
+      await first.services.linking.ensureLinkIndex();
+      expect(await first.store.get(KEEPALIVE_SCHEDULE_BUILT)).toBe('1');
+      await first.close();
+      // What `cek-gateway restore` leaves: the records, no sets, no mark.
+      await shared.store.setClear(KEEPALIVE_SET);
+      await shared.store.delete(KEEPALIVE_SCHEDULE_BUILT);
+      second.app = await startTestApp({ sharedStore: shared, encryptionKey: key });
+      await second.app.services.linking.ensureLinkIndex();
+      expect((await ours(second.app)).map((m) => parseMember(m)?.userId).sort()).toEqual(['user-0', 'user-1', 'user-2']);
+      expect(await second.app.store.get(KEEPALIVE_SCHEDULE_BUILT)).toBe('1');
+    } finally {
+      await second.app?.close();
+      await shared.cleanup();
+      await p.target.close();
+    }
+  });
+});
 
 describeRedis('keep-alive with two instances on one Redis', () => {
   const EXT = 'com.example.kashared';
