@@ -1,5 +1,6 @@
 import type { Logger } from '../http/logger.js';
 import type { Store } from '../store/store.js';
+import { mayHaveApplied } from '../store/unavailable.js';
 import { keyOf } from '../store/keys.js';
 import { RESPONSE_CLASSES, type ResponseClass } from './model.js';
 import { DAY_MS, dayInfo, lastDays, lastMonths } from './windows.js';
@@ -116,6 +117,7 @@ export class UsageRecorder {
       }
     }
     let failures = 0;
+    let uncertain = 0;
     let lastErr: unknown;
     await Promise.all(
       [...sums].map(async ([key, { n, ttl }]) => {
@@ -124,12 +126,20 @@ export class UsageRecorder {
         } catch (err) {
           failures++;
           lastErr = err;
+          // Sent but unanswered: it may land when the store resumes; sent again it could count twice.
+          if (mayHaveApplied(err)) {
+            uncertain += n;
+            return;
+          }
           const again = this.#retry.get(key);
           if (again === undefined) this.#retry.set(key, { n, ttl });
           else again.n += n;
         }
       }),
     );
+    if (uncertain > 0) {
+      this.#log.warn({ error: lastErr instanceof Error ? lastErr.message : String(lastErr), counts: uncertain }, 'usage counts sent to a store that did not answer: not sent again (they land if the store ran them; never counted twice)');
+    }
     if (failures > 0) {
       // Once a second while the store is down: one short line a minute, without the stack.
       const now = Date.now();

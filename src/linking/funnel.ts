@@ -2,6 +2,7 @@ import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import { keyOf, prefixOf } from '../store/keys.js';
 import type { Store } from '../store/store.js';
+import { mayHaveApplied } from '../store/unavailable.js';
 
 /**
  * The linking funnel (issue 16 item 5): per extension and UTC day, how far users get through
@@ -99,6 +100,8 @@ export class LinkingFunnel {
           await this.#store.increment(funnelKey(ext, day, field), n, TTL_MS);
         } catch (err) {
           lastErr = err;
+          // Sent but unanswered: it may land when the store resumes; sent again it could count twice.
+          if (mayHaveApplied(err)) return;
           this.#pending.set(id, (this.#pending.get(id) ?? 0) + n);
         }
       }),

@@ -38,6 +38,26 @@ export function isCommandTimeout(err: unknown): boolean {
   return err instanceof Error && err.message === 'Command timed out';
 }
 
+/** Messages of a command that was sent but got no answer: the store may have applied it, or not. */
+const NO_ANSWER = /^(Command timed out|Connection is closed\.|Connection terminated|Query read timeout)/;
+
+/**
+ * Whether a failed write may have been applied all the same: it was sent, then timed out or lost
+ * its connection (a stalled Redis runs the commands waiting in its socket when it resumes).
+ * Retrying such a write could apply it twice, so counters do not retry it. False for failures
+ * that prove the write did not happen (the store known to be down and the command never sent, a
+ * refusal, a rolled-back transaction).
+ */
+export function mayHaveApplied(err: unknown): boolean {
+  for (let e = err, depth = 0; depth < 5; depth++) {
+    if (typeof e !== 'object' || e === null) return false;
+    const { message, cause } = e as { message?: unknown; cause?: unknown };
+    if (typeof message === 'string' && NO_ANSWER.test(message)) return true;
+    e = cause;
+  }
+  return false;
+}
+
 /** ioredis' own messages for a command that never got an answer. */
 const CLIENT_MESSAGES = /^(Connection is closed\.|Command timed out|Stream isn't writeable|store is closed$|The database connection is not open$)/;
 /** Redis replies meaning "this server cannot serve now" (loading, read-only replica, failing disk, out of memory, a stuck script). */
