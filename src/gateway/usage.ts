@@ -138,7 +138,10 @@ export class UsageRecorder {
       }),
     );
     if (uncertain > 0) {
-      this.#log.warn({ error: lastErr instanceof Error ? lastErr.message : String(lastErr), counts: uncertain }, 'usage counts sent to a store that did not answer: not sent again (they land if the store ran them; never counted twice)');
+      this.#log.warn(
+        { error: lastErr instanceof Error ? lastErr.message : String(lastErr), counts: uncertain },
+        'usage counts sent to a store that did not answer: not sent again (they land if the store ran them; never counted twice)',
+      );
     }
     if (failures > 0) {
       // Once a second while the store is down: one short line a minute, without the stack.
