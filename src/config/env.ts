@@ -227,6 +227,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
 
   // A shorter keep-alive "hour" is a test knob: in production it would refresh links every N seconds instead of every N hours.
   if (production && e.KEEPALIVE_HOUR_SECONDS !== 3600) problems.push('KEEPALIVE_HOUR_SECONDS: only for tests; must be 3600 (or unset) when NODE_ENV=production');
+  else if (e.KEEPALIVE_HOUR_SECONDS !== 3600) warnings.push(`KEEPALIVE_HOUR_SECONDS=${e.KEEPALIVE_HOUR_SECONDS}: keepAliveHours counts hours of that many seconds (a test setting)`);
 
   if (problems.length > 0 || cekPublicKey === undefined || adminToken === undefined) throw new ConfigError(problems);
   if (e.NODE_ENV === 'development' && e.HOST !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(e.HOST)) {

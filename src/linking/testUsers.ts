@@ -8,12 +8,17 @@ import type { TokenRecord, TokenVault } from './vault.js';
 /** Ten years: a test token may be long-lived, but an expiry must still be a date. */
 const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600;
 
+/** What an OAuth token may hold here: visible ASCII (RFC 6749's VSCHAR less the space). */
+const TOKEN_CHARS = /^[\x21-\x7E]+$/;
+const TOKEN_CHARS_MESSAGE = 'must be visible ASCII without spaces or line breaks (it is sent in an Authorization header)';
+
 /** `POST /api/v1/extensions/:id/test-users` (and the users page's form). */
 export const testUserInput = z
   .object({
     userId: z.string().min(1, 'is required').max(256, 'must be at most 256 characters').refine(noControlChars(false), CONTROL_CHARS_MESSAGE),
-    accessToken: z.string().min(1, 'is required').max(4096, 'must be at most 4096 characters'),
-    refreshToken: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters').optional(),
+    // Sent as `Authorization: Bearer <token>`: a header value, so visible ASCII only (no CR/LF, no spaces).
+    accessToken: z.string().min(1, 'is required').max(4096, 'must be at most 4096 characters').regex(TOKEN_CHARS, TOKEN_CHARS_MESSAGE),
+    refreshToken: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters').regex(TOKEN_CHARS, TOKEN_CHARS_MESSAGE).optional(),
     expiresIn: z.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(MAX_EXPIRES_IN, `must be at most ${MAX_EXPIRES_IN} (ten years)`).optional(),
   })
   .strict();

@@ -24,7 +24,7 @@ export interface RedisStore extends Store {
   /** True on a Redis Cluster. */
   readonly cluster: boolean;
   /**
-   * Throws when the connection is not on the database the URL names (`redis://host/3`): a server
+   * Throws when the server is a cluster node reached as one server, or when the connection is not on the database the URL names (`redis://host/3`): a server
    * without that database answers SELECT with an error that ioredis only logs, and the commands
    * would then go to database 0.
    */
@@ -442,7 +442,12 @@ class RedisStoreImpl implements RedisStore {
     } catch (err) {
       this.guard.suspect(messageOf(err));
       const cause = this.lastError?.message;
-      throw new Error(`Redis ping failed: ${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`, {
+      // ioredis' words for "these seeds are not cluster nodes" (a plain server named in a cluster URL).
+      const hint =
+        this.client instanceof Cluster && cause !== undefined && /slots cache/i.test(cause)
+          ? '; are these nodes of a Redis Cluster (cluster-enabled yes, slots assigned)? For one server use REDIS_URL=redis://host:port'
+          : '';
+      throw new Error(`Redis ping failed: ${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}${hint}`, {
         cause: err,
       });
     } finally {
@@ -464,6 +469,11 @@ class RedisStoreImpl implements RedisStore {
   async verifyDatabase(): Promise<void> {
     // A cluster has database 0 only, and its URL names none.
     if (this.client instanceof Cluster) return;
+    // A cluster node reached as one server answers until a command spans slots (CROSSSLOT): say so now.
+    const cluster = String(await this.run(() => this.client.info('cluster')));
+    if (/^cluster_enabled:1/m.test(cluster)) {
+      throw new Error('this Redis server is a Redis Cluster node: connect with REDIS_CLUSTER_NODES=host:port,host:port (or REDIS_URL=redis+cluster://host:port,…)');
+    }
     const wanted = this.client.options.db ?? 0;
     const info = String(await this.run(() => this.client.client('INFO')));
     const actual = Number(/(?:^| )db=(\d+)/.exec(info)?.[1] ?? '0');

@@ -31,7 +31,12 @@ export function parseClusterNodes(list: string): ClusterNode[] {
   return entries.map((entry) => {
     const m = NODE.exec(entry);
     const port = Number(m?.[3]);
-    if (m === null || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
+    if (m === null || !Number.isInteger(port) || port < 1 || port > 65535) {
+      // Credentials belong in the URL form; never echo them (an entry like user:password@host:port).
+      const at = entry.lastIndexOf('@');
+      const shown = at >= 0 ? `***@${entry.slice(at + 1)}` : entry;
+      throw new Error(`"${shown}" is not host:port${at >= 0 ? ' (credentials go in REDIS_URL=redis+cluster://user:password@host:port,…)' : ''}`);
+    }
     return { host: m[1] ?? m[2] ?? '', port };
   });
 }

@@ -945,6 +945,25 @@ describeCluster('Redis Cluster specifics (three masters)', () => {
       await store.close();
     }
   });
+
+  test('a cluster node given as one server (REDIS_URL=redis://node) fails the start saying so, not with a CROSSSLOT later; plain servers given as a cluster get a hint', async () => {
+    const node = clusterUrl()
+      .replace(/^redis\+cluster:\/\//, '')
+      .split(',')[0];
+    const err = await createStore({ redisUrl: `redis://${node}`, redisKeyPrefix: uniquePrefix('node-as-server'), dataDir: os.tmpdir() }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/is a Redis Cluster node: connect with REDIS_CLUSTER_NODES=/);
+    if (redisAvailable) {
+      const plain = new URL(redisUrl());
+      const err2 = await createStore({ redisUrl: `redis+cluster://${plain.host}`, redisKeyPrefix: uniquePrefix('server-as-cluster'), dataDir: os.tmpdir() }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(String(err2)).toMatch(/are these nodes of a Redis Cluster/);
+    }
+  });
 });
 
 const describePostgres = postgresAvailable ? describe : describe.skip;

@@ -102,6 +102,13 @@ describe('test users', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_body');
     expect((bad.body.error.details as Array<{ path: string }>).map((d) => d.path).sort()).toEqual(['(body)', 'expiresIn', 'userId']);
+    // A token is sent in an Authorization header: a line break or a non-ASCII character could never be.
+    for (const token of ['x\r\nInjected: 1', 'tökén', 'two words']) {
+      const res = await api().post(`/extensions/${ID}/test-users`, { userId: 'odd-token', accessToken: 'ok', refreshToken: token });
+      expect([res.status, res.body.error.details[0].path, res.body.error.details[0].message]).toEqual([400, 'refreshToken', expect.stringContaining('visible ASCII')]);
+      const res2 = await api().post(`/extensions/${ID}/test-users`, { userId: 'odd-token', accessToken: token });
+      expect([res2.status, res2.body.error.details[0].path]).toEqual([400, 'accessToken']);
+    }
 
     const overReal = await api().post(`/extensions/${ID}/test-users`, { userId: REAL_USER, accessToken: 'hijack' });
     expect([overReal.status, overReal.body.error.code]).toEqual([409, 'real_user_linked']);

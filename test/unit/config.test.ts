@@ -60,7 +60,9 @@ describe('parseConfig', () => {
     expect(config.keepAliveHourSeconds).toBe(3600);
     expect(problemsOf(() => parseConfig({ ...prod, KEEPALIVE_HOUR_SECONDS: '1' }))).toEqual([expect.stringMatching(/^KEEPALIVE_HOUR_SECONDS: only for tests/)]);
     expect(problemsOf(() => parseConfig({ ...prod, KEEPALIVE_RATE_PER_SECOND: '0' }))).toEqual([expect.stringMatching(/^KEEPALIVE_RATE_PER_SECOND/)]);
-    expect(parseConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, KEEPALIVE_HOUR_SECONDS: '1' }).config.keepAliveHourSeconds).toBe(1);
+    const shortHours = parseConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, KEEPALIVE_HOUR_SECONDS: '1' });
+    expect(shortHours.config.keepAliveHourSeconds).toBe(1);
+    expect(shortHours.warnings).toContainEqual(expect.stringMatching(/^KEEPALIVE_HOUR_SECONDS=1: keepAliveHours counts hours of that many seconds/));
   });
 
   // Issue 13 item 10: one repeated character and an all-zero key were accepted in production.
@@ -99,6 +101,9 @@ describe('parseConfig', () => {
     expect(problemsOf(() => parseConfig({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }))).toEqual([
       expect.stringMatching(/^REDIS_CLUSTER_NODES: set it or REDIS_URL, not both/),
     ]);
+    const withPassword = problemsOf(() => parseConfig({ ...base, REDIS_CLUSTER_NODES: 'user:S3cretPW@127.0.0.1:7101' }));
+    expect(withPassword).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: "\*\*\*@127\.0\.0\.1:7101" is not host:port \(credentials go in REDIS_URL=redis\+cluster:/)]);
+    expect(withPassword.join()).not.toContain('S3cretPW');
     expect(problemsOf(() => parseConfig({ ...base, REDIS_CLUSTER_NODES: 'a:6379', REDIS_KEY_PREFIX: 'app{1}:' }))).toEqual([
       'REDIS_KEY_PREFIX: must not contain { or } (on a Redis Cluster they would put every key in one hash slot)',
     ]);
