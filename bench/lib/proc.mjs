@@ -119,6 +119,17 @@ export function cpuMicrosOrZero(pid) {
 }
 
 /** Resident set size in bytes. */
+/**
+ * The anonymous part of RSS (heap, stacks, native allocations): what the process itself holds. The
+ * file-backed part is the page cache of files it maps (the SQLite store maps its file), which the
+ * kernel reclaims at will and which grows with the file, not with a leak.
+ */
+export function rssAnonBytes(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /RssAnon:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
 export function rssBytes(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);

@@ -9,7 +9,7 @@ import type { TokenRecord, TokenVault } from './vault.js';
 const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600;
 
 /** What an OAuth token may hold here: visible ASCII (RFC 6749's VSCHAR less the space). */
-const TOKEN_CHARS = /^[\x21-\x7E]+$/;
+const TOKEN_CHARS = /^[\x21-\x7E]*$/; // empty: "is required" says it
 const TOKEN_CHARS_MESSAGE = 'must be visible ASCII without spaces or line breaks (it is sent in an Authorization header)';
 
 /** `POST /api/v1/extensions/:id/test-users` (and the users page's form). */
