@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { FAILURES_TO_OPEN } from '../../src/linking/circuitBreaker.js';
 import { KEEPALIVE_SCHEDULE_BUILT, KEEPALIVE_SET, parseMember } from '../../src/linking/keepAliveSchedule.js';
+import { linkWithSpokenCode } from '../helpers/linkFlow.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { openTestStore, postgresAvailable, redisAvailable, type StoreKindName, type TestStore } from '../helpers/stores.js';
@@ -42,13 +42,7 @@ const oidcLinking = (p: TestProvider, keepAliveHours: number | null) => ({
 /** Links `userId` the way a user does: the spoken code, the link page, the provider's consent, the callback. */
 async function linkThroughProvider(app: TestApp, ext: string, userId: string): Promise<void> {
   const code = spokenCode(speechOf((await voice(app, ext, userId)).body));
-  const browser = new FetchBrowser();
-  const form = await browser.request(`${app.url}/link`);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
-  const started = await browser.request(`${app.url}/link`, { form: { csrf, code } });
-  const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
-  const done = await browser.request(`${app.url}${callback.pathname}${callback.search}`);
-  expect(done.text).toContain('Account linked');
+  expect(await linkWithSpokenCode(app, code)).toContain('Account linked');
 }
 
 async function metric(app: TestApp, line: string): Promise<number> {

@@ -5,9 +5,9 @@ import { Keyring } from '../../src/security/keyring.js';
 import type { SqliteStore } from '../../src/store/sqliteStore.js';
 import type { RedisStore } from '../../src/store/redisStore.js';
 import { Redis } from 'ioredis';
+import { linkWithSpokenCode } from '../helpers/linkFlow.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { vaultOf } from '../helpers/vault.js';
-import { FetchBrowser } from '../helpers/browser.js';
 import { intentRequest } from '../helpers/cek.js';
 import { startProvider, type TestProvider } from '../helpers/provider.js';
 import { openTestStore, redisAvailable, redisUrl, type TestStore } from '../helpers/stores.js';
@@ -31,13 +31,7 @@ async function configure(app: TestApp, provider: TestProvider): Promise<void> {
 
 async function link(app: TestApp, userId: string): Promise<void> {
   const code = spokenCode(speechOf((await voice(app, userId)).body));
-  const browser = new FetchBrowser();
-  const form = await browser.request(`${app.url}/link`);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
-  const started = await browser.request(`${app.url}/link`, { form: { csrf, code } });
-  const callback = await browser.authorize(started.location!, `${app.config.publicUrl}/oauth/callback`);
-  const done = await browser.request(`${app.url}${callback.pathname}${callback.search}`);
-  expect(done.text).toContain('Account linked');
+  expect(await linkWithSpokenCode(app, code)).toContain('Account linked');
 }
 
 const describeRedis = redisAvailable ? describe : describe.skip;
