@@ -9,6 +9,9 @@ import type { Logger } from '../http/logger.js';
 import { hmacSha256Base64 } from '../security/hash.js';
 import { randomToken } from '../security/random.js';
 
+/** The API Gateway's key header, as CLOVA's API Gateway in front of an extension sends it. */
+const API_KEY_HEADER = 'x-ncp-apigw-api-key';
+
 /** A CEK answer comes within CEK's 8 s deadline; the margin covers a busy machine. */
 export const SEND_TIMEOUT_MS = 10_000;
 
@@ -44,6 +47,8 @@ export interface TestRequestInput {
   origin: string;
   /** The admin request that asked for it (log lines). */
   reqId: string;
+  /** Sent as `x-ncp-apigw-api-key`, for an extension that requires an API key (the gateway's check). */
+  apiKey?: string | undefined;
 }
 
 export interface TestRequestSent {
@@ -89,7 +94,12 @@ export async function sendTestRequest(deps: TestRequestDeps, i: TestRequestInput
   try {
     const answer = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [CHATBOT_SIGNATURE_HEADER]: signature, 'x-request-id': requestId },
+      headers: {
+        'content-type': 'application/json',
+        [CHATBOT_SIGNATURE_HEADER]: signature,
+        'x-request-id': requestId,
+        ...(i.apiKey === undefined ? {} : { [API_KEY_HEADER]: i.apiKey }),
+      },
       body: i.raw,
       redirect: 'manual',
       signal: AbortSignal.timeout(SEND_TIMEOUT_MS),

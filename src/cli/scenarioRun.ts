@@ -43,7 +43,12 @@ export interface FileResult {
  * later turns build on its answer) and the rest are `skipped`; the other scenarios still run. An
  * instance that cannot be reached or refuses the admin token stops the run (CliError).
  */
-export async function runScenarioFiles(api: AdminClient, files: readonly LoadedFile[]): Promise<FileResult[]> {
+export interface RunOptions {
+  /** Sent with every turn, for extensions that require an API key (`--api-key`, `CEK_GATEWAY_API_KEY`). */
+  apiKey?: string | undefined;
+}
+
+export async function runScenarioFiles(api: AdminClient, files: readonly LoadedFile[], o: RunOptions = {}): Promise<FileResult[]> {
   const languages = new Map<string, SpeechLang | undefined>();
   const languageOf = async (extensionId: string): Promise<SpeechLang | undefined> => {
     if (!languages.has(extensionId)) languages.set(extensionId, (await api.getOptional<{ language: SpeechLang }>(`/extensions/${extensionId}`))?.language);
@@ -53,13 +58,13 @@ export async function runScenarioFiles(api: AdminClient, files: readonly LoadedF
   for (const { file, doc } of files) {
     const started = performance.now();
     const scenarios: ScenarioResult[] = [];
-    for (const scenario of doc.scenarios) scenarios.push(await runScenario(api, scenario, await languageOf(scenario.extension)));
+    for (const scenario of doc.scenarios) scenarios.push(await runScenario(api, scenario, await languageOf(scenario.extension), o));
     results.push({ file, scenarios, seconds: (performance.now() - started) / 1000 });
   }
   return results;
 }
 
-async function runScenario(api: AdminClient, scenario: Scenario, language: SpeechLang | undefined): Promise<ScenarioResult> {
+async function runScenario(api: AdminClient, scenario: Scenario, language: SpeechLang | undefined, o: RunOptions): Promise<ScenarioResult> {
   const started = performance.now();
   const base = { name: scenario.name, extension: scenario.extension };
   const labels = scenario.turns.map(turnLabel);
@@ -87,14 +92,14 @@ async function runScenario(api: AdminClient, scenario: Scenario, language: Speec
     }
   }
   try {
-    return await runTurns(api, scenario, conversation, labels, started);
+    return await runTurns(api, scenario, conversation, labels, started, o);
   } finally {
     // The scenario's own test user goes with it (one already removed, or a failed call, changes nothing for the result).
     if (testUser !== undefined) await api.send('DELETE', `/extensions/${scenario.extension}/test-users/${encodeURIComponent(testUser.userId)}`).catch(() => undefined);
   }
 }
 
-async function runTurns(api: AdminClient, scenario: Scenario, conversation: Conversation, labels: readonly string[], started: number): Promise<ScenarioResult> {
+async function runTurns(api: AdminClient, scenario: Scenario, conversation: Conversation, labels: readonly string[], started: number, o: RunOptions): Promise<ScenarioResult> {
   const base = { name: scenario.name, extension: scenario.extension };
   const turns: TurnResult[] = [];
   let failed = false;
@@ -107,7 +112,10 @@ async function runTurns(api: AdminClient, scenario: Scenario, conversation: Conv
     }
     let report: TestRequestReport | undefined;
     try {
-      report = await api.send<TestRequestReport>('POST', `/extensions/${scenario.extension}/test-requests`, { request: conversation.request(turn) });
+      report = await api.send<TestRequestReport>('POST', `/extensions/${scenario.extension}/test-requests`, {
+        request: conversation.request(turn),
+        ...(o.apiKey === undefined ? {} : { apiKey: o.apiKey }),
+      });
     } catch (err) {
       // E.g. refused for this extension (it accepts CLOVA's own signature only): this scenario fails, the run goes on.
       // An unreachable instance or a wrong token has stopped the run already, at the extension's look-up.

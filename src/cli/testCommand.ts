@@ -17,14 +17,17 @@ export const testCommand: Command = {
   args: ['PATH...'],
   options: {
     junit: { type: 'string', value: 'FILE', help: 'also write the results as JUnit XML to FILE (for CI)' },
+    'api-key': { type: 'string', value: 'KEY', help: 'an API key sent with every turn, for extensions that require one (default: $CEK_GATEWAY_API_KEY)' },
     ...ADMIN_OPTIONS,
   },
-  details: `${ADMIN_ENV_HELP}\nEvery file is checked before anything is sent; each mistake names the file, scenario, turn and field.\nRequests are signed with each extension's Chatbot Secret by the instance (POST /api/v1/extensions/:id/test-requests).`,
+  details: `${ADMIN_ENV_HELP}\nEvery file is checked before anything is sent; each mistake names the file, scenario, turn and field.\nRequests are signed with each extension's Chatbot Secret by the instance (POST /api/v1/extensions/:id/test-requests).\nAn extension that requires an API key: --api-key KEY or CEK_GATEWAY_API_KEY.`,
   async run(ctx) {
     const files = loadScenarioFiles(ctx.positionals);
     resolveTestUserTokens(files, ctx.env);
     const api = adminFrom(ctx);
-    const results = await runScenarioFiles(api, files);
+    const flag = ctx.values['api-key'];
+    const apiKey = typeof flag === 'string' ? flag : ctx.env.lookup('CEK_GATEWAY_API_KEY');
+    const results = await runScenarioFiles(api, files, { apiKey: apiKey === '' ? undefined : apiKey });
     for (const line of renderReport(results)) ctx.out(line);
     const junit = ctx.values['junit'];
     if (typeof junit === 'string') {

@@ -215,6 +215,20 @@ scenarios:
     expect(r.stdout).toContain('3 scenarios (4 turns): 1 passed, 2 failed');
   });
 
+  test('an extension that requires an API key: --api-key or CEK_GATEWAY_API_KEY sends it with every turn', async () => {
+    const KEYED = 'com.example.keyedbot';
+    expect((await adminApi(app).post('/extensions', { extensionId: KEYED, language: 'en' })).status).toBe(201);
+    const key = (await adminApi(app).post(`/extensions/${KEYED}/keys`, { name: 'ci' })).body.primary.value as string;
+    expect((await adminApi(app).put(`/extensions/${KEYED}/gateway`, { requireApiKey: true })).status).toBe(200);
+    const keyed = file('keyed.json', JSON.stringify({ scenarios: [{ name: 'keyed', extension: KEYED, turns: [{ launch: {}, expect: { status: 200, outcome: 'welcome' } }, { end: {} }] }] }));
+    const without = await cli([keyed]);
+    expect(without.code).toBe(1);
+    expect(without.stdout).toMatch(/status: expected 200, got 401 \(missing_api_key/);
+    expect((await cli(['--api-key', key, keyed])).code).toBe(0);
+    const fromEnv = await runCli(['test', keyed], { CEK_GATEWAY_URL: app.url, CEK_GATEWAY_TOKEN: ADMIN_TOKEN, CEK_GATEWAY_API_KEY: key });
+    expect([fromEnv.code, fromEnv.stdout]).toEqual([0, expect.stringContaining('1 scenario (2 turns): 1 passed')]);
+  });
+
   test('usage: no path is exit 2', async () => {
     const r = await cli([]);
     expect(r.code).toBe(2);

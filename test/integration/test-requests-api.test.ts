@@ -92,6 +92,21 @@ describe('POST /api/v1/extensions/:id/test-requests', () => {
     expect(res.body.requestId).toMatch(/^admin-api-/);
   });
 
+  test('an extension that requires an API key: refused without one (as CLOVA would be), answered with the key given as apiKey; a key that is no header value is 400', async () => {
+    const KEYED = 'com.example.testreq.keyed';
+    expect((await api().post('/extensions', { extensionId: KEYED, language: 'en' })).status).toBe(201);
+    const key = (await api().post(`/extensions/${KEYED}/keys`, { name: 'ci' })).body.primary.value as string;
+    expect((await api().put(`/extensions/${KEYED}/gateway`, { requireApiKey: true })).status).toBe(200);
+    const without = await send(KEYED, { request: launchRequest({ extensionId: KEYED }) });
+    expect([without.status, without.body.status, without.body.response.error.code, without.body.outcome]).toEqual([200, 401, 'missing_api_key', null]);
+    const wrong = await send(KEYED, { request: launchRequest({ extensionId: KEYED }), apiKey: 'not-the-key' });
+    expect([wrong.body.status, wrong.body.response.error.code]).toEqual([403, 'invalid_api_key']);
+    const withKey = await send(KEYED, { request: launchRequest({ extensionId: KEYED }), apiKey: key });
+    expect([withKey.body.status, withKey.body.outcome]).toEqual([200, 'welcome']);
+    const bad = await send(KEYED, { request: launchRequest({ extensionId: KEYED }), apiKey: 'a\r\nb' });
+    expect([bad.status, bad.body.error.code, bad.body.error.details[0].path]).toEqual([400, 'invalid_body', 'apiKey']);
+  });
+
   test('an intent for a linked user: the target is called with the bearer token, its answer and attributes come back', async () => {
     const before = target.callsTo('/points').length;
     const res = await send(ID, { request: intentRequest({ extensionId: ID, userId: 'linked-user', intent: 'CheckPoints' }) });

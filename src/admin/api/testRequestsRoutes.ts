@@ -20,6 +20,13 @@ const testRequestInput = z
   .object({
     // Sent as it is: a request the pipeline refuses (bad shape, another applicationId) is an answer to report.
     request: z.record(z.string(), z.unknown(), { error: 'must be a CEK request (a JSON object)' }),
+    // For an extension that requires an API key: sent in its header (a header value: visible ASCII).
+    apiKey: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(512, 'must be at most 512 characters')
+      .regex(/^[\x21-\x7E]*$/, 'must be visible ASCII without spaces (it is sent in a header)')
+      .optional(),
   })
   .strict();
 
@@ -39,7 +46,7 @@ export interface TestRequestReport {
 }
 
 /**
- * `POST /api/v1/extensions/:id/test-requests` `{request}`: sends one CEK request as CLOVA would,
+ * `POST /api/v1/extensions/:id/test-requests` `{request, apiKey?}`: sends one CEK request as CLOVA would,
  * signed with the extension's current Chatbot Secret, through this instance's own invoke URL (the
  * `cek-gateway test` scenario runner is built on it). Always 200 with the report once sent.
  */
@@ -58,7 +65,15 @@ export function testRequestsRoutes(deps: TestRequestsRoutesDeps): Router {
     }
     const secret = await signingSecretOf(registry, id);
     if (secret === undefined) throw new AppError('conflict', 'The Chatbot Secret of this extension cannot be opened with the configured encryption keys: generate a new one.');
-    const sent = await sendTestRequest(deps, { extensionId: id, raw: JSON.stringify(input.request), secret, baseUrl: selfBaseUrl(req), origin: 'admin-api', reqId: req.requestId });
+    const sent = await sendTestRequest(deps, {
+      extensionId: id,
+      raw: JSON.stringify(input.request),
+      secret,
+      baseUrl: selfBaseUrl(req),
+      origin: 'admin-api',
+      reqId: req.requestId,
+      apiKey: input.apiKey,
+    });
     if (!sent.ok) throw new AppError('upstream_error', `The request did not get an answer from this instance's CEK endpoint (${sent.reason}).`);
     const report: TestRequestReport = {
       requestId: sent.requestId,
