@@ -2,7 +2,7 @@ import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
 import { keyOf, prefixOf } from '../store/keys.js';
 import type { Store } from '../store/store.js';
-import { mayHaveApplied } from '../store/unavailable.js';
+import { CountFlusher } from '../store/countFlusher.js';
 
 /**
  * The linking funnel (issue 16 item 5): per extension and UTC day, how far users get through
@@ -24,7 +24,6 @@ export const GATEWAY_WIDE = '*';
 export const FUNNEL_MAX_DAYS = 90;
 const DAY_MS = 86_400_000;
 const TTL_MS = 100 * DAY_MS;
-const FLUSH_MS = 1_000;
 
 export interface FunnelDay {
   /** `YYYY-MM-DD` (UTC). */
@@ -43,73 +42,39 @@ export interface FunnelReport {
 
 const dayOf = (now: number): string => new Date(now).toISOString().slice(0, 10);
 const funnelKey = (ext: string, day: string, field: string): string => keyOf('linkingFunnel', ext, day, field);
+function funnelKeysOf(id: string): Iterable<readonly [string, number]> {
+  const [ext = '', day = '', field = ''] = id.split('\n');
+  return [[funnelKey(ext, day, field), TTL_MS]];
+}
 
 const zeros = <K extends string>(names: readonly K[]): Record<K, number> => Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
 
 export class LinkingFunnel {
   readonly #store: Store;
-  readonly #log: Logger;
   readonly #metrics: Metrics;
-  // `ext \n day \n field` → count
-  #pending = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
-  #lastWarning = 0;
+  // `ext \n day \n field` → count, added to the store once a second.
+  readonly #counts: CountFlusher;
 
   constructor(o: { store: Store; log: Logger; metrics: Metrics }) {
     this.#store = o.store;
-    this.#log = o.log;
     this.#metrics = o.metrics;
-    this.#timer = setInterval(() => void this.flush(), FLUSH_MS);
-    this.#timer.unref();
+    this.#counts = new CountFlusher({ store: o.store, log: o.log, what: 'linking funnel counters', keysOf: funnelKeysOf });
+    this.#counts.start();
   }
 
   step(extensionId: string, step: FunnelStep, now = Date.now()): void {
     this.#metrics.linkingFunnel.inc({ extension: extensionId, step });
-    this.#add(extensionId, dayOf(now), step);
+    this.#counts.add(`${extensionId}\n${dayOf(now)}\n${step}`);
   }
 
   failed(extensionId: string, reason: FunnelFailure, now = Date.now()): void {
     this.#metrics.linkingFailures.inc({ extension: extensionId, reason });
-    this.#add(extensionId, dayOf(now), reason);
+    this.#counts.add(`${extensionId}\n${dayOf(now)}\n${reason}`);
   }
 
-  #add(ext: string, day: string, field: string): void {
-    const id = `${ext}\n${day}\n${field}`;
-    this.#pending.set(id, (this.#pending.get(id) ?? 0) + 1);
-  }
-
-  /** Adds what was counted here to the store; counts that fail to land are kept for the next flush. */
-  async flush(): Promise<void> {
-    while (this.#flushing !== undefined) await this.#flushing;
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    this.#flushing = this.#write(batch).finally(() => {
-      this.#flushing = undefined;
-    });
-    await this.#flushing;
-  }
-
-  async #write(batch: Map<string, number>): Promise<void> {
-    let lastErr: unknown;
-    await Promise.all(
-      [...batch].map(async ([id, n]) => {
-        const [ext = '', day = '', field = ''] = id.split('\n');
-        try {
-          await this.#store.increment(funnelKey(ext, day, field), n, TTL_MS);
-        } catch (err) {
-          lastErr = err;
-          // Sent but unanswered: it may land when the store resumes; sent again it could count twice.
-          if (mayHaveApplied(err)) return;
-          this.#pending.set(id, (this.#pending.get(id) ?? 0) + n);
-        }
-      }),
-    );
-    if (lastErr !== undefined && Date.now() - this.#lastWarning >= 60_000) {
-      this.#lastWarning = Date.now();
-      this.#log.warn({ error: lastErr instanceof Error ? lastErr.message : String(lastErr) }, 'linking funnel counters could not be flushed; kept, retrying with the next flush');
-    }
+  /** Adds what was counted here to the store; counts that surely failed to land are kept for the next flush. */
+  flush(): Promise<void> {
+    return this.#counts.flush();
   }
 
   /** A deleted extension's counts go with it (after what is pending here was written). */
@@ -120,9 +85,7 @@ export class LinkingFunnel {
 
   /** Stops the timer after a last flush. */
   async stop(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flush();
+    await this.#counts.stop();
   }
 
   /** The last `days` days (oldest first, today last) of an extension and of the gateway-wide bucket. */
