@@ -190,18 +190,23 @@ export class LinkStates implements LinkEventSink {
     const reason = state === 'linked' ? null : (event.reason ?? null);
     let before: LinkStateRecord | undefined;
     let after: LinkStateRecord | undefined;
-    await this.#update<LinkStateRecord>(linkKey(event.extensionId, event.userId), (prev) => {
-      before = prev;
-      after = {
-        v: 1,
-        state,
-        reason,
-        since: prev?.state === state ? prev.since : at,
-        history: pushHistory(prev?.history ?? [], { at, state, event: event.type, cause }),
-      };
-      // An unlinked user's history is kept a while, then goes; a live link's stays.
-      return { record: after, ttlMs: state === 'unlinked' ? UNLINKED_TTL_MS : undefined };
-    });
+    // Only an unlinked user's record has a TTL (UNLINKED_TTL_MS).
+    await this.#update<LinkStateRecord>(
+      linkKey(event.extensionId, event.userId),
+      (stored) => stored.state === 'unlinked',
+      (prev) => {
+        before = prev;
+        after = {
+          v: 1,
+          state,
+          reason,
+          since: prev?.state === state ? prev.since : at,
+          history: pushHistory(prev?.history ?? [], { at, state, event: event.type, cause }),
+        };
+        // An unlinked user's history is kept a while, then goes; a live link's stays.
+        return { record: after, ttlMs: state === 'unlinked' ? UNLINKED_TTL_MS : undefined };
+      },
+    );
     // The unlinked set follows the record (a stale entry is dropped when read, so a crash here is harmless).
     const { userId, extensionId } = event;
     if (before?.state === 'unlinked' && (after?.state !== 'unlinked' || after.since !== before.since)) {
@@ -215,40 +220,44 @@ export class LinkStates implements LinkEventSink {
     const at = new Date().toISOString();
     const reason = event.reason ?? '';
     let changed = false;
-    await this.#update<LinkingStateRecord>(linkingKey(event.extensionId), (prev) => {
-      // Decided again on each try: a write that lost the race re-reads what the winner wrote.
-      changed = false;
-      const next: LinkingStateRecord = { v: 1, misconfigured: prev?.misconfigured ?? null, providerDown: prev?.providerDown ?? null, history: prev?.history ?? [] };
-      switch (event.type) {
-        case 'linking.misconfigured':
-          next.misconfigured = { reason, since: prev?.misconfigured?.since ?? at };
-          break;
-        case 'linking.recovered':
-          next.misconfigured = null;
-          break;
-        case 'provider.down':
-          if (prev?.providerDown != null) return undefined;
-          next.providerDown = { reason, since: at };
-          break;
-        case 'provider.up':
-          if (prev?.providerDown == null) return undefined;
-          next.providerDown = null;
-          break;
-        default:
-          return undefined;
-      }
-      changed = true;
-      const cause =
-        event.type === 'provider.down'
-          ? `token endpoint down: ${reason}`
-          : event.type === 'provider.up'
-            ? `token endpoint back: ${reason}`
-            : event.type === 'linking.misconfigured'
-              ? `client refused: ${reason}`
-              : reason;
-      next.history = pushHistory(next.history, { at, state: linkingStateOf(next), event: event.type, cause });
-      return { record: next, ttlMs: undefined };
-    });
+    await this.#update<LinkingStateRecord>(
+      linkingKey(event.extensionId),
+      () => false,
+      (prev) => {
+        // Decided again on each try: a write that lost the race re-reads what the winner wrote.
+        changed = false;
+        const next: LinkingStateRecord = { v: 1, misconfigured: prev?.misconfigured ?? null, providerDown: prev?.providerDown ?? null, history: prev?.history ?? [] };
+        switch (event.type) {
+          case 'linking.misconfigured':
+            next.misconfigured = { reason, since: prev?.misconfigured?.since ?? at };
+            break;
+          case 'linking.recovered':
+            next.misconfigured = null;
+            break;
+          case 'provider.down':
+            if (prev?.providerDown != null) return undefined;
+            next.providerDown = { reason, since: at };
+            break;
+          case 'provider.up':
+            if (prev?.providerDown == null) return undefined;
+            next.providerDown = null;
+            break;
+          default:
+            return undefined;
+        }
+        changed = true;
+        const cause =
+          event.type === 'provider.down'
+            ? `token endpoint down: ${reason}`
+            : event.type === 'provider.up'
+              ? `token endpoint back: ${reason}`
+              : event.type === 'linking.misconfigured'
+                ? `client refused: ${reason}`
+                : reason;
+        next.history = pushHistory(next.history, { at, state: linkingStateOf(next), event: event.type, cause });
+        return { record: next, ttlMs: undefined };
+      },
+    );
     // The misconfigured mark has its own once-only guard (health.ts): its events always go on.
     return changed || event.type.startsWith('linking.');
   }
@@ -256,9 +265,10 @@ export class LinkStates implements LinkEventSink {
   /**
    * Read, change, write by compare-and-set until it lands. `change` returns undefined for "no
    * change". A change of lifetime (a TTL set on unlink, cleared on a new link) is written as
-   * delete-if-unchanged then set-if-absent, since compare-and-set keeps the key's TTL.
+   * delete-if-unchanged then set-if-absent, since compare-and-set keeps the key's TTL. `hasTtl`
+   * says whether a stored record was written with one (it follows from the record: no TTL read).
    */
-  async #update<R>(key: string, change: (prev: R | undefined) => { record: R; ttlMs: number | undefined } | undefined): Promise<void> {
+  async #update<R>(key: string, hasTtl: (stored: R) => boolean, change: (prev: R | undefined) => { record: R; ttlMs: number | undefined } | undefined): Promise<void> {
     for (let i = 0; i < MAX_WRITE_TRIES; i++) {
       // After a lost race, a short random pause, so writers colliding again and again spread out.
       if (i > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
@@ -271,7 +281,7 @@ export class LinkStates implements LinkEventSink {
         if (await this.#store.setIfAbsent(key, value, next.ttlMs)) return;
         continue;
       }
-      const hadTtl = (await this.#store.ttl(key)) !== null;
+      const hadTtl = prev !== undefined && hasTtl(prev);
       if (hadTtl === (next.ttlMs !== undefined)) {
         if (await this.#store.compareAndSet(key, raw, value)) return;
         continue;
