@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
 import { launchRequest } from '../helpers/cek.js';
-import { DESKTOP, describeWithBrowser, launchChromium, saveScreenshots } from '../helpers/chromium.js';
+import { describeWithBrowser, DESKTOP, launchChromium, saveScreenshots, watchPage } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
@@ -51,11 +51,7 @@ describeWithBrowser('the admin pages (e2e)')('admin pages in Chromium', () => {
     context = await browser.newContext({ viewport: DESKTOP });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.config.publicUrl });
     page = await context.newPage();
-    page.on('dialog', (d) => void d.accept());
-    page.on('console', (m) => {
-      if (m.type() === 'error') browserErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => browserErrors.push(e.message));
+    watchPage(page, browserErrors);
   }, 30_000);
 
   afterAll(async () => {

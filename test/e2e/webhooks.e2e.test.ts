@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import { DESKTOP, describeWithBrowser, launchChromium, saveScreenshots } from '../helpers/chromium.js';
+import { describeWithBrowser, DESKTOP, launchChromium, saveScreenshots, watchPage } from '../helpers/chromium.js';
 import { reply, startTarget, type TargetCall, type TestTarget } from '../helpers/targets.js';
 
 /**
@@ -65,11 +65,7 @@ describeWithBrowser('the webhook pages (e2e)')('the Webhooks tab in Chromium', (
     await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: EXT, name: 'Hooks UI', language: 'en' }).expect(201);
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
-    page.on('dialog', (d) => void d.accept().catch(() => undefined));
-    page.on('console', (m) => {
-      if (m.type() === 'error') browserErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => browserErrors.push(e.message));
+    watchPage(page, browserErrors);
   }, 30_000);
 
   afterAll(async () => {

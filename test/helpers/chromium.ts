@@ -58,3 +58,12 @@ export async function saveScreenshots(page: Page, name: string): Promise<void> {
   await saveScreenshot(page, `${name}-phone`);
   await page.setViewportSize(DESKTOP);
 }
+
+/** Collects the page's console errors and uncaught exceptions into `errors` (a page must end with none), and accepts its dialogs (confirm before delete). */
+export function watchPage(page: Page, errors: string[]): void {
+  page.on('dialog', (d) => void d.accept().catch(() => undefined));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+}
