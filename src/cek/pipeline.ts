@@ -4,6 +4,7 @@ import type { ExtensionRegistry, ResolvedExtension } from '../extensions/registr
 import { AppError, toAppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../http/metrics.js';
+import { isNewerRecord } from '../store/json.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { dispatch, type CekContext, type CekResponder } from './dispatch.js';
 import { cekResponse, simpleSpeech } from './response.js';
@@ -157,6 +158,10 @@ export function createCekPipeline(deps: PipelineDeps): CekPipeline {
         if (isStoreUnavailable(err)) {
           // Not a bug: the store is down (its outage is logged and counted where it is detected).
           ctx.outcome = 'store_unavailable';
+        } else if (isNewerRecord(err)) {
+          // Not a bug either: a rolling upgrade, and a newer instance wrote a record this one must not act on.
+          ctx.outcome = err.code;
+          log.warn({ reqId: input.requestId, extensionId: input.extensionId, code: err.code, error: err.message }, 'a stored record is from a newer cek-gateway: upgrade this instance');
         } else {
           failure = err;
           ctx.outcome = 'internal_error';

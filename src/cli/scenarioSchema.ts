@@ -21,6 +21,7 @@ export const OUTCOMES = [
   'skill_disabled_stale',
   'internal_error',
   'store_unavailable',
+  'record_from_newer_version',
 ] as const;
 
 const validRegex = (source: string): boolean => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SpeechLang } from '../cek/types.js';
 import { VERIFICATION_MODES, type VerificationMode } from '../cek/verify.js';
 import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
+import { checkRecordVersion } from '../store/json.js';
 import { LOCALES, MESSAGE_KEYS, type Locale, type MessageSet } from './messages.js';
 
 /**
@@ -146,12 +147,11 @@ export const EXTENSION_RECORD_VERSION = 1;
  * An extension record as stored by any earlier version, in today's shape (upgrades need no command:
  * records are migrated when read, and written back in the new shape with their next change).
  * 0 → 1: the single `previousSecret` of 0.1.0 joins the `previousSecrets` list.
- * A record from a newer version than this code is refused rather than half understood.
+ * A record from a newer version than this code is refused (503 `record_from_newer_version`) rather than half understood.
  */
 export function migrateExtensionRecord(r: ExtensionRecord): ExtensionRecord {
-  const v = r.v ?? 0;
-  if (v > EXTENSION_RECORD_VERSION) throw new Error(`extension ${r.extensionId} was written by a newer cek-gateway (record version ${v}); upgrade this instance`);
-  if (v === EXTENSION_RECORD_VERSION) return r;
+  checkRecordVersion(r.v, EXTENSION_RECORD_VERSION, `Extension "${r.extensionId}"`);
+  if (r.v === EXTENSION_RECORD_VERSION) return r;
   const { previousSecret, ...rest } = r;
   return { ...rest, v: EXTENSION_RECORD_VERSION, ...(previousSecret === undefined ? {} : { previousSecrets: [...(r.previousSecrets ?? []), previousSecret] }) };
 }

@@ -21,7 +21,7 @@ import {
 } from './model.js';
 import { keyOf, prefixOf } from '../store/keys.js';
 import { messageOf } from '../http/errorInfo.js';
-import { decodeRecord } from '../store/json.js';
+import { decodeRecord, isNewerRecord } from '../store/json.js';
 
 const keyFor = (id: string): string => keyOf('extension', id);
 export const secretContext = (id: string): string => `chatbot-secret:${id}`;
@@ -137,9 +137,30 @@ export class ExtensionRegistry {
     return { record, chatbotSecret };
   }
 
+  /** Every extension; throws 503 `record_from_newer_version` when a newer cek-gateway wrote one (see `listReadable`). */
   async list(): Promise<ExtensionRecord[]> {
-    const rows = await this.#store.list(prefixOf('extension'));
-    return rows.map((r) => decodeExtension(r.value));
+    const { records, newer } = await this.listReadable();
+    if (newer[0] !== undefined) throw newer[0].error;
+    return records;
+  }
+
+  /**
+   * Every extension this version can read, and apart, the refusals of those a newer cek-gateway
+   * wrote (a rolling upgrade): the admin lists show the others and name these, instead of failing.
+   */
+  async listReadable(): Promise<{ records: ExtensionRecord[]; newer: Array<{ extensionId: string; error: AppError }> }> {
+    const prefix = prefixOf('extension');
+    const records: ExtensionRecord[] = [];
+    const newer: Array<{ extensionId: string; error: AppError }> = [];
+    for (const row of await this.#store.list(prefix)) {
+      try {
+        records.push(decodeExtension(row.value));
+      } catch (err) {
+        if (!isNewerRecord(err)) throw err;
+        newer.push({ extensionId: row.key.slice(prefix.length), error: err });
+      }
+    }
+    return { records, newer };
   }
 
   /** The stored record, read from the store (not the cache); throws 404 `unknown_extension`. */
@@ -219,7 +240,8 @@ export class ExtensionRegistry {
    * The extension for a request, from the cache (one store read on a miss, shared by concurrent
    * callers). `undefined` for an unknown or malformed ID. While the store cannot answer, the last
    * record read is served past its expiry (stale-if-error): voice keeps answering through a store
-   * outage. Only an ID never read before fails then (503 `store_unavailable`).
+   * outage. Only an ID never read before fails then (503 `store_unavailable`). A record written by
+   * a newer cek-gateway is refused (503 `record_from_newer_version`).
    */
   async resolve(id: string): Promise<ResolvedExtension | undefined> {
     const hit = this.#cache.get(id);

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   internal_error: 500,
   upstream_error: 502,
   store_unavailable: 503,
+  record_from_newer_version: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

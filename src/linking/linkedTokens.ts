@@ -8,8 +8,8 @@ import type { ResolvedExtension } from '../extensions/registry.js';
  *   (speak it before the answer, once);
  * - `unlinked` / `broken`: no usable link: prompt the user to link (`loginPrompt`);
  * - `unavailable`: the link exists but the token could not be refreshed in time (provider down or
- *   slow, or refusing the extension's client settings): speak the extension's `error` message, do
- *   not ask the user to link again.
+ *   slow, or refusing the extension's client settings), or not read (the store down, a record from a
+ *   newer cek-gateway): speak the extension's `error` message, do not ask the user to link again.
  */
 export type TokenLookup = { status: 'ok'; token: string; loginSuccess?: string } | { status: 'unlinked' | 'broken' | 'unavailable' };
 

@@ -1,7 +1,7 @@
 import type { Keyring } from '../security/keyring.js';
 import { MAX_PAGE, pageLimit, type Store } from '../store/store.js';
 import { keyOf, prefixOf } from '../store/keys.js';
-import { decodeRecord } from '../store/json.js';
+import { checkRecordVersion, decodeRecord } from '../store/json.js';
 import { buildLinkIndex, linkIndexBuilt, linkIndexKey } from './linkIndex.js';
 
 /** The secret half of a link: sealed as one blob, never stored or logged as text. */
@@ -13,9 +13,12 @@ export interface TokenSet {
 
 export type LinkStatus = 'linked' | 'broken';
 
+/** The version of the token record's shape that this code writes and reads. */
+export const TOKEN_RECORD_VERSION = 1;
+
 /** What the store holds per (extension, userId) at `tok:<extensionId>:<userId>`. */
 export interface TokenRecord {
-  v: 1;
+  v: typeof TOKEN_RECORD_VERSION;
   /** AES-256-GCM sealed JSON of `TokenSet`, bound to this extension and user. */
   sealed: string;
   /** Epoch ms, or null when the provider gave no `expires_in`. */
@@ -54,6 +57,13 @@ export interface VaultWatcher {
 const keyFor = (extensionId: string, userId: string): string => keyOf('linkedToken', extensionId, userId);
 export const contextFor = (extensionId: string, userId: string): string => `token:${extensionId}:${userId}`;
 
+/** A stored token record; 503 `record_from_newer_version` for one a newer cek-gateway wrote (never opened or written back here). */
+function decodeToken(raw: string, extensionId: string): TokenRecord {
+  const record = decodeRecord<TokenRecord>(raw);
+  checkRecordVersion(record.v, TOKEN_RECORD_VERSION, `A linked user's token record of extension "${extensionId}"`);
+  return record;
+}
+
 /** Token records deleted at once when an extension goes. */
 const REMOVE_BATCH = 100;
 
@@ -85,7 +95,7 @@ export class TokenVault {
   async read(extensionId: string, userId: string): Promise<OpenedRecord | undefined> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
     if (raw === null) return undefined;
-    const record = decodeRecord<TokenRecord>(raw);
+    const record = decodeToken(raw, extensionId);
     const tokens = JSON.parse(this.#keyring.open(record.sealed, contextFor(extensionId, userId))) as TokenSet;
     return { record, tokens };
   }
@@ -93,13 +103,13 @@ export class TokenVault {
   /** The record without opening its tokens (dates and status only). */
   async record(extensionId: string, userId: string): Promise<TokenRecord | undefined> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
-    return raw === null ? undefined : decodeRecord<TokenRecord>(raw);
+    return raw === null ? undefined : decodeToken(raw, extensionId);
   }
 
   /** Stores a new link (replacing any earlier one) with `successPending` set. */
   async link(extensionId: string, userId: string, tokens: TokenSet, meta: { expiresAt: number | null; scope: string | null; tokenType: string }): Promise<TokenRecord> {
     const record: TokenRecord = {
-      v: 1,
+      v: TOKEN_RECORD_VERSION,
       sealed: this.#seal(extensionId, userId, tokens),
       expiresAt: meta.expiresAt,
       scope: meta.scope,
@@ -137,7 +147,7 @@ export class TokenVault {
   async linkTest(extensionId: string, userId: string, tokens: TokenSet, expiresAt: number | null): Promise<{ result: 'created' | 'replaced' | 'real'; record?: TokenRecord }> {
     const key = keyFor(extensionId, userId);
     const record: TokenRecord = {
-      v: 1,
+      v: TOKEN_RECORD_VERSION,
       sealed: this.#seal(extensionId, userId, tokens),
       expiresAt,
       scope: null,
@@ -160,7 +170,7 @@ export class TokenVault {
         }
         continue;
       }
-      if (decodeRecord<TokenRecord>(raw).test !== true) return { result: 'real' };
+      if (decodeToken(raw, extensionId).test !== true) return { result: 'real' };
       if (await this.#store.compareAndSet(key, raw, value)) return { result: 'replaced', record };
     }
     throw new Error('the test user could not be written: its record kept changing');
@@ -185,7 +195,7 @@ export class TokenVault {
   async update(extensionId: string, userId: string, change: (r: TokenRecord) => void): Promise<void> {
     const raw = await this.#store.get(keyFor(extensionId, userId));
     if (raw === null) return;
-    const record = decodeRecord<TokenRecord>(raw);
+    const record = decodeToken(raw, extensionId);
     change(record);
     await this.#store.set(keyFor(extensionId, userId), JSON.stringify(record));
     await this.#watcher?.written(extensionId, userId, decodeRecord<TokenRecord>(raw), record);
@@ -208,7 +218,7 @@ export class TokenVault {
     for (let attempt = 0; attempt < 5; attempt++) {
       const raw = await this.#store.get(key);
       if (raw === null) return 'none';
-      if (decodeRecord<TokenRecord>(raw).test !== true) return 'real';
+      if (decodeToken(raw, extensionId).test !== true) return 'real';
       if (await this.#store.deleteIfEquals(key, raw)) {
         await this.#unindex(extensionId, userId);
         return 'removed';
@@ -223,7 +233,7 @@ export class TokenVault {
     if (this.#watcher === undefined) {
       removed = await this.#store.delete(keyFor(extensionId, userId));
     } else {
-      // Taken, not just deleted: the watcher needs what was there.
+      // Taken, not just deleted: the watcher needs what was there. Any version is unlinked: nothing of it is kept.
       const raw = await this.#store.take(keyFor(extensionId, userId));
       if (raw !== null) await this.#watcher.written(extensionId, userId, decodeRecord<TokenRecord>(raw), undefined);
       removed = raw !== null;
@@ -269,7 +279,7 @@ export class TokenVault {
       for (const [i, userId] of members.entries()) {
         const raw = raws[i] ?? null;
         if (raw === null) await this.#unindex(extensionId, userId);
-        else links.push({ userId, record: decodeRecord<TokenRecord>(raw) });
+        else links.push({ userId, record: decodeToken(raw, extensionId) });
       }
       if (next === undefined) return { links, next: undefined };
       after = next;
@@ -297,7 +307,7 @@ export class TokenVault {
     const prefix = prefixOf('linkedToken', extensionId);
     const { items, next } = await this.#store.listPage(prefix, { after: page.after === undefined ? undefined : prefix + page.after, limit: page.limit });
     return {
-      links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeRecord<TokenRecord>(r.value) })),
+      links: items.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeToken(r.value, extensionId) })),
       next: next?.slice(prefix.length),
     };
   }
@@ -306,7 +316,7 @@ export class TokenVault {
   async list(extensionId: string): Promise<Array<{ userId: string; record: TokenRecord }>> {
     const prefix = prefixOf('linkedToken', extensionId);
     const rows = await this.#store.list(prefix);
-    return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeRecord<TokenRecord>(r.value) }));
+    return rows.map((r) => ({ userId: r.key.slice(prefix.length), record: decodeToken(r.value, extensionId) }));
   }
 
   #seal(extensionId: string, userId: string, tokens: TokenSet): string {

@@ -6,6 +6,7 @@ import type { ExtensionRecord } from '../extensions/model.js';
 import type { ResolvedExtension } from '../extensions/registry.js';
 import type { Logger } from '../http/logger.js';
 import { SealError } from '../security/keyring.js';
+import { isNewerRecord } from '../store/json.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { LinkEventSink } from './events.js';
 import type { LinkingFunnel } from './funnel.js';
@@ -58,6 +59,11 @@ export class VaultTokens implements LinkedTokens {
           this.#storeDownLoggedAt = Date.now();
           this.#d.log.warn({ extensionId: ext.record.extensionId }, 'token lookups fail: the store does not answer (logged once a minute)');
         }
+        return { status: 'unavailable' };
+      }
+      if (isNewerRecord(err)) {
+        // A newer instance wrote it (a rolling upgrade): not this one's to open, refresh or prompt over.
+        this.#d.log.warn({ extensionId: ext.record.extensionId, code: err.code }, 'a token record is from a newer cek-gateway: upgrade this instance');
         return { status: 'unavailable' };
       }
       if (!(err instanceof SealError)) throw err;

@@ -18,8 +18,11 @@ export function extensionsRoutes(registry: ExtensionRegistry, publicUrl: string)
   });
 
   router.get('/extensions', async (_req, res) => {
-    const records = await registry.list();
-    res.json({ extensions: records.map((r) => formatExtension(r, publicUrl)) });
+    const { records, newer } = await registry.listReadable();
+    const extensions = records.map((r) => formatExtension(r, publicUrl));
+    // One extension a newer instance wrote (a rolling upgrade) must not hide the others: it is named apart.
+    const skipped = newer.map(({ extensionId, error }) => ({ extensionId, error: { code: error.code, message: error.message } }));
+    res.json(skipped.length === 0 ? { extensions } : { extensions, skipped });
   });
 
   router.get('/extensions/:id', async (req, res) => {

@@ -52,6 +52,7 @@ const OUTCOMES: Record<string, string> = {
   skill_disabled_stale: 'ClovaSkill.SkillDisabled older than the current link (replayed or late): the link was kept.',
   internal_error: 'Answering failed inside the gateway: the error message was spoken. The server log has the request id.',
   store_unavailable: 'The store did not answer: the error message was spoken.',
+  record_from_newer_version: "A stored record (the user's token record) was written by a newer version of cek-gateway: the error message was spoken. Upgrade this instance.",
 };
 
 /** The headers the gateway sends a target (DESIGN.md section 6), with every credential hidden. */

@@ -19,7 +19,8 @@ export function extensionsPages(ctx: PagesContext): Router {
   const router = adminRouter();
 
   const listPage = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
-    const records = (await registry.list()).sort((a, b) => a.extensionId.localeCompare(b.extensionId));
+    const { records: readable, newer } = await registry.listReadable();
+    const records = readable.sort((a, b) => a.extensionId.localeCompare(b.extensionId));
     const extensions = records.map((r) => ({
       ...formatExtension(r, publicUrl),
       actionCount: Object.keys(actionsOf(r.sections)).length,
@@ -28,6 +29,7 @@ export function extensionsPages(ctx: PagesContext): Router {
     await page(ctx, req, res, status, 'extensions.njk', {
       title: 'Extensions',
       extensions,
+      newer: newer.map((n) => n.error.message),
       form,
       languages: LANGUAGES.map((value) => ({ value, label: LANGUAGE_LABELS[value] })),
       idPattern: EXTENSION_ID.source,
