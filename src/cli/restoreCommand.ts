@@ -6,6 +6,7 @@ import { STORE_ENV_HELP } from './backupCommand.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
 import { describeStore, openConfiguredStore } from './storeAccess.js';
+import type { Store } from '../store/store.js';
 import { messageOf } from '../http/errorInfo.js';
 import { KEEPALIVE_SCHEDULE_BUILT } from '../linking/keepAliveSchedule.js';
 import { buildLinkIndex, LINK_INDEX_BUILT } from '../linking/linkIndex.js';
@@ -54,15 +55,25 @@ async function readBackup(file: string, onEntry: (e: BackupEntry) => Promise<voi
   return entries;
 }
 
+/** How many distinct keys of `store` are not in `restored` (a Redis SCAN may give a key twice). */
+async function countOthers(store: Store, restored: ReadonlySet<string>): Promise<number> {
+  const others = new Set<string>();
+  for await (const keys of store.scanKeys('')) for (const key of keys) if (!restored.has(key)) others.add(key);
+  return others.size;
+}
+
 /** `cek-gateway restore FILE`: writes a backup into the configured store. */
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'Write every key of a backup FILE into the configured store (any kind: SQLite to Redis and back), keeping the remaining TTLs.',
   args: ['FILE'],
   options: {
-    overwrite: { type: 'boolean', help: 'write into a store that already has keys (keys of the file replace theirs; others stay)' },
+    overwrite: {
+      type: 'boolean',
+      help: "write into a store that already has keys: each key of the file replaces the store's key of that name; keys the file does not have are kept as they are, not deleted (restore counts them)",
+    },
   },
-  details: `${STORE_ENV_HELP}\nThe index of linked users is not in a backup: restore builds it from the restored links (and the service, at its next start, the keep-alive schedule).\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
+  details: `${STORE_ENV_HELP}\n--overwrite deletes nothing: for the store to hold exactly the backup, restore into an empty store (a new DATA_DIR, REDIS_KEY_PREFIX or DATABASE_SCHEMA).\nThe index of linked users is not in a backup: restore builds it from the restored links (and the service, at its next start, the keep-alive schedule).\nRestore with the service stopped (it caches extensions), and start it with the same ENCRYPTION_KEY (or that key in ENCRYPTION_KEYS_PREVIOUS).\nExample: REDIS_URL=redis://localhost:6379 cek-gateway restore cek.backup`,
   async run(ctx) {
     const file = ctx.positionals[0] ?? '';
     if (!existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
@@ -72,7 +83,8 @@ export const restoreCommand: Command = {
     const label = describeStore(store, settings);
     try {
       const existing = await store.listPage('', { limit: 1 });
-      if (existing.items.length > 0 && ctx.values['overwrite'] !== true) {
+      const hadKeys = existing.items.length > 0;
+      if (hadKeys && ctx.values['overwrite'] !== true) {
         throw new CliError(`${label} is not empty: restore into an empty store, or pass --overwrite`);
       }
       // Backups hold no sets, so the link index is built again from the restored token records;
@@ -83,6 +95,9 @@ export const restoreCommand: Command = {
       let written = 0;
       let expired = 0;
       let batch: Array<Promise<void>> = [];
+      // Into a store that had keys: which ones the restore wrote, to count the others at the end
+      // (one entry per key of the backup; an empty store has nothing to count and keeps none).
+      const restored = hadKeys ? new Set<string>() : undefined;
       await readBackup(file, async (e) => {
         if (e.key === LINK_INDEX_BUILT || e.key === KEEPALIVE_SCHEDULE_BUILT) return;
         const ttl = e.expiresAt === null ? undefined : e.expiresAt - Date.now();
@@ -91,6 +106,7 @@ export const restoreCommand: Command = {
           return;
         }
         batch.push(store.set(e.key, e.value, ttl));
+        restored?.add(e.key);
         written += 1;
         if (batch.length >= BATCH) {
           await Promise.all(batch);
@@ -98,10 +114,17 @@ export const restoreCommand: Command = {
         }
       });
       await Promise.all(batch);
+      // Before the link index is built: its mark is restore's own key, not one the store had.
+      const kept = restored === undefined ? 0 : await countOthers(store, restored);
       const { links } = await buildLinkIndex(store);
       ctx.err(
-        `Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and were left out)` : ''}; the link index of ${links} linked user${links === 1 ? '' : 's'} was built.`,
+        `Restored ${written} key${written === 1 ? '' : 's'} into ${label}${expired > 0 ? ` (${expired} had expired since the backup and ${expired === 1 ? 'was' : 'were'} left out)` : ''}; the link index of ${links} linked user${links === 1 ? '' : 's'} was built.`,
       );
+      if (restored !== undefined) {
+        ctx.err(
+          `${kept} key${kept === 1 ? '' : 's'} of ${label} ${kept === 1 ? 'was' : 'were'} not restored from the backup and ${kept === 1 ? 'is' : 'are'} kept as ${kept === 1 ? 'it was' : 'they were'} (--overwrite deletes nothing).`,
+        );
+      }
     } catch (err) {
       throw err instanceof CliError ? err : new CliError(`restore into ${label} failed: ${messageOf(err)}`);
     } finally {

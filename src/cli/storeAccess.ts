@@ -21,7 +21,9 @@ function settingsOf(env: CliEnv): StoreSettings {
 export function describeStore(store: Store, s: StoreSettings): string {
   if (store.kind === 'sqlite') return `SQLite ${path.join(s.dataDir, SQLITE_FILE_NAME)}`;
   if (store.kind === 'postgres') return `PostgreSQL (schema "${s.databaseSchema}")`;
-  if (store.kind === 'postgres+redis') return `PostgreSQL (schema "${s.databaseSchema}") with Redis (key prefix "${s.redisKeyPrefix}")`;
+  if (store.kind === 'postgres+redis' || store.kind === 'postgres+redis-cluster') {
+    return `PostgreSQL (schema "${s.databaseSchema}") with ${store.kind === 'postgres+redis' ? 'Redis' : 'a Redis Cluster'} (key prefix "${s.redisKeyPrefix}")`;
+  }
   return `${store.kind} (key prefix "${s.redisKeyPrefix}")`;
 }
 

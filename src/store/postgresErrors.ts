@@ -1,6 +1,8 @@
 // Which failures of node-postgres mean "PostgreSQL cannot be reached" (routes answer 503 for those),
 // and how a PostgreSQL URL is shown in messages.
 
+import { redactUrl } from '../security/redactUrl.js';
+
 /** Socket-level codes Node gives when the server is down, unreachable or unknown. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -27,13 +29,5 @@ export function isPostgresUnavailable(err: unknown): boolean {
 
 /** `url` with its password replaced by `***`, for messages and logs. */
 export function redactPostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    // libpq also takes the password as a query parameter.
-    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
-    return u.toString();
-  } catch {
-    return '<invalid PostgreSQL URL>';
-  }
+  return redactUrl(url, '<invalid PostgreSQL URL>');
 }

@@ -18,7 +18,7 @@ import { messageOf, nameOf } from '../http/errorInfo.js';
  * hash slot (`getMany`); listing SCANs every master; pub/sub messages reach every node.
  */
 export interface RedisStore extends Store {
-  readonly kind: 'redis';
+  readonly kind: 'redis' | 'redis-cluster';
   /** The namespace prepended to every key and channel. */
   readonly prefix: string;
   /** True on a Redis Cluster. */
@@ -137,7 +137,7 @@ export function escapeRedisGlob(s: string): string {
 export { redactRedisUrl } from './redisTarget.js';
 
 class RedisStoreImpl implements RedisStore {
-  readonly kind = 'redis' as const;
+  readonly kind: 'redis' | 'redis-cluster';
   readonly prefix: string;
   readonly cluster: boolean;
   private readonly client: Redis | Cluster;
@@ -164,6 +164,7 @@ class RedisStoreImpl implements RedisStore {
     this.prefix = opts.prefix;
     const target = redisTargetOf(opts.url);
     this.cluster = target.cluster;
+    this.kind = target.cluster ? 'redis-cluster' : 'redis';
     const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.pingTimeoutMs = connectTimeout;

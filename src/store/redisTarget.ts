@@ -1,3 +1,5 @@
+import { redactUrl } from '../security/redactUrl.js';
+
 /**
  * Where Redis is: one server (`redis://…`, `rediss://…`) or a Redis Cluster, named by a
  * `redis+cluster://[user:password@]host:port[,host:port…]` URL (`rediss+cluster://` for TLS) or by
@@ -66,11 +68,5 @@ function splitCredentials(auth: string | undefined): [string | undefined, string
 /** `url` with its password replaced by `***`, for messages and logs (either kind of URL). */
 export function redactRedisUrl(url: string): string {
   if (isClusterUrl(url)) return url.replace(/^(rediss?\+cluster:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid Redis URL>';
-  }
+  return redactUrl(url, '<invalid Redis URL>');
 }

@@ -16,13 +16,14 @@ import { pageLimit, type Store } from './store.js';
 const byKey = (a: { key: string }, b: { key: string }): number => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8'));
 
 export class SplitStore implements Store {
-  readonly kind = 'postgres+redis' as const;
+  readonly kind: 'postgres+redis' | 'postgres+redis-cluster';
   readonly durable: Store;
   readonly ephemeral: Store;
 
   constructor(durable: Store, ephemeral: Store) {
     this.durable = durable;
     this.ephemeral = ephemeral;
+    this.kind = ephemeral.kind === 'redis-cluster' ? 'postgres+redis-cluster' : 'postgres+redis';
   }
 
   /** The store a key (or a prefix that lies within one family) lives in. */

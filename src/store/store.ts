@@ -10,7 +10,11 @@
  * TTLs are in milliseconds. A key past its TTL is gone for every method (get, list, take, ...).
  */
 export interface Store {
-  /** `'sqlite'`, `'redis'` or `'postgres'`: for logs, /readyz and tests. */
+  /**
+   * What the store runs on, for the start log line, /readyz, backups and tests: `'sqlite'`, `'redis'`
+   * (one server), `'redis-cluster'`, `'postgres'`, or PostgreSQL with Redis beside it
+   * (`'postgres+redis'`, `'postgres+redis-cluster'`).
+   */
   readonly kind: StoreKind;
 
   get(key: string): Promise<string | null>;
@@ -86,7 +90,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreKind = 'sqlite' | 'redis' | 'postgres' | 'postgres+redis';
+export type StoreKind = 'sqlite' | 'redis' | 'redis-cluster' | 'postgres' | 'postgres+redis' | 'postgres+redis-cluster';
 
 /** The largest page `listPage` and `setPage` return. */
 export const MAX_PAGE = 1_000;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import request from 'supertest';
 import { TokenVault } from '../../src/linking/vault.js';
+import { BACKUP_FORMAT, BACKUP_VERSION } from '../../src/cli/backupFormat.js';
 import { SQLITE_FILE_NAME } from '../../src/store/createStore.js';
 import { createRedisStore } from '../../src/store/redisStore.js';
 import { createSqliteStore } from '../../src/store/sqliteStore.js';
@@ -18,7 +19,7 @@ import { deleteRedisKeys, openTestStore, postgresAvailable, postgresUrl, redisUr
 import { LoginLimiter } from '../../src/admin/adminAuth.js';
 import { Keyring } from '../../src/security/keyring.js';
 import type { PostgresStore } from '../../src/store/postgresStore.js';
-import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
+import { closedPort, reply, startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
  * `cek-gateway backup / restore / unlock-admin` on real stores: an instance on SQLite with a linked
@@ -199,6 +200,75 @@ describe('cek-gateway backup and restore, SQLite → Redis', () => {
     expect(await runCli(['backup', nowhere], { DATA_DIR: dir })).toEqual({ code: 1, stdout: '', stderr: `cek-gateway: cannot write ${nowhere}: ENOENT\n` });
     const badRedis = await runCli(['backup', path.join(dir, 'y.backup')], { REDIS_URL: 'http://not-redis' });
     expect(badRedis).toEqual({ code: 1, stdout: '', stderr: 'cek-gateway: invalid store settings: REDIS_URL: must start with redis://, rediss://, redis+cluster:// or rediss+cluster://\n' });
+
+    // A store that cannot be reached is named without its password, by every store command.
+    const port = await closedPort();
+    const redisDown = await runCli(['backup', path.join(dir, 'z.backup')], { REDIS_URL: `redis://admin:hunter2@127.0.0.1:${port}` });
+    expect(redisDown.code).toBe(1);
+    expect(redisDown.stderr).toMatch(new RegExp(`^cek-gateway: Cannot reach Redis at redis://admin:\\*\\*\\*@127\\.0\\.0\\.1:${port}: .+\\n$`));
+    const postgresDown = await runCli(['restore', backupFile()], { DATABASE_URL: `postgres://app:hunter2@127.0.0.1:${port}/cek?password=hunter2` });
+    expect(postgresDown).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `cek-gateway: Cannot open the PostgreSQL store at postgres://app:***@127.0.0.1:${port}/cek?password=*** (schema cek_gateway): connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    });
+    const resealDown = await runCli(['reseal'], { NODE_ENV: 'test', ADMIN_TOKEN, ENCRYPTION_KEY: encryptionKey, REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
+    expect(resealDown.code).toBe(1);
+    expect(resealDown.stderr).toMatch(/^cek-gateway: Cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:/);
+    for (const r of [redisDown, postgresDown, resealDown]) expect(r.stderr + r.stdout).not.toContain('hunter2');
+  });
+});
+
+describe('cek-gateway restore --overwrite', () => {
+  test('replaces the keys the backup has, deletes none, and counts the keys of the store it kept', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-cli-overwrite-'));
+    const sqliteFile = path.join(dir, SQLITE_FILE_NAME);
+    const file = path.join(dir, 'small.backup');
+    const lines = [
+      { format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: new Date().toISOString(), store: 'sqlite' },
+      { key: 'cli-test:a', value: 'a from the backup', expiresAt: null },
+      { key: 'cli-test:c', value: 'c from the backup', expiresAt: null },
+      // Expired since the backup: left out, so the store's own d is kept (and counted).
+      { key: 'cli-test:d', value: 'd from the backup', expiresAt: Date.now() - 60_000 },
+      { end: true, entries: 3 },
+    ];
+    fs.writeFileSync(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const before = createSqliteStore({ file: sqliteFile });
+    await before.set('cli-test:a', 'a of the store');
+    await before.set('cli-test:b', 'b of the store');
+    await before.set('cli-test:d', 'd of the store');
+    await before.close();
+    try {
+      const refused = await runCli(['restore', file], { DATA_DIR: dir });
+      expect(refused.stderr).toBe(`cek-gateway: SQLite ${sqliteFile} is not empty: restore into an empty store, or pass --overwrite\n`);
+
+      const restored = await runCli(['restore', '--overwrite', file], { DATA_DIR: dir });
+      expect(restored).toEqual({
+        code: 0,
+        stdout: '',
+        stderr:
+          `Restored 2 keys into SQLite ${sqliteFile} (1 had expired since the backup and was left out); the link index of 0 linked users was built.\n` +
+          `2 keys of SQLite ${sqliteFile} were not restored from the backup and are kept as they were (--overwrite deletes nothing).\n`,
+      });
+      const after = createSqliteStore({ file: sqliteFile });
+      try {
+        expect(await after.list('cli-test:')).toEqual([
+          { key: 'cli-test:a', value: 'a from the backup' },
+          { key: 'cli-test:b', value: 'b of the store' },
+          { key: 'cli-test:c', value: 'c from the backup' },
+          { key: 'cli-test:d', value: 'd of the store' },
+        ]);
+      } finally {
+        await after.close();
+      }
+
+      // The help says what --overwrite does and does not do.
+      const help = await runCli(['restore', '--help']);
+      expect(help.stdout).toContain('keys the file does not have are kept as they are, not deleted (restore counts them)');
+      expect(help.stdout).toContain('--overwrite deletes nothing');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -266,4 +266,21 @@ describe('cek-gateway export, diff and apply', () => {
     expect(help.code).toBe(0);
     for (const name of ['export', 'diff FILE', 'apply FILE', 'backup FILE', 'restore FILE', 'unlock-admin']) expect(help.stdout).toContain(`  ${name} `);
   });
+
+  test('a URL with a user or password is refused without printing them; nothing else prints them either', async () => {
+    const refused = { code: 1, stdout: '', stderr: 'cek-gateway: --url: credentials in the URL are not used; pass the admin token with --token or CEK_GATEWAY_TOKEN\n' };
+    expect(await runCli(['export'], { CEK_GATEWAY_URL: 'http://admin:hunter2@127.0.0.1:1', CEK_GATEWAY_TOKEN: ADMIN_TOKEN })).toEqual(refused);
+    // Before the scheme is checked, and also typed without a scheme (a URL parser reads `admin:` as the scheme).
+    for (const url of ['ftp://admin:hunter2@x', 'https://:hunter2@cek.example.com', `${source.url.replace('://', '://hunter2@')}`, 'admin:hunter2@localhost:3000']) {
+      expect(await runCli(['export', '--url', url, '--token', ADMIN_TOKEN])).toEqual(refused);
+    }
+    expect(await runCli(['diff', file('nothing.yaml', 'version: 1\nextensions: {}\n'), '--url', 'http://admin:hunter2@127.0.0.1:1', '--token', ADMIN_TOKEN])).toEqual(refused);
+
+    // An @ after the host is not a credential: the URL is checked as before.
+    expect(await runCli(['export', '--url', 'ftp://cek.example.com/@x', '--token', ADMIN_TOKEN])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'cek-gateway: --url: "ftp://cek.example.com/@x" is not an http(s) URL\n',
+    });
+  });
 });

@@ -1,7 +1,17 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { closeGracefully } from '../../src/http/shutdown.js';
-import { startTestApp } from '../helpers/app.js';
+import { ADMIN_TOKEN, startTestApp } from '../helpers/app.js';
 import { launchRequest } from '../helpers/cek.js';
+import { clusterAvailable, deleteClusterKeys, uniquePrefix } from '../helpers/stores.js';
+import { closedPort } from '../helpers/targets.js';
+import { waitFor } from '../helpers/wait.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 describe('operations', () => {
   test('/healthz and /readyz answer; /readyz is 503 once the store is down', async () => {
@@ -59,4 +69,51 @@ describe('operations', () => {
     await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
     await app.close().catch(() => undefined);
   });
+
+  (clusterAvailable ? test : test.skip)(
+    'on a Redis Cluster the start log line and /readyz both say redis-cluster',
+    async () => {
+      const prefix = uniquePrefix('ops-start');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-ops-start-'));
+      const port = await closedPort();
+      // The service as `npm start` runs it (src/main.ts, transpiled on load), configured like an operator would.
+      const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/tsRun.mjs'), path.join(ROOT, 'src/main.ts')], {
+        cwd: dir,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          NODE_ENV: 'test',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          DATA_DIR: dir,
+          ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          ADMIN_TOKEN,
+          REDIS_CLUSTER_NODES: process.env['REDIS_CLUSTER_NODES'] ?? '',
+          REDIS_KEY_PREFIX: prefix,
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        const startLine = (): { msg?: string; store?: string } | undefined =>
+          stdout
+            .split('\n')
+            .slice(0, -1) // whole lines only
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { msg?: string; store?: string })
+            .find((l) => l.msg?.startsWith('cek-gateway listening') === true);
+        await waitFor(async () => startLine() !== undefined || child.exitCode !== null, 60_000);
+        expect(startLine()?.store).toBe('redis-cluster');
+        expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toEqual({ status: 'ready', store: 'redis-cluster' });
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+        await deleteClusterKeys(prefix);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });

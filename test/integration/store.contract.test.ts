@@ -107,7 +107,7 @@ describe.each(contractStoreKinds)('Store contract on %s', (kind) => {
   });
 
   test('reports its kind and answers ping', async () => {
-    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind === 'cluster' ? 'redis' : kind);
+    expect(store.kind).toBe(kind === 'split' ? 'postgres+redis' : kind === 'cluster' ? 'redis-cluster' : kind);
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
@@ -935,7 +935,7 @@ describeCluster('Redis Cluster specifics (three masters)', () => {
     const prefix = uniquePrefix('create-cluster');
     const store = await createStore({ redisUrl: clusterUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
     try {
-      expect(store.kind).toBe('redis');
+      expect(store.kind).toBe('redis-cluster');
       expect((store as RedisStore).cluster).toBe(true);
       await store.set('a', '1');
       expect(await store.get('a')).toBe('1');
@@ -943,6 +943,19 @@ describeCluster('Redis Cluster specifics (three masters)', () => {
     } finally {
       await deleteClusterKeys(prefix);
       await store.close();
+    }
+  });
+
+  (postgresAvailable ? test : test.skip)('createStore with DATABASE_URL and a cluster URL: PostgreSQL with the cluster beside it, and its kind says so', async () => {
+    const schema = uniqueSchema('split-cluster');
+    const prefix = uniquePrefix('split-cluster');
+    const store = await createStore({ databaseUrl: postgresUrl(), databaseSchema: schema, redisUrl: clusterUrl(), redisKeyPrefix: prefix, dataDir: os.tmpdir() });
+    try {
+      expect(store.kind).toBe('postgres+redis-cluster');
+    } finally {
+      await store.close();
+      await deleteClusterKeys(prefix);
+      await dropPostgresSchema(schema);
     }
   });
 
