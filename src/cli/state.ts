@@ -89,7 +89,14 @@ export async function readInstance(api: AdminClient, only?: string): Promise<Ins
     if (one === undefined) throw new CliError(`extension "${only}" does not exist on ${api.baseUrl}`);
     views = [one];
   } else {
-    views = (await api.get<{ extensions: ExtensionView[] }>('/extensions')).extensions;
+    const listed = await api.get<{ extensions: ExtensionView[]; skipped?: Array<{ extensionId: string; error: { message: string } }> }>('/extensions');
+    // An extension this instance cannot read (written by a newer version, a rolling upgrade) would
+    // be missing from an export, and apply would try to create it.
+    const skipped = listed.skipped ?? [];
+    if (skipped.length > 0) {
+      throw new CliError(`${api.baseUrl} cannot read ${skipped.map((s) => `"${s.extensionId}"`).join(', ')}: ${skipped[0]?.error.message ?? ''}`);
+    }
+    views = listed.extensions;
   }
   const out: InstanceExtension[] = [];
   for (const v of [...views].sort((a, b) => (a.extensionId < b.extensionId ? -1 : 1))) out.push(await readExtension(api, v));

@@ -5,7 +5,8 @@ import { EXTENSION_RECORD_VERSION, migrateExtensionRecord, type ExtensionRecord 
 import { keyOf } from '../../src/store/keys.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { send, signIn } from '../helpers/adminSession.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { chatbotSignature, eventRequest, intentRequest, launchRequest, makeClovaSigner } from '../helpers/cek.js';
 import { openTestStore, storeKinds } from '../helpers/stores.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
@@ -136,6 +137,9 @@ describe.each(storeKinds)('stored records of a newer version (%s)', (kind) => {
     expect(list.status).toBe(200);
     expect(list.body.extensions.map((e: { extensionId: string }) => e.extensionId)).toEqual([OTHER]);
     expect(list.body.skipped).toEqual([{ extensionId: NEWER, error: { code: 'record_from_newer_version', message: refused.body.error.message } }]);
+    // The CLI's export (and diff/apply, which read the same list) stops instead of leaving it out.
+    const exported = await runCli(['export'], { CEK_GATEWAY_URL: app.url, CEK_GATEWAY_TOKEN: ADMIN_TOKEN });
+    expect(exported).toEqual({ code: 1, stdout: '', stderr: `cek-gateway: ${app.url} cannot read "${NEWER}": ${refused.body.error.message}\n` });
 
     const { cookie } = await signIn(app);
     const page = await send(app, '/admin/extensions', { cookie });
