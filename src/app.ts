@@ -11,7 +11,7 @@ import { webhooksRoutes } from './admin/api/webhooksRoutes.js';
 import { LoginLimiter, requireAdminToken } from './admin/adminAuth.js';
 import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
-import { jsonErrorHandler, notFound, requestObserver } from './http/expressGlue.js';
+import { jsonErrorHandler, methodNotAllowed, notFound, requestObserver } from './http/expressGlue.js';
 import { healthRoutes } from './http/health.js';
 import { PUBLIC_DIR } from './http/views.js';
 import type { Services } from './services.js';
@@ -53,6 +53,8 @@ export function createApp(s: Services): Express {
   api.use(linkingAdminRoutes(s.registry, s.features.linking.service, { publicUrl: s.config.publicUrl }));
   api.use(webhooksRoutes(s.features.webhooks.service));
   api.use(gatewayRoutes({ registry: s.registry, gateway: s.features.gateway.service, publicUrl: s.config.publicUrl }));
+  // Last: a known path with another method is 405, not the 404 of an unknown one.
+  api.use(methodNotAllowed(api));
   for (const f of s.features.all) if (f.publicRouter !== undefined) app.use(f.publicRouter(s.pipeline));
   app.use(adminPages(s));
   app.use('/api/v1', api);

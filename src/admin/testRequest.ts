@@ -22,17 +22,28 @@ export interface TestRequestDeps {
   isTestUser(extensionId: string, userId: string): Promise<boolean>;
 }
 
+/** Where a CEK request names its user, in the order the pipeline reads them (cek/parse.ts). */
+const USER_ID_PATHS = [
+  ['session', 'user', 'userId'],
+  ['context', 'System', 'user', 'userId'],
+] as const;
+
+/** The user ids a CEK request body gives (non-empty strings), with where each is, in the pipeline's order. */
+export function userIdsIn(body: unknown): Array<{ path: readonly string[]; userId: string }> {
+  const at = (path: readonly string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), body);
+  return USER_ID_PATHS.flatMap((path) => {
+    const userId = at(path);
+    return typeof userId === 'string' && userId !== '' ? [{ path, userId }] : [];
+  });
+}
+
 /** The CEK user a request speaks for, read as the pipeline reads it (`session.user`, then `context.System.user`). */
 export function userIdOf(raw: string): string {
-  let body: unknown;
   try {
-    body = JSON.parse(raw);
+    return userIdsIn(JSON.parse(raw))[0]?.userId ?? '';
   } catch {
     return '';
   }
-  const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), value);
-  for (const id of [at(body, 'session', 'user', 'userId'), at(body, 'context', 'System', 'user', 'userId')]) if (typeof id === 'string' && id !== '') return id;
-  return '';
 }
 
 export interface TestRequestInput {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
 import { tooDeepAt, tooDeepMessage } from './jsonLimits.js';
 
@@ -20,6 +20,9 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, code:
   const summary = first === undefined ? 'Invalid input.' : `Invalid input: ${first.path} ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}.`;
   throw new AppError(code, summary, { details });
 }
+
+/** The body of a route that takes none (an action such as a test ping): nothing, or `{}`; a field is refused like anywhere else. */
+export const noFields = z.object({}).strict();
 
 /**
  * Text that is shown in pages, logs and spoken: no control characters (NUL, ESC, BEL, ...). `multiline`

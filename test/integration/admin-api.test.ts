@@ -198,4 +198,43 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
     expect(res.body.error.code).toBe('not_found');
     expect((await request(app.url).get('/healthz')).status).toBe(200);
   });
+
+  test('a known path with a method it does not take → 405 method_not_allowed with Allow; OPTIONS and HEAD as Express answers them', async () => {
+    await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: 'com.example.methods' }).expect(201);
+    const cases: Array<[string, string, string]> = [
+      ['put', '/api/v1/extensions', 'GET, HEAD, POST'],
+      ['post', '/api/v1/extensions/com.example.methods', 'DELETE, GET, HEAD, PATCH'],
+      ['get', '/api/v1/extensions/com.example.methods/secret', 'POST'],
+      ['delete', '/api/v1/extensions/com.example.methods/self-test', 'POST'],
+      ['put', '/api/v1/extensions/com.example.methods/forwarding-secret', 'DELETE, GET, HEAD, POST'],
+      ['patch', '/api/v1/extensions/com.example.methods/webhooks/wh_AAAAAAAAAAAAAAAA/test', 'POST'],
+      ['head', '/api/v1/extensions/com.example.methods/test-users/someone', 'DELETE'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await request(app.url)[method as 'get'](path).set(app.adminHeaders);
+      expect([method, path, res.status, res.headers['allow']]).toEqual([method, path, 405, allow]);
+      if (method !== 'head') {
+        expect(res.body.error.code).toBe('method_not_allowed');
+        expect(res.body.error.message).toBe(`${method.toUpperCase()} is not allowed on ${path}: it takes ${allow}.`);
+      }
+    }
+    // The 405 comes before the path parameters are checked, and never without the token.
+    expect((await request(app.url).post('/api/v1/extensions/NOT%20AN%20ID').set(app.adminHeaders)).status).toBe(405);
+    expect((await request(app.url).post('/api/v1/extensions/com.example.methods')).status).toBe(401);
+    // Unknown paths stay 404, whatever the method.
+    for (const [method, path] of [
+      ['put', '/api/v1/nope'],
+      ['post', '/api/v1/extensions/com.example.methods/nope'],
+      ['get', '/api/v1/extensions/com.example.methods/secret/more'],
+    ]) {
+      const res = await request(app.url)[method as 'get'](path!).set(app.adminHeaders);
+      expect([path, res.status, res.body.error.code, res.headers['allow']]).toEqual([path, 404, 'not_found', undefined]);
+    }
+    // HEAD of a GET route is the GET without a body; OPTIONS lists the same methods as the 405.
+    const head = await request(app.url).head('/api/v1/extensions/com.example.methods').set(app.adminHeaders);
+    expect([head.status, head.headers['content-type']]).toEqual([200, 'application/json; charset=utf-8']);
+    const options = await request(app.url).options('/api/v1/extensions/com.example.methods').set(app.adminHeaders);
+    expect([options.status, options.headers['allow']]).toEqual([200, 'DELETE, GET, HEAD, PATCH']);
+    await request(app.url).delete('/api/v1/extensions/com.example.methods').set(app.adminHeaders).expect(204);
+  });
 });

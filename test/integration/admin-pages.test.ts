@@ -152,6 +152,27 @@ describe.each(storeKinds)('admin pages (%s store)', (kind) => {
     expect(bad.text).toContain('value="Not An ID"');
   });
 
+  test('a page address with a method it does not take is a 405 page with Allow; an unknown address stays a 404 page', async () => {
+    const { cookie, csrf } = await signIn(app);
+    const cases: Array<[string, string, Record<string, string> | undefined, string]> = [
+      ['GET', '/admin/extensions/com.example.x/secret', undefined, 'POST'],
+      ['GET', '/admin/logout', undefined, 'POST'],
+      ['PUT', '/admin/extensions', { _csrf: csrf }, 'GET, HEAD, POST'],
+      ['DELETE', '/admin/extensions/com.example.x/webhooks/wh_AAAAAAAAAAAAAAAA', { _csrf: csrf }, 'GET, HEAD, POST'],
+    ];
+    for (const [method, path, form, allow] of cases) {
+      const res = await send(app, path, { cookie, method, ...(form === undefined ? {} : { form }) });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.text).toContain(`${method} is not allowed on ${path}: it takes ${allow}.`);
+    }
+    const unknown = await send(app, '/admin/extensions/com.example.x/nowhere', { cookie });
+    expect([unknown.status, unknown.headers.get('allow')]).toEqual([404, null]);
+    expect(unknown.text).toContain('There is no admin page at this address.');
+    // Signed out, the sign-in page comes first, as for every page.
+    expect((await send(app, '/admin/extensions/com.example.x/secret')).status).toBe(303);
+  });
+
   test('an extension name with HTML is escaped everywhere it appears', async () => {
     const { cookie } = await signIn(app);
     const name = '<img src=x onerror=alert(1)><b>Bold</b>';
@@ -229,6 +250,24 @@ describe('admin pages: forms show the API rules as messages', () => {
     expect((await request(app.url).get(`/api/v1/extensions/${EXT}/account-linking`).set(app.adminHeaders)).body.keepAliveHours).toBeNull();
   });
 
+  test('rotating the Chatbot Secret takes only a grace period the form offers: anything else is named on the field and makes no secret', async () => {
+    const before = (await request(app.url).get(`/api/v1/extensions/${EXT}`).set(app.adminHeaders).expect(200)).body.secret;
+    for (const graceSeconds of ['7200', '99999999', ' ', '-1', '0x10', 'abc']) {
+      const refused = await post(`/admin/extensions/${EXT}/secret`, { graceSeconds });
+      expect([graceSeconds, refused.status]).toEqual([graceSeconds, 400]);
+      expect(refused.text).toMatch(/id="e-graceSeconds">Choose one of the periods offered \(at once, 1 hour, 1 day or 7 days\)\. No new secret was made\./);
+      expect(refused.text).toMatch(/<option value="3600" selected>/);
+      expect(refused.text).not.toContain('id="new-secret"');
+    }
+    expect((await request(app.url).get(`/api/v1/extensions/${EXT}`).set(app.adminHeaders)).body.secret).toEqual(before);
+    // An offered one rotates, and so does the field left out (the default, 1 hour).
+    const week = await post(`/admin/extensions/${EXT}/secret`, { graceSeconds: '604800' });
+    expect(week.status).toBe(303);
+    expect((await send(app, `/admin/extensions/${EXT}`, { cookie: session.cookie })).text).toContain('The old secret keeps working for 7 days.');
+    expect((await post(`/admin/extensions/${EXT}/secret`, {})).status).toBe(303);
+    expect((await send(app, `/admin/extensions/${EXT}`, { cookie: session.cookie })).text).toContain('The old secret keeps working for 1 hour.');
+  });
+
   test('a second action method for the same intent: the conflict is shown on the form', async () => {
     const base = { triggerType: 'IntentRequest', intent: 'Balance', url: 'http://127.0.0.1:9/balance', tokenSource: 'auto', timeoutMs: '3000', headers: '' };
     expect((await post(`/admin/extensions/${EXT}/actions`, { ...base, name: 'Balance' })).status).toBe(303);
@@ -291,6 +330,13 @@ describe('admin pages: forms show the API rules as messages', () => {
     expect(res.text).toMatch(/id="e-userId">Give a CEK user ID/);
     expect(res.text).toMatch(/id="e-intent">Give the intent name/);
     expect(res.text).toMatch(/id="e-slots">Line 1 must look like name=value/);
+    // A CEK user id is one line of text: control characters are named on the field, and nothing is sent.
+    for (const userId of ['a\u0000b', 'line\nbreak', '\u001b[31mred', 'tab\there']) {
+      const refused = await post(`/admin/extensions/${EXT}/console`, { type: 'LaunchRequest', userId });
+      expect([JSON.stringify(userId), refused.status]).toEqual([JSON.stringify(userId), 400]);
+      expect(refused.text).toMatch(/id="e-userId">Must not contain control characters/);
+      expect(refused.text).not.toContain('id="transcript"');
+    }
   });
 });
 

@@ -208,8 +208,19 @@ describe('admin pages: the Webhooks tab', () => {
     expect(verify(fresh, call)).toMatchObject({ type: 'ping' });
     expect(verify(old, call)).toMatchObject({ type: 'ping' });
 
-    // An unknown grace value is the default, a day; the secret of another endpoint is never shown here.
-    await post(`/${id}/secret`, { graceSeconds: '99999999' });
+    // A grace period the form does not offer (a hand-made form) is named on the field, never replaced
+    // by the default: no new secret.
+    const before = (await api(`/${id}`)).body;
+    for (const graceSeconds of ['99999999', '7200', ' ', '1e3', 'abc']) {
+      const refused = await post(`/${id}/secret`, { graceSeconds });
+      expect([graceSeconds, refused.status]).toEqual([graceSeconds, 400]);
+      expect(refused.text).toMatch(/id="e-graceSeconds">Choose one of the periods offered \(none, 1 hour, 1 day or 7 days\)\. No new secret was made\./);
+      expect(refused.text).toMatch(/<option value="86400" selected>/);
+      expect(secretOn(refused.text)).toBeUndefined();
+    }
+    expect((await api(`/${id}`)).body).toEqual(before);
+    // Left out, it is the default, a day.
+    await post(`/${id}/secret`, {});
     expect((await get(`/${id}`)).text).toContain('for 1 day');
     await post(`/${id}/delete`, {});
   });

@@ -190,7 +190,9 @@ describe('the linking funnel and link states', () => {
 
     const gone = await adminApi(app).get(`/extensions/${EXT}/links/${userId}`);
     expect(gone.status).toBe(200);
-    expect(gone.body).toMatchObject({ userId, status: 'unlinked', state: 'unlinked', reason: 'admin', expiresAt: null });
+    expect(gone.body).toMatchObject({ userId, status: 'unlinked', state: 'unlinked', reason: 'admin', expiresAt: null, test: false });
+    // The shape of a linked user's answer, field for field.
+    expect(Object.keys(gone.body).sort()).toEqual(Object.keys(broken.body).sort());
     const history = gone.body.history as Array<{ at: string; state: string; event: string; cause: string }>;
     expect(history.map((h) => [h.state, h.event])).toEqual([
       ['unlinked', 'link.unlinked'],

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { intentRequest, launchRequest, sessionEndedRequest } from '../helpers/cek.js';
+import { eventRequest, intentRequest, launchRequest, sessionEndedRequest } from '../helpers/cek.js';
 import { reply, startTarget, type TestTarget } from '../helpers/targets.js';
 import { vaultOf } from '../helpers/vault.js';
 
@@ -70,6 +70,25 @@ describe('POST /api/v1/extensions/:id/test-requests', () => {
     expect(extra.status).toBe(400);
     expect(extra.body.error.details[0].message).toBe('unknown field(s): user');
     expect((await send('not an id', { request: {} })).body.error.code).toBe('invalid_extension_id');
+  });
+
+  test('a CEK user id with control characters is a 400 naming where it is; nothing is sent', async () => {
+    const before = target.calls.length;
+    for (const userId of ['a\u0000b', 'line\nbreak', '\u001b[31mred', 'tab\there', 'del\u007f']) {
+      const inSession = intentRequest({ extensionId: ID, intent: 'CheckPoints', userId });
+      const res = await send(ID, { request: inSession });
+      expect([JSON.stringify(userId), res.status, res.body.error?.code]).toEqual([JSON.stringify(userId), 400, 'invalid_body']);
+      expect(res.body.error.details).toEqual([
+        { path: 'request.session.user.userId', message: 'must not contain control characters (it is the CEK user ID)' },
+        { path: 'request.context.System.user.userId', message: 'must not contain control characters (it is the CEK user ID)' },
+      ]);
+    }
+    // Only in context.System.user (an event without a session).
+    const res = await send(ID, { request: eventRequest({ extensionId: ID, userId: 'bad\ruser', namespace: 'ClovaSkill', name: 'SkillEnabled', nullSession: true }) });
+    expect([res.status, res.body.error.details]).toEqual([400, [{ path: 'request.context.System.user.userId', message: 'must not contain control characters (it is the CEK user ID)' }]]);
+    expect(target.calls.length).toBe(before);
+    // Any other text is a user id as it is.
+    expect((await send(ID, { request: launchRequest({ extensionId: ID, userId: 'user 김 🙂' }) })).status).toBe(200);
   });
 
   test('an unknown extension is 404', async () => {

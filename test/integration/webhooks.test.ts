@@ -214,6 +214,37 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       await adminApi(app).delete(`/extensions/${EXT}/webhooks/${id}`).expect(204);
     });
 
+    test('ping and redelivery take no fields: a body with one is 400 invalid_body and queues nothing; no body, or {}, works; 404 before 400', async () => {
+      const { id } = await createEndpoint(app, `${receiver.url}/hooks`, ['link.created']);
+      const path = `/extensions/${EXT}/webhooks/${id}`;
+      const deliveries = async () => (await adminApi(app).get(`${path}/deliveries`)).body.deliveries as Array<{ id: string }>;
+      const refused = async (p: string, body: object) => {
+        const res = await request(app.url).post(`/api/v1${p}`).set(app.adminHeaders).send(body);
+        expect([p, res.status, res.body.error?.code, res.body.error?.details?.[0]?.path]).toEqual([p, 400, 'invalid_body', '(body)']);
+        return res;
+      };
+      const extra = await refused(`${path}/test`, { type: 'link.created' });
+      expect(extra.body.error.details[0].message).toBe('unknown field(s): type');
+      await refused(`${path}/test`, ['ping']);
+      expect(await deliveries()).toEqual([]);
+
+      const bare = await request(app.url).post(`/api/v1${path}/test`).set(app.adminHeaders);
+      expect(bare.status).toBe(202);
+      expect((await adminApi(app).post(`${path}/test`, {})).status).toBe(202);
+      const [latest] = await deliveries();
+      await refused(`${path}/deliveries/${latest!.id}/redeliver`, { force: true });
+      expect(await deliveries()).toHaveLength(2);
+      expect((await request(app.url).post(`/api/v1${path}/deliveries/${latest!.id}/redeliver`).set(app.adminHeaders)).status).toBe(202);
+
+      // An unknown extension or endpoint is named before the body.
+      expect((await adminApi(app).post(`/extensions/${EXT}/webhooks/wh_AAAAAAAAAAAAAAAA/test`, { type: 'x' })).body.error.code).toBe('not_found');
+      expect((await adminApi(app).post(`/extensions/com.example.none/webhooks/${id}/test`, { type: 'x' })).status).toBe(404);
+      // The self-test takes no fields either.
+      const selfTest = await adminApi(app).post(`/extensions/${EXT}/self-test`, { quick: true });
+      expect([selfTest.status, selfTest.body.error.details[0].message]).toEqual([400, 'unknown field(s): quick']);
+      await adminApi(app).delete(path).expect(204);
+    });
+
     test('rotation: during the grace period both secrets sign (two signatures), after it only the new one', async () => {
       const { id, secret: first } = await createEndpoint(app, `${receiver.url}/hooks`, ['link.created']);
       const rotated = await adminApi(app).post(`/extensions/${EXT}/webhooks/${id}/secret`, { graceSeconds: 3600 });

@@ -57,6 +57,21 @@ function formatLink(userId: string, r: TokenRecord) {
   };
 }
 
+/** A user who unlinked, in the shape of a link (every field of formatLink): the token's facts went with the link. */
+function formatUnlinked(userId: string) {
+  return {
+    userId,
+    status: 'unlinked',
+    linkedAt: null,
+    refreshedAt: null,
+    expiresAt: null,
+    scope: null,
+    brokenReason: null,
+    // Test users leave no history (they emit no lifecycle events): one known by its history was a real user.
+    test: false,
+  } satisfies Record<keyof ReturnType<typeof formatLink>, unknown>;
+}
+
 /** Server settings, linked users and link tickets (DESIGN.md section 7). Tokens and the client secret never leave. */
 export function linkingAdminRoutes(registry: ExtensionRegistry, linking: LinkingService, o: { publicUrl: string }): Router {
   const router = adminRouter();
@@ -96,7 +111,7 @@ export function linkingAdminRoutes(registry: ExtensionRegistry, linking: Linking
       res.json({ ...formatLink(userId, record), ...history, state: record.status });
       return;
     }
-    res.json({ userId, status: 'unlinked', linkedAt: null, refreshedAt: null, expiresAt: null, scope: null, brokenReason: null, ...history, state: 'unlinked' });
+    res.json({ ...formatUnlinked(userId), ...history, state: 'unlinked' });
   });
 
   /** The extension's linking state (`ok`, `misconfigured`, `provider_down`) and its history. */

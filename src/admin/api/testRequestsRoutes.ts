@@ -4,10 +4,10 @@ import type { CekTap } from '../../cek/tap.js';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
 import type { Logger } from '../../http/logger.js';
-import { parseInput } from '../../http/validate.js';
+import { CONTROL_CHARS_MESSAGE, noControlChars, parseInput } from '../../http/validate.js';
 import { adminRouter } from '../pathParams.js';
 import { selfBaseUrl } from '../selfUrl.js';
-import { sendTestRequest, signingSecretOf } from '../testRequest.js';
+import { sendTestRequest, signingSecretOf, userIdsIn } from '../testRequest.js';
 
 export interface TestRequestsRoutesDeps {
   registry: ExtensionRegistry;
@@ -19,7 +19,12 @@ export interface TestRequestsRoutesDeps {
 const testRequestInput = z
   .object({
     // Sent as it is: a request the pipeline refuses (bad shape, another applicationId) is an answer to report.
-    request: z.record(z.string(), z.unknown(), { error: 'must be a CEK request (a JSON object)' }),
+    request: z.record(z.string(), z.unknown(), { error: 'must be a CEK request (a JSON object)' }).superRefine((request, ctx) => {
+      // A CEK user id is one line of text here, as in the test console and the test-users API.
+      for (const { path, userId } of userIdsIn(request)) {
+        if (!noControlChars(false)(userId)) ctx.addIssue({ code: 'custom', path: [...path], message: `${CONTROL_CHARS_MESSAGE} (it is the CEK user ID)` });
+      }
+    }),
     // For an extension that requires an API key: sent in its header (a header value: visible ASCII).
     apiKey: z
       .string()

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { parseInput } from '../../http/validate.js';
+import { noFields, parseInput } from '../../http/validate.js';
 import { formatEndpoint } from '../../webhooks/endpoints.js';
 import { DELIVERY_ID } from '../../webhooks/model.js';
 import type { Delivery } from '../../webhooks/queue.js';
@@ -74,7 +74,11 @@ export function webhooksRoutes(webhooks: WebhooksService): Router {
   });
 
   router.post(`${base}/:webhookId/test`, async (req, res) => {
-    res.status(202).json(formatDelivery(await webhooks.ping(req.params['id'], req.params['webhookId'])));
+    const id = req.params['id'];
+    const webhookId = req.params['webhookId'];
+    await webhooks.endpoints.get(id, webhookId); // 404 before 400
+    parseInput(noFields, req.body);
+    res.status(202).json(formatDelivery(await webhooks.ping(id, webhookId)));
   });
 
   router.get(`${base}/:webhookId/deliveries`, async (req, res) => {
@@ -84,7 +88,11 @@ export function webhooksRoutes(webhooks: WebhooksService): Router {
   });
 
   router.post(`${base}/:webhookId/deliveries/:deliveryId/redeliver`, async (req, res) => {
-    res.status(202).json(formatDelivery(await webhooks.redeliver(req.params['id'], req.params['webhookId'], req.params['deliveryId'])));
+    const id = req.params['id'];
+    const webhookId = req.params['webhookId'];
+    await webhooks.endpoints.get(id, webhookId); // 404 before 400
+    parseInput(noFields, req.body);
+    res.status(202).json(formatDelivery(await webhooks.redeliver(id, webhookId, req.params['deliveryId'])));
   });
 
   return router;

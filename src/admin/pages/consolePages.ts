@@ -4,6 +4,7 @@ import { spokenText } from '../../cek/sample.js';
 import { LOCALE_LANGUAGES, LOCALES, type Locale } from '../../extensions/messages.js';
 import type { ExtensionRecord } from '../../extensions/model.js';
 import { compiledGatewayOf } from '../../gateway/gateway.js';
+import { noControlChars } from '../../http/validate.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { adminRouter } from '../pathParams.js';
 import { selfBaseUrl } from '../selfUrl.js';
@@ -211,6 +212,7 @@ export function consolePages(ctx: PagesContext): Router {
     if (stored === undefined) {
       if (values.userId === '') form.errors['userId'] = 'Give a CEK user ID (any text; a linked or test user to use their account).';
       else if (values.userId.length > 256) form.errors['userId'] = 'Must be at most 256 characters.';
+      else if (!noControlChars(false)(values.userId)) form.errors['userId'] = 'Must not contain control characters (line breaks, tabs, NUL, ESC, …): a CEK user ID is one line of text.';
       if (values.locale === '') values.locale = localeOf(record);
       if (!isLocale(values.locale)) form.errors['locale'] = `Choose one of ${LOCALES.join(', ')}.`;
     }

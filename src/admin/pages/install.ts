@@ -1,5 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { toAppError } from '../../http/errors.js';
+import { methodNotAllowed } from '../../http/expressGlue.js';
 import { keyedHashHex } from '../../security/hash.js';
 import type { Services } from '../../services.js';
 import { actionsPages } from './actionsPages.js';
@@ -45,6 +46,7 @@ export function adminPages(s: Services): Router {
   admin.use(usersPages(ctx));
   admin.use(webhooksPages(ctx));
   admin.use(consolePages(ctx));
+  admin.use(methodNotAllowed(admin));
   admin.use(async (req: Request, res: Response) => {
     req.failure = { code: 'not_found' };
     await page(ctx, req, res, 404, 'message.njk', { title: 'Page not found', kind: 'error', body: 'There is no admin page at this address.', back: '/admin/extensions' });
@@ -65,6 +67,8 @@ function errorPage(ctx: PagesContext): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    // `Allow` of a 405, `Retry-After` of a 429: the page says it, the headers say it to the client.
+    for (const [name, value] of Object.entries(appErr.headers ?? {})) res.setHeader(name, value);
     const internal = appErr.code === 'internal_error';
     const notFound = appErr.status === 404;
     void page(ctx, req, res, appErr.status, 'message.njk', {

@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { VERIFICATION_MODES } from '../../cek/verify.js';
 import { DEFAULT_MESSAGES, fillLoginPrompt, resolveMessages } from '../../extensions/messages.js';
 import { swaggerDocument } from '../../gateway/swagger.js';
-import { LANGUAGES, patchExtensionInput, rotateSecretInput, type ExtensionRecord } from '../../extensions/model.js';
+import { LANGUAGES, patchExtensionInput, type ExtensionRecord } from '../../extensions/model.js';
 import { parseInput } from '../../http/validate.js';
 import { AppError } from '../../http/errors.js';
 import { runSelfTest } from '../selfTest.js';
@@ -25,6 +25,9 @@ const GRACE_OPTIONS = [
   { value: '86400', label: 'keeps working for 1 day', flash: 'The old secret keeps working for 1 day.' },
   { value: '604800', label: 'keeps working for 7 days', flash: 'The old secret keeps working for 7 days.' },
 ];
+
+const DEFAULT_GRACE = '3600';
+const GRACE_REFUSED = 'Choose one of the periods offered (at once, 1 hour, 1 day or 7 days). No new secret was made.';
 
 const VERIFICATION_LABELS: Record<(typeof VERIFICATION_MODES)[number], string> = {
   any: 'Either signature (default): SignatureCEK or the Chatbot Secret, at least one, every one present valid',
@@ -59,7 +62,7 @@ export function setupPages(ctx: PagesContext): Router {
   const current = (record: ExtensionRecord): Record<FormKey, FormState> => {
     const s = formatSettings(settingsOf(record), record, publicUrl);
     return {
-      secret: emptyForm({ graceSeconds: '3600' }),
+      secret: emptyForm({ graceSeconds: DEFAULT_GRACE }),
       server: emptyForm({
         loginUrl: s.loginUrl ?? '',
         tokenUrl: s.tokenUrl ?? '',
@@ -135,17 +138,24 @@ export function setupPages(ctx: PagesContext): Router {
   // Step 1: a new Chatbot Secret; the old one keeps working for the chosen grace period.
   router.post('/extensions/:id/secret', async (req, res) => {
     const id = (await registry.get(req.params['id'])).extensionId;
-    const form = emptyForm({ graceSeconds: field(req, 'graceSeconds') });
+    // Left out: the default, as in the API. Any value the select does not offer (a hand-made form) is
+    // refused on the field, never replaced: the old secret must stop when the page said it would.
+    const grace = GRACE_OPTIONS.find((g) => g.value === (field(req, 'graceSeconds') || DEFAULT_GRACE));
+    if (grace === undefined) {
+      const form = emptyForm({ graceSeconds: DEFAULT_GRACE });
+      form.errors['graceSeconds'] = GRACE_REFUSED;
+      await setupPage(req, res, 400, id, { secret: form });
+      return;
+    }
+    const form = emptyForm({ graceSeconds: grace.value });
     try {
-      const { graceSeconds } = parseInput(rotateSecretInput, { graceSeconds: Number(field(req, 'graceSeconds') || '3600') });
-      const { chatbotSecret } = await registry.rotateSecret(id, graceSeconds);
-      const old = GRACE_OPTIONS.find((g) => g.value === String(graceSeconds))?.flash ?? `The old secret keeps working for ${graceSeconds ?? 3600} seconds.`;
+      const { chatbotSecret } = await registry.rotateSecret(id, Number(grace.value));
       await redirectWith(
         ctx,
         req,
         res,
         `/admin/extensions/${id}#secret`,
-        secretFlash(ctx, req, id, chatbotSecret, `New Chatbot Secret generated. ${old} Copy the new one now: it is shown only this once.`),
+        secretFlash(ctx, req, id, chatbotSecret, `New Chatbot Secret generated. ${grace.flash} Copy the new one now: it is shown only this once.`),
       );
     } catch (err) {
       await setupPage(req, res, 400, id, { secret: applyError(form, err, { fields: SECRET_FIELDS }) });

@@ -33,6 +33,7 @@ const GRACE_OPTIONS = [
   { value: '86400', label: '1 day (default)' },
   { value: '604800', label: '7 days' },
 ];
+const DEFAULT_GRACE = '86400';
 
 const pageQuery = z.object({ after: z.string().regex(DELIVERY_ID).optional() }).strict();
 
@@ -84,7 +85,8 @@ export function webhooksPages(ctx: PagesContext): Router {
     });
   };
 
-  const endpointPage = async (req: Request, res: Response, status: number, id: string, webhookId: string, form?: FormState): Promise<void> => {
+  /** `forms`: the edit form or the rotation form as posted, with their messages. */
+  const endpointPage = async (req: Request, res: Response, status: number, id: string, webhookId: string, forms: { edit?: FormState; secret?: FormState } = {}): Promise<void> => {
     const record = await registry.get(id);
     const endpoint = await webhooks.endpoints.get(record.extensionId, webhookId);
     const { after } = parseInput(pageQuery, req.method === 'GET' ? req.query : {}, 'invalid_query');
@@ -100,8 +102,9 @@ export function webhooksPages(ctx: PagesContext): Router {
         ext: formatExtension(record, publicUrl),
         tabs: extensionTabs(record.extensionId, 'webhooks'),
         endpoint: formatEndpoint(endpoint),
-        form: form ?? emptyForm(valuesOf(endpoint)),
+        form: forms.edit ?? emptyForm(valuesOf(endpoint)),
         events,
+        secretForm: forms.secret ?? emptyForm({ graceSeconds: DEFAULT_GRACE }),
         graceOptions: GRACE_OPTIONS,
         deliveries: deliveries.map((d) => ({ ...formatDelivery(d), lastResult: lastResult(d.lastStatusCode, d.lastError) })),
         older: next === undefined ? undefined : `${base(record.extensionId)}/${webhookId}?after=${next}#deliveries`,
@@ -149,21 +152,27 @@ export function webhooksPages(ctx: PagesContext): Router {
         text: body.enabled ? 'Endpoint saved.' : 'Endpoint saved. It is disabled: no new event is queued for it until you enable it again.',
       });
     } catch (err) {
-      await endpointPage(req, res, 400, id, webhookId, applyError(emptyForm(values), err, { fields: FIELDS, rename: fieldOf }));
+      await endpointPage(req, res, 400, id, webhookId, { edit: applyError(emptyForm(values), err, { fields: FIELDS, rename: fieldOf }) });
     }
   });
 
   router.post('/extensions/:id/webhooks/:webhookId/secret', async (req, res) => {
     const id = (await registry.get(req.params['id'])).extensionId;
     const webhookId = req.params['webhookId'];
-    const grace = field(req, 'graceSeconds');
-    const graceSeconds = GRACE_OPTIONS.some((o) => o.value === grace) ? Number(grace) : 86_400;
-    const { secret } = await webhooks.endpoints.rotate(id, webhookId, { graceSeconds });
-    const label = GRACE_OPTIONS.find((o) => o.value === String(graceSeconds))?.label.replace(' (default)', '');
+    // Left out: the default. Any value the select does not offer (a hand-made form) is refused on the
+    // field, never replaced: the old secret must stop signing when the page said it would.
+    const grace = GRACE_OPTIONS.find((o) => o.value === (field(req, 'graceSeconds') || DEFAULT_GRACE));
+    if (grace === undefined) {
+      const form = emptyForm({ graceSeconds: DEFAULT_GRACE });
+      form.errors['graceSeconds'] = 'Choose one of the periods offered (none, 1 hour, 1 day or 7 days). No new secret was made.';
+      await endpointPage(req, res, 400, id, webhookId, { secret: form });
+      return;
+    }
+    const { secret } = await webhooks.endpoints.rotate(id, webhookId, { graceSeconds: Number(grace.value) });
     const text =
-      graceSeconds === 0
+      grace.value === '0'
         ? 'New signing secret: the old one no longer signs. Copy the new one now: it is shown only this once.'
-        : `New signing secret: the old one stays valid next to it for ${label ?? `${graceSeconds} s`} (both sign each delivery), so update your receiver within that time. Copy the new one now: it is shown only this once.`;
+        : `New signing secret: the old one stays valid next to it for ${grace.label.replace(' (default)', '')} (both sign each delivery), so update your receiver within that time. Copy the new one now: it is shown only this once.`;
     // To the endpoint's facts: the message sits right above the new secret.
     await redirectWith(ctx, req, res, `${base(id)}/${webhookId}#endpoint`, webhookSecretFlash(ctx, req, id, webhookId, secret, text));
   });
