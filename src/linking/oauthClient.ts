@@ -4,7 +4,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { policyConnect } from '../security/outbound.js';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { Keyring } from '../security/keyring.js';
-import type { LinkingSettings } from './settings.js';
+import { PROVIDER_URL_FIELDS, usableUrl, type LinkingSettings } from './settings.js';
 
 /** Seconds openid-client waits for the provider: short, because a refresh can sit on a voice request. */
 const PROVIDER_TIMEOUT_S = 5;
@@ -83,7 +83,8 @@ export class OAuthClients {
     return s.issuer !== undefined;
   }
 
-  async #build(ext: ExtensionRecord, s: LinkingSettings): Promise<oidc.Configuration> {
+  async #build(ext: ExtensionRecord, stored: LinkingSettings): Promise<oidc.Configuration> {
+    const s = withUsableUrls(stored);
     const clientId = s.clientId ?? '';
     const secret = s.clientSecretSealed === undefined ? undefined : this.#keyring.open(s.clientSecretSealed, clientSecretContext(ext.extensionId));
     const auth = secret === undefined ? oidc.None() : s.clientAuth === 'body' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
@@ -111,6 +112,16 @@ export class OAuthClients {
     config[oidc.customFetch] = customFetch;
     return config;
   }
+}
+
+/** `s` with each provider URL as the gateway uses it (an older version's record may hold credentials in one). */
+function withUsableUrls(s: LinkingSettings): LinkingSettings {
+  const copy = { ...s };
+  for (const k of PROVIDER_URL_FIELDS) {
+    const url = s[k];
+    if (url !== undefined) copy[k] = usableUrl(url);
+  }
+  return copy;
 }
 
 async function discover(issuer: URL, clientId: string, auth: oidc.ClientAuth, insecure: boolean, customFetch: oidc.CustomFetch): Promise<oidc.Configuration> {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { ExtensionRecord } from '../extensions/model.js';
 import type { ResolvedExtension } from '../extensions/registry.js';
 import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
+import { CREDENTIALS_REFUSED, hasCredentials } from '../security/outbound.js';
+import { redactUrlsIn } from '../security/redactUrl.js';
 
 /** The extension section that holds the account-linking server settings. */
 export const SECTION = 'accountLinking';
@@ -38,7 +40,8 @@ export function settingsInput(production: boolean) {
     .refine((v) => URL.canParse(v), 'must be an absolute URL')
     .refine((v) => !URL.canParse(v) || ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL')
     .refine((v) => !production || !URL.canParse(v) || new URL(v).protocol === 'https:', 'must be https:// in production mode')
-    .refine((v) => !URL.canParse(v) || new URL(v).hash === '', 'must not have a #fragment');
+    .refine((v) => !URL.canParse(v) || new URL(v).hash === '', 'must not have a #fragment')
+    .refine((v) => !URL.canParse(v) || !hasCredentials(new URL(v)), `${CREDENTIALS_REFUSED} (the client ID and secret have their own fields)`);
   const message = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').refine(noControlChars(true), CONTROL_CHARS_MESSAGE);
   return z
     .object({
@@ -86,14 +89,45 @@ export function incompleteSettings(s: LinkingSettings): Array<{ path: string; me
   return problems;
 }
 
-/** The API shape: never the secret, only whether one is set. */
+/** The provider URL fields, each refused with credentials in it. */
+export const PROVIDER_URL_FIELDS = ['loginUrl', 'tokenUrl', 'revocationUrl', 'issuer'] as const;
+
+/**
+ * A stored provider URL as the gateway uses it. Settings saved by a version that did not refuse
+ * credentials in these URLs may hold `user:password@`: it is left out, so the password never
+ * reaches an end user's browser (the login redirect), a provider call (fetch refuses such URLs and
+ * quotes them in its error) or a log.
+ */
+export function usableUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const u = new URL(url);
+  if (!hasCredentials(u)) return url;
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
+
+/**
+ * A provider URL as answers, pages and `export` show it: its user and password (in a record of an
+ * earlier version, or typed into a form that refused them) as `***`. Any other URL exactly as
+ * stored, so what `export` writes is applied back unchanged.
+ */
+export function shownUrl(url: string): string {
+  if (!URL.canParse(url)) return redactUrlsIn(url);
+  const u = new URL(url);
+  // Through the parser first: it finds credentials however they were typed (`https:\\u:p@host`).
+  return hasCredentials(u) ? redactUrlsIn(u.toString()) : url;
+}
+
+/** The API shape: never the secret, only whether one is set; URLs as `shownUrl` shows them. */
 export function formatSettings(s: LinkingSettings | undefined, ext: ExtensionRecord, publicUrl: string) {
+  const shown = (url: string | undefined): string | null => (url === undefined ? null : shownUrl(url));
   return {
     enabled: s?.enabled ?? false,
-    loginUrl: s?.loginUrl ?? null,
-    tokenUrl: s?.tokenUrl ?? null,
-    revocationUrl: s?.revocationUrl ?? null,
-    issuer: s?.issuer ?? null,
+    loginUrl: shown(s?.loginUrl),
+    tokenUrl: shown(s?.tokenUrl),
+    revocationUrl: shown(s?.revocationUrl),
+    issuer: shown(s?.issuer),
     clientId: s?.clientId ?? null,
     clientSecretSet: s?.clientSecretSealed !== undefined,
     scope: s?.scope ?? '',
@@ -111,7 +145,8 @@ export function formatSettings(s: LinkingSettings | undefined, ext: ExtensionRec
 
 /** Who a refresh calls, as its circuit breaker knows it: the issuer, else the token URL. */
 export function breakerKeyOf(ext: ExtensionRecord | ResolvedExtension['record'], s: LinkingSettings): string {
-  return s.issuer ?? s.tokenUrl ?? ext.extensionId;
+  const url = s.issuer ?? s.tokenUrl;
+  return url === undefined ? ext.extensionId : usableUrl(url);
 }
 
 /** The origin of the provider's token endpoint (its issuer's, with discovery): the keep-alive rate is per origin. */

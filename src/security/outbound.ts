@@ -152,6 +152,18 @@ export function policyConnect(enforce: boolean, onPrivate: (host: string, addres
   };
 }
 
+/** The start of the message that refuses a configured URL with a user or password in it. */
+export const CREDENTIALS_REFUSED = 'must not contain credentials';
+
+/**
+ * A configured URL with `user:password@` (or only a user) is refused wherever URLs are configured
+ * (action methods, webhooks, account linking): a URL is shown back by the admin API and pages,
+ * written out by `export`, logged, and a login URL is opened by every end user's browser.
+ */
+export function hasCredentials(url: URL): boolean {
+  return url.username !== '' || url.password !== '';
+}
+
 /** Shape checks of a target URL that do not depend on the deployment (the target policy adds those). */
 export function urlShapeProblem(value: string): string | undefined {
   if (!URL.canParse(value)) return 'must be an absolute http:// or https:// URL';
@@ -159,7 +171,7 @@ export function urlShapeProblem(value: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http:// or https:// URL';
   // `http:///x` and `http:x` parse (as host "x"), but are not what anyone meant.
   if (!/^https?:\/\/[^/?#\s\\]/i.test(value)) return 'must be an absolute http:// or https:// URL with a host after "//"';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials (use a static header instead)';
+  if (hasCredentials(url)) return `${CREDENTIALS_REFUSED} (use a static header instead)`;
   if (url.hash !== '') return 'must not have a #fragment';
   return undefined;
 }

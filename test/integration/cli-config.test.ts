@@ -204,7 +204,7 @@ describe('cek-gateway export, diff and apply', () => {
     expect((await adminApi(target).get(`/extensions/${WEATHER}`)).body.name).not.toBe('Renamed');
   });
 
-  test('a bad file gives one line per mistake with the path of the field', async () => {
+  test('a bad file gives one line per mistake with the path of the field; a URL with credentials among them is not repeated', async () => {
     const bad = file(
       'bad.yaml',
       [
@@ -214,7 +214,7 @@ describe('cek-gateway export, diff and apply', () => {
         '  com.example.bad:',
         '    language: fr',
         '    colour: blue',
-        '    accountLinking: { enabled: true, clientSecret: plain-text-secret }',
+        '    accountLinking: { enabled: true, clientSecret: plain-text-secret, loginUrl: "https://lu:LOGINPASS@id.example.com/a" }',
         '    gateway: { usagePlan: { rateRps: 0 } }',
         '    actions:',
         '      Hello: { trigger: { type: IntentRequest, intent: Hello }, url: "ftp://x.example" }',
@@ -224,7 +224,7 @@ describe('cek-gateway export, diff and apply', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe(`cek-gateway: ${bad} is not a valid cek-gateway configuration (7 problems):`);
+    expect(lines[0]).toBe(`cek-gateway: ${bad} is not a valid cek-gateway configuration (8 problems):`);
     expect(lines.slice(1).sort()).toEqual(
       [
         '  version: must be 1',
@@ -232,11 +232,13 @@ describe('cek-gateway export, diff and apply', () => {
         '  extensions["com.example.bad"].language: Invalid option: expected one of "ko"|"en"|"ja"',
         '  extensions["com.example.bad"]: Unrecognized key: "colour"',
         '  extensions["com.example.bad"].accountLinking.clientSecret: must be an ${env:NAME} reference (secrets are not written into the file)',
+        '  extensions["com.example.bad"].accountLinking.loginUrl: must not contain credentials (the client ID and secret have their own fields)',
         '  extensions["com.example.bad"].gateway.usagePlan.rateRps: must be at least 1',
         '  extensions["com.example.bad"].actions.Hello.url: must be an http:// or https:// URL',
       ].sort(),
     );
     expect(r.stderr).not.toContain('plain-text-secret');
+    expect(r.stderr).not.toContain('LOGINPASS');
 
     const notYaml = await cli(target, ['diff', file('broken.yaml', 'extensions: [unclosed')]);
     expect(notYaml.code).toBe(1);

@@ -7,7 +7,7 @@ import { parseInput } from '../../http/validate.js';
 import { AppError } from '../../http/errors.js';
 import { runSelfTest } from '../selfTest.js';
 import { formatMisconfiguration } from '../../linking/health.js';
-import { formatSettings, settingsOf } from '../../linking/settings.js';
+import { formatSettings, settingsOf, shownUrl } from '../../linking/settings.js';
 import { formatExtension } from '../api/formatExtension.js';
 import { linkingOf, page, redirectWith, secretFlash, type PagesContext } from './context.js';
 import { LANGUAGE_LABELS } from './extensionsPages.js';
@@ -182,16 +182,17 @@ export function setupPages(ctx: PagesContext): Router {
     const record = await registry.get(req.params['id']);
     const id = record.extensionId;
     const secret = field(req, 'clientSecret');
+    // What is shown again after a mistake; a URL's credentials are not (refused, like in the API).
     const values = {
-      loginUrl: field(req, 'loginUrl').trim(),
-      tokenUrl: field(req, 'tokenUrl').trim(),
+      loginUrl: shownUrl(field(req, 'loginUrl').trim()),
+      tokenUrl: shownUrl(field(req, 'tokenUrl').trim()),
       clientId: field(req, 'clientId').trim(),
       clientSecret: '', // write-only: never sent back to the browser, not even after a mistake
       removeClientSecret: checked(req, 'removeClientSecret'),
       scope: field(req, 'scope').trim(),
       clientAuth: field(req, 'clientAuth'),
-      issuer: field(req, 'issuer').trim(),
-      revocationUrl: field(req, 'revocationUrl').trim(),
+      issuer: shownUrl(field(req, 'issuer').trim()),
+      revocationUrl: shownUrl(field(req, 'revocationUrl').trim()),
     };
     const body: Record<string, unknown> = {
       enabled: settingsOf(record)?.enabled === true,
