@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { createVoiceHandler } from './cek/voiceDoor.js';
 import type { Services } from './services.js';
@@ -8,11 +8,12 @@ const CEK_PREFIX = '/cek/';
 /**
  * The node:http server: `POST /cek/:extensionId` goes straight to the voice door (Express costs more
  * CPU per request than all of a voice request's own work, PERFORMANCE.md), everything else to Express.
+ * `server`: one made (and perhaps bound) already, which gets the handler.
  */
-export function createServer(s: Services): Server {
+export function createServer(s: Services, server: Server = createHttpServer()): Server {
   const app = createApp(s);
   const handleVoice = createVoiceHandler({ pipeline: s.pipeline, publicKey: s.config.cekPublicKey, log: s.log, metrics: s.metrics });
-  const server = createHttpServer((req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(CEK_PREFIX)) {
       const q = url.indexOf('?');

@@ -1,14 +1,8 @@
 import { CliError } from './errors.js';
-import { redactUrlsIn } from '../security/redactUrl.js';
+import { hasUserInfo, redactUrlsIn } from '../security/redactUrl.js';
 
 /** Per request: the admin API answers in milliseconds; a stuck instance should not hang a script. */
 const REQUEST_TIMEOUT_MS = 15_000;
-
-/**
- * A user or password before the host: `http://user:pw@host`, and also `user:pw@host:3000` typed
- * without a scheme (a URL parser reads that as the scheme `user:`, with no credentials at all).
- */
-const USER_INFO = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/;
 
 export interface AdminClient {
   readonly baseUrl: string;
@@ -32,7 +26,7 @@ export function adminClient(opts: { url: string | undefined; token: string | und
   const base = opts.url.replace(/\/+$/, '');
   // Refused before anything can print it: fetch would not send them anyway (it refuses such a URL),
   // and every message names the instance by its URL.
-  if (USER_INFO.test(base)) throw new CliError('--url: credentials in the URL are not used; pass the admin token with --token or CEK_GATEWAY_TOKEN');
+  if (hasUserInfo(base)) throw new CliError('--url: credentials in the URL are not used; pass the admin token with --token or CEK_GATEWAY_TOKEN');
   if (!URL.canParse(base) || !['http:', 'https:'].includes(new URL(base).protocol)) {
     throw new CliError(`--url: "${base}" is not an http(s) URL`);
   }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CLOVA_SIGNATURE_PUBLIC_KEY } from '../cek/clovaPublicKey.js';
 import { estimatedEntropyBits, MIN_KEY_BITS, MIN_TOKEN_BITS } from '../security/entropy.js';
+import { hasUserInfo } from '../security/redactUrl.js';
 import { decodeKey } from '../security/keyring.js';
 import { SCHEMA_NAME } from '../store/postgresMigrations.js';
 import { clusterUrlOf, parseClusterNodes, redisTargetOf } from '../store/redisTarget.js';
@@ -67,6 +68,25 @@ const optionalString = z.preprocess(blankToUndefined, z.string().optional());
 
 /** An IP address or a host name (`localhost`, `gateway.internal`): what `server.listen` binds to. */
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/**
+ * A numeric variable, refused in one line that gives its range (zod's own words name NaN, or report
+ * a huge value twice, once against the safe-integer limit). `max` undefined: no upper bound.
+ */
+function numberVar(o: { min: number; max?: number; whole?: boolean; fallback: number; note?: string }) {
+  const kind = o.whole === true ? 'a whole number' : 'a number';
+  const range = o.max === undefined ? `${o.min} or more` : `from ${o.min} to ${o.max}`;
+  const message = `must be ${kind} ${range}${o.note === undefined ? '' : ` (${o.note})`}`;
+  return z.preprocess(blankToUndefined, z.string().optional()).transform((v, ctx) => {
+    if (v === undefined) return o.fallback;
+    const n = Number(v.trim());
+    if (!Number.isFinite(n) || n < o.min || (o.max !== undefined && n > o.max) || (o.whole === true && !Number.isSafeInteger(n))) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 const flag = z.preprocess(blankToUndefined, z.enum(['0', '1', 'true', 'false'], { message: 'must be 1 or 0' }).default('0')).transform((v) => v === '1' || v === 'true');
 
 const schema = z.object({
@@ -78,7 +98,8 @@ const schema = z.object({
       .refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), 'must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name')
       .optional(),
   ),
-  PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  // 0: a free port the system picks (tests start instances that way); the log line names it.
+  PORT: numberVar({ min: 0, max: 65535, whole: true, fallback: 3000, note: '0: any free port' }),
   PUBLIC_URL: optionalString,
   DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
   REDIS_URL: z.preprocess(
@@ -114,12 +135,12 @@ const schema = z.object({
   ADMIN_TOKEN: optionalString,
   CEK_PUBLIC_KEY: optionalString,
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
-  REFRESH_SKEW_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(3600).default(60)),
-  TRUST_PROXY: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(10).default(0)),
-  GATEWAY_FREE_MONTHLY_CALLS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(1_000_000)),
-  WEBHOOK_FIRST_RETRY_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0.05).max(3600).default(5)),
-  KEEPALIVE_RATE_PER_SECOND: z.preprocess(blankToUndefined, z.coerce.number().min(0.01).max(1000).default(5)),
-  KEEPALIVE_HOUR_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0.1).max(3600).default(3600)),
+  REFRESH_SKEW_SECONDS: numberVar({ min: 0, max: 3600, whole: true, fallback: 60 }),
+  TRUST_PROXY: numberVar({ min: 0, max: 10, whole: true, fallback: 0 }),
+  GATEWAY_FREE_MONTHLY_CALLS: numberVar({ min: 0, whole: true, fallback: 1_000_000 }),
+  WEBHOOK_FIRST_RETRY_SECONDS: numberVar({ min: 0.05, max: 3600, fallback: 5 }),
+  KEEPALIVE_RATE_PER_SECOND: numberVar({ min: 0.01, max: 1000, fallback: 5 }),
+  KEEPALIVE_HOUR_SECONDS: numberVar({ min: 0.1, max: 3600, fallback: 3600 }),
 });
 
 /** Secrets generated for development, kept in `DATA_DIR` so they survive restarts. */
@@ -157,16 +178,20 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     problems.push('REDIS_CLUSTER_NODES: set it or REDIS_URL, not both (a cluster with credentials or TLS: REDIS_URL=redis+cluster://user:password@host:port,host:port)');
   }
 
-  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const publicUrl = (e.PUBLIC_URL ?? defaultPublicUrl(e.PORT)).replace(/\/+$/, '');
   const url = URL.canParse(publicUrl) ? new URL(publicUrl) : undefined;
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  if (hasUserInfo(publicUrl)) {
+    // Checked first and never quoted: the URL is the base of every invoke, link and redirect URL and is logged at start.
+    problems.push('PUBLIC_URL: must not contain a user name or password (it is the base of the invoke, link and OAuth redirect URLs that CLOVA and users see)');
+  } else if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     problems.push(`PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
   } else if (url.search !== '' || url.hash !== '') {
     problems.push('PUBLIC_URL: must not have a query or fragment');
   } else if (production && url.protocol !== 'https:') {
     problems.push('PUBLIC_URL: must be https:// when NODE_ENV=production (CLOVA and the OAuth redirect require TLS)');
   } else if (url.protocol !== 'https:') {
-    warnings.push(`PUBLIC_URL is ${publicUrl} (http): fine for development, CLOVA needs https in production.`);
+    const shown = e.PUBLIC_URL === undefined && e.PORT === 0 ? defaultPublicUrl('<the port picked at start>') : publicUrl;
+    warnings.push(`PUBLIC_URL is ${shown} (http): fine for development, CLOVA needs https in production.`);
   }
 
   let encryptionKey = e.ENCRYPTION_KEY;
@@ -262,6 +287,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     keepAliveHourSeconds: e.KEEPALIVE_HOUR_SECONDS,
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/** PUBLIC_URL when it is not set: this machine, on PORT. */
+function defaultPublicUrl(port: number | string): string {
+  return `http://localhost:${port}`;
+}
+
+/**
+ * `config` once the server listens on `port`: with PORT=0 the system picked it, and the default
+ * PUBLIC_URL (the base of invoke, link and redirect URLs) must name it. Any other PORT: unchanged.
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  if (config.port !== 0) return config;
+  const publicUrl = config.publicUrl === defaultPublicUrl(0) ? defaultPublicUrl(port) : config.publicUrl;
+  return deepFreeze({ ...config, port, publicUrl });
 }
 
 /** `CEK_PUBLIC_KEY` is PEM text or a path to a PEM file; unset means the bundled CLOVA key. */

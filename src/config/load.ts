@@ -1,4 +1,4 @@
-import { loadOrCreateDevSecrets } from './devSecrets.js';
+import { loadOrCreateDevSecrets, type DevSecretsResult } from './devSecrets.js';
 import { loadDotEnv } from './dotenv.js';
 import { parseConfig, type ParsedConfig } from './env.js';
 
@@ -10,13 +10,12 @@ import { parseConfig, type ParsedConfig } from './env.js';
  */
 export function loadConfig(): ParsedConfig & { adminTokenToPrint: string | undefined; dotEnvFile: string | undefined } {
   const { file: dotEnvFile } = loadDotEnv();
-  let adminTokenToPrint: string | undefined;
+  let generated: DevSecretsResult | undefined;
   const parsed = parseConfig(process.env, {
-    devSecrets: (dir) => {
-      const s = loadOrCreateDevSecrets(dir);
-      if (s.created) adminTokenToPrint = s.adminToken;
-      return s;
-    },
+    devSecrets: (dir) => (generated = loadOrCreateDevSecrets(dir)),
   });
+  // Only the token in use is printed: with ADMIN_TOKEN set (the file was made for ENCRYPTION_KEY),
+  // the generated one opens nothing.
+  const adminTokenToPrint = generated?.created === true && parsed.config.adminToken === generated.adminToken ? generated.adminToken : undefined;
   return { ...parsed, adminTokenToPrint, dotEnvFile };
 }

@@ -28,3 +28,14 @@ export function redactUrl(url: string, invalid = '<invalid URL>'): string {
 export function redactUrlsIn(text: string): string {
   return text.replace(/\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#]*@/g, '$1***@');
 }
+
+/**
+ * A user or password before the host: `http://user:pw@host`, and also `user:pw@host:3000` typed
+ * without a scheme (a URL parser reads that as the scheme `user:`, with no credentials at all).
+ */
+const USER_INFO = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/;
+
+/** True when `url`, as typed, names a user or password before its host (see USER_INFO): test it before any message quotes `url`. */
+export function hasUserInfo(url: string): boolean {
+  return USER_INFO.test(url);
+}

@@ -448,9 +448,11 @@ class RedisStoreImpl implements RedisStore {
         this.client instanceof Cluster && cause !== undefined && /slots cache/i.test(cause)
           ? '; are these nodes of a Redis Cluster (cluster-enabled yes, slots assigned)? For one server use REDIS_URL=redis://host:port'
           : '';
-      throw new Error(`Redis ping failed: ${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}${hint}`, {
-        cause: err,
-      });
+      // ioredis' "Reached the max retries per request limit" only says the PING gave up because the
+      // connection failed: then the connection's error is the reason, alone.
+      const gaveUp = err instanceof Error && err.name === 'MaxRetriesPerRequestError' && cause !== undefined;
+      const reason = gaveUp ? cause : `${messageOf(err)}${cause !== undefined ? ` (last connection error: ${cause})` : ''}`;
+      throw new Error(`Redis ping failed: ${reason}${hint}`, { cause: err });
     } finally {
       clearTimeout(timer);
     }

@@ -13,6 +13,37 @@ import { waitFor } from '../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** The service as `npm start` runs it (src/main.ts, transpiled on load), with only `env` set, and what it writes. */
+function startMain(cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', path.join(ROOT, 'test/helpers/tsRun.mjs'), path.join(ROOT, 'src/main.ts')], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  /** The JSON start line, once written. */
+  const startLine = (): { msg: string; port: number; publicUrl: string } | undefined =>
+    out.stdout
+      .split('\n')
+      .slice(0, -1) // whole lines only
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; port: number; publicUrl: string })
+      .find((l) => l.msg.startsWith('cek-gateway listening'));
+  const started = async () => {
+    await waitFor(async () => startLine() !== undefined || child.exitCode !== null, 60_000);
+    const line = startLine();
+    if (line === undefined) throw new Error(`exited with ${child.exitCode}: ${out.stderr}`);
+    return line;
+  };
+  return { child, out, exited, started };
+}
+
+/** `exited`, or undefined when the process is still running after `ms`. */
+const exitWithin = (exited: Promise<number | null>, ms: number) => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+
 describe('operations', () => {
   test('/healthz and /readyz answer; /readyz is 503 once the store is down', async () => {
     const app = await startTestApp({ label: 'ops' });
@@ -69,6 +100,66 @@ describe('operations', () => {
     await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
     await app.close().catch(() => undefined);
   });
+
+  test('PORT=0 with ADMIN_TOKEN set and no ENCRYPTION_KEY: the bound port is named and used, no generated admin token is printed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-ops-port0-'));
+    const main = startMain(dir, { HOST: '127.0.0.1', PORT: '0', DATA_DIR: dir, ADMIN_TOKEN });
+    try {
+      const line = await main.started();
+      expect(line.port).toBeGreaterThan(0);
+      expect(line.publicUrl).toBe(`http://localhost:${line.port}`);
+      expect(line.msg).toBe(`cek-gateway listening on http://127.0.0.1:${line.port}, reached as http://localhost:${line.port} (admin pages: http://localhost:${line.port}/admin)`);
+      const base = `http://127.0.0.1:${line.port}`;
+      const created = await fetch(`${base}/api/v1/extensions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ extensionId: 'com.example.port' }),
+      });
+      expect(created.status).toBe(201);
+      expect(((await created.json()) as { invokeUrl: string }).invokeUrl).toBe(`http://localhost:${line.port}/cek/com.example.port`);
+
+      // The development secrets file was made for the encryption key; its admin token opens nothing, and is not shown.
+      const generated = (JSON.parse(fs.readFileSync(path.join(dir, 'dev-secrets.json'), 'utf8')) as { adminToken: string }).adminToken;
+      expect((await fetch(`${base}/api/v1/extensions`, { headers: { authorization: `Bearer ${generated}` } })).status).toBe(401);
+      expect(main.out.stderr + main.out.stdout).not.toContain(generated);
+      expect(main.out.stderr).not.toContain('Development admin token');
+      expect(main.out.stdout).toContain('ENCRYPTION_KEY is not set');
+    } finally {
+      main.child.kill('SIGTERM');
+      expect(await main.exited).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  test('SIGTERM ends the process when the reader of its output has gone (EPIPE), without an error', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-ops-epipe-'));
+    // As `npm start 2>&1 | head -c 300`: head reads the first lines and exits.
+    const main = startMain(dir, { HOST: '127.0.0.1', PORT: '0', DATA_DIR: dir, ADMIN_TOKEN, ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    try {
+      const line = await main.started();
+      main.child.stdout.destroy();
+      main.child.stderr.destroy();
+      main.child.kill('SIGTERM');
+      // Well within the grace period: nothing is in flight.
+      expect(await exitWithin(main.exited, 20_000)).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${line.port}/healthz`)).rejects.toThrow();
+    } finally {
+      if (main.child.exitCode === null) main.child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  test('an unreachable Redis at start: one line, with the connection error as the reason', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cek-ops-redis-down-'));
+    const port = await closedPort();
+    const main = startMain(dir, { DATA_DIR: dir, ADMIN_TOKEN, ENCRYPTION_KEY: randomBytes(32).toString('base64'), REDIS_URL: `redis://:hunter2secret@127.0.0.1:${port}` });
+    try {
+      expect(await main.exited).toBe(1);
+      expect(main.out.stderr).toBe(`cek-gateway failed to start: Cannot reach Redis at redis://:***@127.0.0.1:${port}: Redis ping failed: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   (clusterAvailable ? test : test.skip)(
     'on a Redis Cluster the start log line and /readyz both say redis-cluster',

@@ -2,7 +2,7 @@ import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/config/env.js';
+import { parseConfig, withBoundPort } from '../../src/config/env.js';
 import { loadOrCreateDevSecrets } from '../../src/config/devSecrets.js';
 import { problemsOf } from '../helpers/config.js';
 
@@ -138,6 +138,46 @@ describe('parseConfig', () => {
         expect.stringContaining('ADMIN_TOKEN: must be at least 16'),
       ]),
     );
+  });
+
+  test('a numeric variable that is not a number, not whole or out of range: one line with its range', () => {
+    const base = { ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN };
+    expect(problemsOf(() => parseConfig({ ...base, PORT: 'abc' }))).toEqual(['PORT: must be a whole number from 0 to 65535 (0: any free port)']);
+    expect(problemsOf(() => parseConfig({ ...base, PORT: '65536' }))).toEqual(['PORT: must be a whole number from 0 to 65535 (0: any free port)']);
+    expect(problemsOf(() => parseConfig({ ...base, REFRESH_SKEW_SECONDS: '1e99' }))).toEqual(['REFRESH_SKEW_SECONDS: must be a whole number from 0 to 3600']);
+    expect(problemsOf(() => parseConfig({ ...base, TRUST_PROXY: '1.5' }))).toEqual(['TRUST_PROXY: must be a whole number from 0 to 10']);
+    expect(problemsOf(() => parseConfig({ ...base, GATEWAY_FREE_MONTHLY_CALLS: '-1' }))).toEqual(['GATEWAY_FREE_MONTHLY_CALLS: must be a whole number 0 or more']);
+    expect(problemsOf(() => parseConfig({ ...base, GATEWAY_FREE_MONTHLY_CALLS: '1e99' }))).toEqual(['GATEWAY_FREE_MONTHLY_CALLS: must be a whole number 0 or more']);
+    expect(problemsOf(() => parseConfig({ ...base, WEBHOOK_FIRST_RETRY_SECONDS: 'Infinity' }))).toEqual(['WEBHOOK_FIRST_RETRY_SECONDS: must be a number from 0.05 to 3600']);
+    expect(problemsOf(() => parseConfig({ ...base, KEEPALIVE_RATE_PER_SECOND: 'fast' }))).toEqual(['KEEPALIVE_RATE_PER_SECOND: must be a number from 0.01 to 1000']);
+    expect(problemsOf(() => parseConfig({ ...base, KEEPALIVE_HOUR_SECONDS: '0' }))).toEqual(['KEEPALIVE_HOUR_SECONDS: must be a number from 0.1 to 3600']);
+    // In range: read as numbers, spaces around them allowed; blank is the default.
+    const { config } = parseConfig({ ...base, PORT: ' 8080 ', TRUST_PROXY: '2', WEBHOOK_FIRST_RETRY_SECONDS: '0.5', REFRESH_SKEW_SECONDS: '' });
+    expect([config.port, config.trustProxy, config.webhookFirstRetrySeconds, config.refreshSkewSeconds]).toEqual([8080, 2, 0.5, 60]);
+  });
+
+  test('PUBLIC_URL with a user name or password is refused in one line that does not repeat them', () => {
+    for (const url of ['http://user:pa55word@host.example/', 'https://:pa55word@cek.example.com', 'https://pa55word@cek.example.com', 'user:pa55word@host.example:3000']) {
+      const problems = problemsOf(() => parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, PUBLIC_URL: url }));
+      expect(problems).toEqual([expect.stringMatching(/^PUBLIC_URL: must not contain a user name or password/)]);
+      expect(problems.join()).not.toContain('pa55word');
+    }
+    // An @ after the host is no credential.
+    expect(parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, PUBLIC_URL: 'https://cek.example.com/@gw' }).config.publicUrl).toBe('https://cek.example.com/@gw');
+  });
+
+  test('PORT=0: the port bound at start goes into the config and the default PUBLIC_URL; a PUBLIC_URL that is set stays', () => {
+    const { config, warnings } = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, PORT: '0' });
+    expect(config.port).toBe(0);
+    expect(warnings.join('\n')).not.toContain('localhost:0');
+    const bound = withBoundPort(config, 41234);
+    expect([bound.port, bound.publicUrl]).toEqual([41234, 'http://localhost:41234']);
+    expect(Object.isFrozen(bound)).toBe(true);
+    const set = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, PORT: '0', PUBLIC_URL: 'https://cek.example.com' }).config;
+    expect(withBoundPort(set, 41234).publicUrl).toBe('https://cek.example.com');
+    // Any other port is the one listened on already.
+    const fixed = parseConfig({ ENCRYPTION_KEY: KEY, ADMIN_TOKEN: TOKEN, PORT: '3100' }).config;
+    expect(withBoundPort(fixed, 3100)).toBe(fixed);
   });
 
   test('previous keys are kept after the current one', () => {

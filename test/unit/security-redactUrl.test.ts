@@ -1,4 +1,4 @@
-import { redactUrl, redactUrlsIn } from '../../src/security/redactUrl.js';
+import { hasUserInfo, redactUrl, redactUrlsIn } from '../../src/security/redactUrl.js';
 
 describe('redactUrl', () => {
   test('hides the password, in the authority and as a password query parameter; keeps the user', () => {
@@ -26,5 +26,15 @@ describe('redactUrlsIn', () => {
   test('leaves an @ after the host, and text without a URL, as it is', () => {
     expect(redactUrlsIn('GET https://host/users/@me?by=a@b failed')).toBe('GET https://host/users/@me?by=a@b failed');
     expect(redactUrlsIn('connect ECONNREFUSED 127.0.0.1:6379')).toBe('connect ECONNREFUSED 127.0.0.1:6379');
+  });
+});
+
+describe('hasUserInfo', () => {
+  test('a user or password before the host, also typed without a scheme', () => {
+    for (const url of ['http://user:pw@host', 'https://:pw@host/x', 'https://token@host', 'user:pw@host:3000', 'ftp://u:p@ss@host']) expect(hasUserInfo(url)).toBe(true);
+  });
+
+  test('an @ after the host, or none at all, is no credential', () => {
+    for (const url of ['https://host/@me', 'https://host/x?by=a@b', 'https://host#a@b', 'host:3000/@x', 'http://localhost:3000']) expect(hasUserInfo(url)).toBe(false);
   });
 });
