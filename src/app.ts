@@ -13,6 +13,7 @@ import { adminPages } from './admin/pages/install.js';
 import { AppError } from './http/errors.js';
 import { jsonErrorHandler, methodNotAllowed, notFound, requestObserver } from './http/expressGlue.js';
 import { healthRoutes } from './http/health.js';
+import { withBodyDeadline } from './http/readBody.js';
 import { PUBLIC_DIR } from './http/views.js';
 import type { Services } from './services.js';
 
@@ -36,7 +37,7 @@ export function createApp(s: Services): Express {
   const api = express.Router();
   // Shares its counts with the admin pages' sign-in (same store keys).
   api.use(requireAdminToken(s.config.adminToken, new LoginLimiter(s.store)));
-  api.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
+  api.use(withBodyDeadline(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] })));
   // A body in another format would otherwise read as "no fields": say what is expected instead.
   api.use((req, _res, next) => {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -59,11 +60,15 @@ export function createApp(s: Services): Express {
   app.use(adminPages(s));
   app.use('/api/v1', api);
 
-  // The voice route only takes POST, which createServer hands to the CEK handler before Express.
-  app.all('/cek/:extensionId', (_req, res) => {
+  // The voice route only takes POST, which createServer hands to the CEK handler before Express. Its
+  // path is matched case-sensitively, as createServer does: `/CEK/…` is no invoke URL (404), and a
+  // POST there must not be told to use POST.
+  const voice = express.Router({ caseSensitive: true });
+  voice.all('/cek/:extensionId', (_req, res) => {
     res.setHeader('allow', 'POST');
     throw new AppError('method_not_allowed', 'The CEK endpoint only accepts POST.');
   });
+  app.use(voice);
 
   app.use(notFound);
   app.use(jsonErrorHandler());

@@ -29,6 +29,11 @@ export function createServer(s: Services, server: Server = createHttpServer()): 
   });
   // Longer than typical load-balancer idle timeouts (60 s), so the proxy closes first.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // A request's headers and body must have arrived within 30 s (node's default: 5 min). Every route
+  // that reads a body stops a stalled one at 10 s (BODY_TIMEOUT_MS); this bounds the rest, e.g. a
+  // body sent to a route that reads none, which node reads off before the connection is free again.
+  // No route takes a long upload; responses and idle keep-alive connections are not timed by these.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 30_000;
   return server;
 }

@@ -32,6 +32,15 @@ export function typeOf(err: unknown): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
+/**
+ * The status http-errors put on an error it made or wrapped for a client (it sets `expose` on exactly
+ * those): 4xx, or undefined for anything else (a provider's `status` on an oauth error is no such thing).
+ */
+export function clientStatusOf(err: unknown): number | undefined {
+  const status = fieldOf(err, 'status');
+  return fieldOf(err, 'expose') === true && typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 /** The cause a thrown Error was wrapped around, if any. */
 export function causeOf(err: unknown): unknown {
   return fieldOf(err, 'cause');

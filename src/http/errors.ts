@@ -1,5 +1,5 @@
 import { isStoreUnavailable } from '../store/unavailable.js';
-import { typeOf } from './errorInfo.js';
+import { clientStatusOf, typeOf } from './errorInfo.js';
 
 /**
  * The one error type of cek-gateway and the registry of its stable codes. Every code has a fixed
@@ -94,9 +94,14 @@ export function toAppError(err: unknown): AppError {
   // A form with more fields than its route takes (body-parser's parameterLimit).
   if (type === 'parameters.too.many') return new AppError('payload_too_large', 'The form has too many fields.');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new AppError('invalid_request', 'The request body did not arrive as announced.');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new AppError('unsupported_media_type', 'Unsupported content encoding or charset.');
-  }
+  if (type === 'encoding.unsupported') return new AppError('unsupported_media_type', 'Unsupported content-encoding: send the body uncompressed, or as gzip, deflate or br.');
+  if (type === 'charset.unsupported') return new AppError('unsupported_media_type', 'Unsupported charset: send the body as UTF-8.');
+  // Whatever else a body parser refused with a 4xx. In practice a gzip/deflate/br body that does not
+  // decompress: zlib's own error ('incorrect header check', Z_BUF_ERROR), given status 400 and no type.
+  const status = clientStatusOf(err);
+  if (status === 413) return new AppError('payload_too_large', 'The request body is too large.');
+  if (status === 415) return new AppError('unsupported_media_type', 'Unsupported content-encoding or charset.');
+  if (status !== undefined) return new AppError('invalid_request', 'The request body could not be read: it does not decode as its content-encoding says.');
   return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when reporting it.', {
     cause: err,
   });

@@ -1,7 +1,9 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type nunjucks from 'nunjucks';
+import { toAppError } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { readCookie } from '../http/cookies.js';
+import { withBodyDeadline } from '../http/readBody.js';
 import { PreSessionCsrf } from '../security/csrf.js';
 import { failurePage, LinkFailure, type FailureReason } from './failures.js';
 import type { LinkingService } from './service.js';
@@ -17,7 +19,6 @@ const CSRF_FORM_MS = 30 * 60_000;
 export function linkingRoutes(linking: LinkingService, views: nunjucks.Environment, log: Logger, secureCookies: boolean, csrfKey: Buffer): Router {
   const router = Router();
   const csrf = new PreSessionCsrf(csrfKey, { form: 'account linking', maxAgeMs: CSRF_FORM_MS });
-  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
 
   // The code form's POST answers with a redirect to the provider's login page, and browsers apply
   // `form-action` to that redirect: the pages allow any https origin there (http only outside
@@ -33,6 +34,28 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     req.failure = { code: `link_${reason}` };
     const f = failurePage(reason);
     render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });
+  };
+  // A form that could not be read (stalled, cut off, too large, not decompressing) ends on a page
+  // too, with its code's status, not on the app's JSON.
+  const parseForm = withBodyDeadline(express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }));
+  const form: RequestHandler = (req, res, next) => {
+    parseForm(req, res, (err?: unknown) => {
+      if (err === undefined) {
+        next();
+        return;
+      }
+      const appErr = toAppError(err);
+      const internal = appErr.code === 'internal_error';
+      req.failure = { code: appErr.code, ...(internal ? { err } : {}) };
+      res.set(appErr.headers ?? {});
+      render(res, appErr.status, 'link-message.njk', {
+        title: internal ? 'Something went wrong' : 'The form did not arrive',
+        body: internal ? `Something went wrong on our side. Quote the request id ${req.requestId} when reporting it.` : appErr.message,
+        retry: 'Go back and send it again.',
+        kind: 'error',
+        startOver: true,
+      });
+    });
   };
   // The code and unlink forms come before any session: signed double-submit tokens (security/csrf.ts).
   const csrfToken = (req: Request, res: Response): string => {

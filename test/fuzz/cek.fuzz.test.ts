@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, eventRequest, intentRequest, launchRequest, sessionEndedRequest } from '../helpers/cek.js';
-import { checkProperty, expectSane, hostileJsonText, nestedText, oddString, pathsOf, rawClient, replaceAt } from '../helpers/fuzz.js';
+import { checkProperty, coded, contentCoding, expectSane, hostileJsonText, nestedText, oddString, pathsOf, rawClient, replaceAt } from '../helpers/fuzz.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
@@ -80,7 +80,7 @@ describe('POST /cek/:extensionId never answers 5xx or a stack trace', () => {
     );
   });
 
-  test('bad headers and bad paths', async () => {
+  test('bad headers (content-encoding too) and bad paths', async () => {
     const headerValue = fc.oneof(
       fc.string({ unit: 'binary-ascii', maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
       fc.base64String({ maxLength: 400 }),
@@ -90,11 +90,13 @@ describe('POST /cek/:extensionId never answers 5xx or a stack trace', () => {
       fc.constantFrom('%', '%E0%A4', '%2e%2e', '%00', '..', '/', '//', `${ID}/`, `${ID}?x=1`, `${ID}//`, `${ID.toUpperCase()}`, 'a'.repeat(3000), `${ID}%2F`),
     );
     const arb = fc.record({
+      prefix: fc.constantFrom('/cek/', '/cek/', '/cek/', '/CEK/', '/Cek/'),
       path: pathPart,
       signature: fc.option(headerValue, { nil: undefined }),
       chatbot: fc.option(headerValue, { nil: undefined }),
       contentType: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', '*/*', ''), { nil: undefined }),
       body: fc.oneof(fc.constant(JSON.stringify(launchRequest({ extensionId: ID }))), hostileJsonText),
+      coding: fc.option(contentCoding, { nil: undefined, freq: 4 }),
       method: fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'),
     });
     await checkProperty(
@@ -105,8 +107,8 @@ describe('POST /cek/:extensionId never answers 5xx or a stack trace', () => {
         if (o.signature !== undefined) headers['SignatureCEK'] = o.signature;
         if (o.chatbot !== undefined) headers['X-NCP-CHATBOT_SIGNATURE'] = o.chatbot;
         if (o.contentType !== undefined) headers['content-type'] = o.contentType;
-        const withBody = o.method !== 'GET';
-        expectSane(await client.send({ method: o.method, path: `/cek/${o.path}`, headers, ...(withBody ? { body: o.body } : {}) }), o);
+        const body = o.method === 'GET' ? undefined : coded(o.coding, o.body);
+        expectSane(await client.send({ method: o.method, path: `${o.prefix}${o.path}`, headers: { ...headers, ...body?.headers }, ...(body === undefined ? {} : { body: body.body }) }), o);
       },
       400,
     );

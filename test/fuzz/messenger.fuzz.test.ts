@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature } from '../helpers/cek.js';
-import { checkProperty, expectSane, hostileJsonText, oddString, pathsOf, rawClient, replaceAt } from '../helpers/fuzz.js';
+import { checkProperty, coded, contentCoding, expectSane, hostileJsonText, oddString, pathsOf, rawClient, replaceAt } from '../helpers/fuzz.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
 
 /**
@@ -105,7 +105,7 @@ describe('/chatbot/:extensionId never answers 5xx or a stack trace', () => {
     );
   });
 
-  test('bad headers, bad paths, other methods, webhook verification queries', async () => {
+  test('bad headers (content-encoding too), bad paths, other methods, webhook verification queries', async () => {
     const headerValue = fc.oneof(
       fc.string({ unit: 'binary-ascii', maxLength: 200 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
       fc.base64String({ maxLength: 100 }),
@@ -128,6 +128,7 @@ describe('/chatbot/:extensionId never answers 5xx or a stack trace', () => {
       apiKey: fc.option(headerValue, { nil: undefined }),
       contentType: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', ''), { nil: undefined }),
       body: fc.oneof(fc.constant(JSON.stringify(message('send'))), hostileJsonText),
+      coding: fc.option(contentCoding, { nil: undefined, freq: 4 }),
     });
     await checkProperty(
       'messenger: headers and paths',
@@ -137,8 +138,11 @@ describe('/chatbot/:extensionId never answers 5xx or a stack trace', () => {
         if (o.signature !== undefined) headers['X-NCP-CHATBOT_SIGNATURE'] = o.signature;
         if (o.apiKey !== undefined) headers['x-ncp-apigw-api-key'] = o.apiKey;
         if (o.contentType !== undefined) headers['content-type'] = o.contentType;
-        const withBody = o.method !== 'GET' && o.method !== 'HEAD';
-        expectSane(await client.send({ method: o.method, path: `/chatbot/${o.id}${o.path}${o.query}`, headers, ...(withBody ? { body: o.body } : {}) }), o);
+        const body = o.method === 'GET' || o.method === 'HEAD' ? undefined : coded(o.coding, o.body);
+        expectSane(
+          await client.send({ method: o.method, path: `/chatbot/${o.id}${o.path}${o.query}`, headers: { ...headers, ...body?.headers }, ...(body === undefined ? {} : { body: body.body }) }),
+          o,
+        );
       },
       400,
     );

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { adminApi } from '../helpers/adminApi.js';
 import { cookiePair, csrfOf, send, signIn } from '../helpers/adminSession.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { checkProperty, expectSane, oddString, rawClient } from '../helpers/fuzz.js';
+import { checkProperty, coded, contentCoding, expectSane, oddString, rawClient } from '../helpers/fuzz.js';
 
 /**
  * Issue 13, item 3, the form doors: the admin pages (signed in, with the session's CSRF token, so
@@ -179,7 +179,7 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
       .replace(':name', o.name)
       .replace(':keyId', o.keyId === 'KEY' ? keyId : o.keyId);
 
-  test('signed-in admin pages: any form fields on every form, any query on every page', async () => {
+  test('signed-in admin pages: any form fields (in any content-encoding) on every form, any query on every page', async () => {
     const arb = fc.record({
       post: fc.boolean(),
       postPath: fc.constantFrom(...POSTS),
@@ -189,6 +189,7 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
       keyId: fc.oneof({ weight: 3, arbitrary: fc.constant('KEY') }, { weight: 1, arbitrary: param }),
       fields: formFields,
       withCsrf: fc.boolean(),
+      coding: fc.option(contentCoding, { nil: undefined, freq: 4 }),
       query: fc.oneof(
         fc.constant(''),
         queryFields.map((f) => `?${formBody(f)}`),
@@ -202,8 +203,9 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
         if (o.post && o.postPath === '/extensions/:id/delete' && o.id === ID) return;
         const path = `/admin${fill(o.post ? o.postPath : o.getPath, o)}${o.post ? '' : o.query}`;
         const pairs: Array<readonly [string, string]> = o.withCsrf ? [['_csrf', csrf], ...o.fields] : o.fields;
+        const form = coded(o.coding, formBody(pairs));
         const answer = o.post
-          ? await client.send({ method: 'POST', path, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: formBody(pairs) })
+          ? await client.send({ method: 'POST', path, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...form.headers }, body: form.body })
           : await client.send({ method: 'GET', path, headers: { cookie } });
         expectSane(answer, o);
       },
@@ -211,7 +213,7 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
     );
   });
 
-  test('public linking pages: any code, query and form, with and without the form cookie', async () => {
+  test('public linking pages: any code, query and form (in any content-encoding), with and without the form cookie', async () => {
     const form = await send(app, '/link');
     const linkCookie = cookiePair(form.setCookies.find((c) => c.includes('=')));
     const token = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? csrfOf(form.text);
@@ -226,6 +228,7 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
         queryFields.map((f) => `?${formBody(f)}`),
       ),
       contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data'),
+      coding: fc.option(contentCoding, { nil: undefined, freq: 4 }),
     });
     await checkProperty(
       'pages: linking',
@@ -234,9 +237,10 @@ describe('admin pages and linking pages never answer 5xx or a stack trace', () =
         const [method, route] = o.route as [string, string];
         const headers: Record<string, string> = o.withCookie ? { cookie: linkCookie } : {};
         const pairs: Array<readonly [string, string]> = [['csrf', token], ['code', o.code], ...o.fields];
+        const form = coded(o.coding, formBody(pairs));
         const answer =
           method === 'POST'
-            ? await client.send({ method, path: `${route}${o.query}`, headers: { ...headers, 'content-type': o.contentType }, body: formBody(pairs) })
+            ? await client.send({ method, path: `${route}${o.query}`, headers: { ...headers, 'content-type': o.contentType, ...form.headers }, body: form.body })
             : await client.send({ method, path: `${route}${o.query}`, headers });
         expectSane(answer, o);
       },

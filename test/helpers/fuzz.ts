@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 
 /**
@@ -57,6 +58,25 @@ export function rawClient(origin: string) {
     },
     close: () => agent.close(),
   };
+}
+
+export interface ContentCoding {
+  encoding: string;
+  /** The body really is compressed as `encoding` says (when it names gzip, deflate or br); else sent as it is. */
+  compressed: boolean;
+}
+
+/** A content-encoding header: the ones body parsers read, in any case, and ones nothing reads. */
+export const contentCoding: fc.Arbitrary<ContentCoding> = fc.record({
+  encoding: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'GZIP', 'x-gzip', 'compress', 'zstd', 'gzip, deflate', '', 'x-nonsense'),
+  compressed: fc.boolean(),
+});
+
+/** The header and the body for `coding` (none when `coding` is undefined). */
+export function coded(coding: ContentCoding | undefined, body: string | Buffer): { headers: Record<string, string>; body: string | Buffer } {
+  if (coding === undefined) return { headers: {}, body };
+  const compress = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }[coding.encoding.toLowerCase()];
+  return { headers: { 'content-encoding': coding.encoding }, body: coding.compressed && compress !== undefined ? compress(body) : body };
 }
 
 /** `levels` nested containers as JSON text (built as text: JSON.stringify would overflow on it). */

@@ -1,5 +1,7 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { stalledBody } from '../helpers/stalledBody.js';
 import { storeKinds } from '../helpers/stores.js';
 
 describe.each(storeKinds)('admin API on %s', (kind) => {
@@ -159,6 +161,34 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
     expect(empty.body.error.details[0].path).toBe('messages.welcome');
   });
 
+  test('compressed bodies: gzip, deflate and br are read; one that does not decompress is 400 invalid_request, another coding 415', async () => {
+    const post = (encoding: string, body: Buffer, headers: Record<string, string> = app.adminHeaders) =>
+      fetch(`${app.url}/api/v1/extensions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-encoding': encoding }, body });
+    const json = (id: string) => Buffer.from(JSON.stringify({ extensionId: id }));
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
+      const created = await post(encoding, compress(json(`com.example.${encoding}`)));
+      expect([encoding, created.status]).toEqual([encoding, 201]);
+      // Not compressed as said, or cut short ('incorrect header check', 'unexpected end of file', Z_BUF_ERROR).
+      for (const corrupt of [Buffer.from('xx'), json('com.example.plain'), compress(json('com.example.cut')).subarray(0, 12)]) {
+        const res = await post(encoding, corrupt);
+        expect([encoding, res.status, res.headers.get('content-type')]).toEqual([encoding, 400, 'application/json; charset=utf-8']);
+        expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: 'The request body could not be read: it does not decode as its content-encoding says.' } });
+      }
+    }
+    for (const encoding of ['compress', 'gzip, br', 'x-nonsense']) {
+      const res = await post(encoding, Buffer.from('xx'));
+      expect([encoding, res.status]).toEqual([encoding, 415]);
+      expect(await res.json()).toMatchObject({ error: { code: 'unsupported_media_type', message: 'Unsupported content-encoding: send the body uncompressed, or as gzip, deflate or br.' } });
+    }
+    // The token is checked before the body is read.
+    expect((await post('deflate', Buffer.from('xx'), {})).status).toBe(401);
+    expect((await request(app.url).get('/api/v1/extensions/com.example.gzip').set(app.adminHeaders)).status).toBe(200);
+  });
+
   test('unknown extension → 404 unknown_extension on every route', async () => {
     for (const [method, path] of [
       ['get', '/api/v1/extensions/com.example.none'],
@@ -237,4 +267,23 @@ describe.each(storeKinds)('admin API on %s', (kind) => {
     expect([options.status, options.headers['allow']]).toEqual([200, 'DELETE, GET, HEAD, PATCH']);
     await request(app.url).delete('/api/v1/extensions/com.example.methods').set(app.adminHeaders).expect(204);
   });
+});
+
+describe('admin API: a request body that never finishes', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ label: 'admin-stall' });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // Node's own limit would hold it for 5 minutes, then answer a bare 408.
+  test('is 408 request_timeout after 10 s, and the connection is closed', async () => {
+    const answer = await stalledBody(app.url, { path: '/api/v1/extensions', headers: { ...app.adminHeaders, 'content-type': 'application/json' } });
+    expect([answer.status, answer.headers['connection'], answer.headers['content-type']]).toEqual([408, 'close', 'application/json; charset=utf-8']);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'request_timeout', message: 'The request body did not arrive within 10 s.' } });
+    expect((await app.services.registry.list()).length).toBe(0);
+    expect((await request(app.url).get('/api/v1/extensions').set(app.adminHeaders)).status).toBe(200);
+  }, 30_000);
 });

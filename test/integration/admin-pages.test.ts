@@ -1,7 +1,9 @@
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { sha256Hex } from '../../src/security/hash.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { cookiePair, csrfOf, send, signIn } from '../helpers/adminSession.js';
+import { stalledBody } from '../helpers/stalledBody.js';
 import { storeKinds } from '../helpers/stores.js';
 
 /**
@@ -394,4 +396,63 @@ describe('admin pages: instances sharing one store and key', () => {
       await app.close();
     }
   });
+});
+
+describe('admin pages: form bodies that cannot be read are error pages, never a 500', () => {
+  let app: TestApp;
+  let session: { cookie: string; csrf: string };
+  beforeAll(async () => {
+    app = await startTestApp({ label: 'admin-pages-bodies' });
+    session = await signIn(app);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const postCoded = (path: string, encoding: string, body: Buffer, cookie?: string) =>
+    fetch(`${app.url}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding, ...(cookie === undefined ? {} : { cookie }) },
+      body,
+    });
+
+  test('a compressed form that does not decompress is a 400 page, another coding a 415 page: signed in or not, before the session check', async () => {
+    const form = Buffer.from(`_csrf=${session.csrf}&extensionId=com.example.coded&language=en`);
+    for (const cookie of [undefined, session.cookie]) {
+      for (const path of ['/admin/login', '/admin/extensions']) {
+        for (const [encoding, body] of [
+          ['gzip', Buffer.from('xx')],
+          ['deflate', form],
+          ['br', brotliCompressSync(form).subarray(0, 8)],
+        ] as const) {
+          const res = await postCoded(path, encoding, body, cookie);
+          expect([path, encoding, res.status, res.headers.get('content-type')]).toEqual([path, encoding, 400, 'text/html; charset=utf-8']);
+          const html = await res.text();
+          expect(html).toContain('The request body could not be read: it does not decode as its content-encoding says.');
+          expect(html).not.toContain('Something went wrong');
+        }
+        const other = await postCoded(path, 'compress', form, cookie);
+        expect([path, other.status]).toEqual([path, 415]);
+        expect(await other.text()).toContain('Unsupported content-encoding: send the body uncompressed, or as gzip, deflate or br.');
+      }
+    }
+    // A form compressed as it says is read like any other.
+    const created = await postCoded('/admin/extensions', 'gzip', gzipSync(form), session.cookie);
+    expect([created.status, created.headers.get('location')]).toEqual([303, '/admin/extensions/com.example.coded#secret']);
+  });
+
+  // Node's own limit would hold them for 5 minutes, then answer a bare 408.
+  test('a form body that never finishes is a 408 page after 10 s, and the connection is closed', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const answers = await Promise.all([
+      stalledBody(app.url, { path: '/admin/login', headers: form }),
+      stalledBody(app.url, { path: '/admin/extensions', headers: { ...form, cookie: session.cookie } }),
+    ]);
+    for (const answer of answers) {
+      expect([answer.status, answer.headers['connection'], answer.headers['content-type']]).toEqual([408, 'close', 'text/html; charset=utf-8']);
+      expect(answer.body).toContain('The request body did not arrive within 10 s.');
+    }
+    expect((await send(app, '/admin/extensions', { cookie: session.cookie })).status).toBe(200);
+  }, 30_000);
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { chatbotSignature, eventRequest, intentRequest, launchRequest, sessionEndedRequest } from '../helpers/cek.js';
@@ -168,10 +169,30 @@ describe.each(storeKinds)('POST /cek/:extensionId on %s', (kind) => {
       expectError(malformed, 400, 'invalid_extension_id');
       expect(JSON.stringify(malformed.body)).not.toContain('%ED');
     });
-    test('GET on the CEK route → 405 with Allow: POST', async () => {
+    test('GET on the CEK route → 405 with Allow: POST; the path in another case is no invoke URL: 404 for POST and GET alike', async () => {
       const res = await request(app.url).get(`/cek/${ID}`);
       expectError(res, 405, 'method_not_allowed');
       expect(res.headers['allow']).toBe('POST');
+      const raw = JSON.stringify(launchRequest({ extensionId: ID }));
+      for (const path of [`/CEK/${ID}`, `/Cek/${ID}`]) {
+        for (const wrongCase of [await request(app.url).post(path).set('SignatureCEK', app.signer.sign(raw)).send(raw), await request(app.url).get(path)]) {
+          expectError(wrongCase, 404, 'not_found');
+          expect(wrongCase.headers['allow']).toBeUndefined();
+        }
+      }
+    });
+    test('a compressed body → 415 unsupported_media_type (signatures are over the bytes as sent); identity is no compression', async () => {
+      const raw = JSON.stringify(launchRequest({ extensionId: ID }));
+      for (const [encoding, body] of [
+        ['gzip', gzipSync(raw)],
+        ['deflate', Buffer.from('xx')],
+        ['br', Buffer.from(raw)],
+      ] as const) {
+        const res = await fetch(`${app.url}/cek/${ID}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding, SignatureCEK: app.signer.sign(body) }, body });
+        expect([encoding, res.status]).toEqual([encoding, 415]);
+        expect(await res.json()).toMatchObject({ error: { code: 'unsupported_media_type', message: 'Send the request body uncompressed: content-encoding is not supported here.' } });
+      }
+      expect((await post(raw, { SignatureCEK: app.signer.sign(raw), 'content-encoding': 'identity' })).status).toBe(200);
     });
     test('clients that go away mid-request: each request is finished (counted as aborted), none hangs', async () => {
       const { connect } = await import('node:net');

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { TokenVault } from '../../src/linking/vault.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -144,6 +145,33 @@ describe.each(storeKinds)('messenger routes /chatbot/:extensionId on %s', (kind)
     ).toBe(200);
     const big = JSON.stringify({ ...v2('send', 'x'), pad: 'x'.repeat(300 * 1024) });
     expectError(await post(big), 413, 'payload_too_large');
+  });
+
+  test('a compressed body → 415 unsupported_media_type (the signature is over the bytes as sent), never a 500', async () => {
+    const raw = JSON.stringify(v2('open'));
+    for (const path of ['', '/message']) {
+      for (const [encoding, body] of [
+        ['gzip', gzipSync(raw)],
+        ['deflate', Buffer.from('xx')],
+        ['br', Buffer.from(raw)],
+      ] as const) {
+        const res = await fetch(`${app.url}/chatbot/${ID}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding, 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, body) },
+          body,
+        });
+        expect([path, encoding, res.status]).toEqual([path, encoding, 415]);
+        expect(await res.json()).toMatchObject({ error: { code: 'unsupported_media_type', message: 'Send the request body uncompressed: content-encoding is not supported here.' } });
+      }
+    }
+    expect(
+      (
+        await request(app.url)
+          .post(`/chatbot/${ID}`)
+          .set({ 'content-type': 'application/json', 'content-encoding': 'identity', 'X-NCP-CHATBOT_SIGNATURE': chatbotSignature(secret, raw) })
+          .send(raw)
+      ).status,
+    ).toBe(200);
   });
 
   test('unknown extension → 404 unknown_extension on every route', async () => {

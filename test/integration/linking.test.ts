@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { stalledBody } from '../helpers/stalledBody.js';
 import { vaultOf } from '../helpers/vault.js';
 import { FetchBrowser } from '../helpers/browser.js';
 import { eventRequest, intentRequest } from '../helpers/cek.js';
@@ -284,6 +286,42 @@ describe('account linking failures end on a clear page, nothing half-stored', ()
     expect(res.status).toBe(400);
     expect(pageText(res.text)).toContain('expired');
   });
+
+  test('a form that cannot be read (compressed wrong, another coding, too large) is a page with its status, never a 500 or JSON', async () => {
+    const page = await fetch(`${app.url}/link`);
+    const cookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const form = Buffer.from(new URLSearchParams({ csrf, code: '000000000000' }).toString());
+    const post = (path: string, encoding: string, body: Buffer) =>
+      fetch(`${app.url}${path}`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding }, body });
+    for (const path of ['/link', '/link/unlink']) {
+      for (const [encoding, body, status, says] of [
+        ['gzip', Buffer.from('xx'), 400, 'it does not decode as its content-encoding says'],
+        ['deflate', form, 400, 'it does not decode as its content-encoding says'],
+        ['compress', form, 415, 'Unsupported content-encoding'],
+        ['identity', Buffer.from(`code=${'1'.repeat(9_000)}`), 413, 'The request body is too large.'],
+      ] as const) {
+        const res = await post(path, encoding, body);
+        expect([path, encoding, res.status, res.headers.get('content-type')]).toEqual([path, encoding, status, 'text/html; charset=utf-8']);
+        const html = await res.text();
+        expect(pageText(html)).toContain('The form did not arrive');
+        expect(pageText(html)).toContain(says);
+        noInternals(html);
+      }
+    }
+    // Compressed as it says, the form is read like any other: here, a wrong code.
+    const read = await post('/link', 'gzip', gzipSync(form));
+    expect(read.status).toBe(400);
+    expect(pageText(await read.text())).toContain('That code did not work');
+  });
+
+  // Node's own limit would hold it for 5 minutes, then answer a bare 408.
+  test('a code form that never finishes is a 408 page after 10 s, and the connection is closed', async () => {
+    const answer = await stalledBody(app.url, { path: '/link', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect([answer.status, answer.headers['connection'], answer.headers['content-type']]).toEqual([408, 'close', 'text/html; charset=utf-8']);
+    expect(pageText(answer.body)).toContain('The request body did not arrive within 10 s.');
+    expect((await fetch(`${app.url}/link`)).status).toBe(200);
+  }, 30_000);
 
   const clearLocks = async () => {
     for (const { key } of await app.store.list('pair:fail:')) await app.store.delete(key);

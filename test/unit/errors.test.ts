@@ -119,4 +119,20 @@ describe('error registry', () => {
     expect(toAppError(err).code).toBe('payload_too_large');
     expect(toAppError(Object.assign(new Error('aborted'), { type: 'request.aborted' })).code).toBe('invalid_request');
   });
+
+  test('a body that does not decompress is 400 invalid_request, an unknown coding 415; a status on another error is no client error', async () => {
+    const parsed = (encoding: string, body: string) =>
+      new Promise<unknown>((resolve) => {
+        const req = Object.assign(Readable.from([Buffer.from(body)]), { headers: { 'content-type': 'application/json', 'content-length': String(body.length), 'content-encoding': encoding } });
+        express.json()(req as never, {} as never, resolve);
+      });
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      // zlib's own error ('incorrect header check', Z_BUF_ERROR) with http-errors' status 400, no type.
+      const err = await parsed(encoding, 'xx');
+      expect([encoding, toAppError(err).code, toAppError(err).message]).toEqual([encoding, 'invalid_request', 'The request body could not be read: it does not decode as its content-encoding says.']);
+    }
+    expect(toAppError(await parsed('compress', 'xx')).code).toBe('unsupported_media_type');
+    // An OAuth provider's answer carries its HTTP status, but is no client error of ours.
+    expect(toAppError(Object.assign(new Error('invalid_client'), { status: 401 })).code).toBe('internal_error');
+  });
 });

@@ -1,6 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { toAppError } from '../../http/errors.js';
 import { methodNotAllowed } from '../../http/expressGlue.js';
+import { withBodyDeadline } from '../../http/readBody.js';
 import { keyedHashHex } from '../../security/hash.js';
 import type { Services } from '../../services.js';
 import { actionsPages } from './actionsPages.js';
@@ -35,7 +36,7 @@ export function adminPages(s: Services): Router {
 
   const admin = Router();
   admin.use(adminHeaders);
-  admin.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
+  admin.use(withBodyDeadline(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 })));
   admin.use(authRoutes(ctx));
   admin.use(requireSession(ctx));
   admin.get('/', (_req, res) => res.redirect(303, '/admin/extensions'));
