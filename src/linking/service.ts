@@ -273,21 +273,22 @@ export class LinkingService implements LinkedTokens {
    */
   ensureLinkIndex(): Promise<void> {
     const stopped = (): boolean => this.#stopping;
-    this.#index ??= this.#vault.ensureIndex({ stopped }).then(
-      async ({ built, links }) => {
+    this.#index ??= this.#vault
+      .ensureIndex({ stopped })
+      .then(async ({ built, links }) => {
         if (built && links > 0) this.#log.info({ links }, 'link index built for the links of an earlier version');
         // The keep-alive schedule pages through the index, so it is rebuilt (after a restore) only now.
         const schedule = await this.#schedule.ensureBuilt(this.#vault, stopped);
         if (schedule.built && schedule.links > 0) this.#log.info({ links: schedule.links }, 'keep-alive schedule built from the links');
-      },
-      (err: unknown) => {
+      })
+      // A failure of either build (the schedule's too: a catch, not then's second argument).
+      .catch((err: unknown) => {
         if (!this.#stopping)
           this.#log.warn(
             { err: describeError(err) },
             'building the link index or the keep-alive schedule failed; the next start tries again (until then links are listed by scanning, or kept alive once used)',
           );
-      },
-    );
+      });
     return this.#index;
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DEFAULT_MESSAGES } from '../../src/extensions/messages.js';
 import { EXTENSION_RECORD_VERSION, migrateExtensionRecord, type ExtensionRecord } from '../../src/extensions/model.js';
+import { KEEPALIVE_SCHEDULE_BUILT } from '../../src/linking/keepAliveSchedule.js';
 import { keyOf } from '../../src/store/keys.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { send, signIn } from '../helpers/adminSession.js';
@@ -69,6 +70,7 @@ describe('stored extension records of an earlier version', () => {
  * everything else.
  */
 describe.each(storeKinds)('stored records of a newer version (%s)', (kind) => {
+  const encryptionKey = randomBytes(32).toString('base64');
   const NEWER = 'com.example.newer';
   const OTHER = 'com.example.other';
   const FUTURE = 99;
@@ -76,9 +78,9 @@ describe.each(storeKinds)('stored records of a newer version (%s)', (kind) => {
   let target: TestTarget;
   const secrets = new Map<string, string>();
   const api = () => adminApi(app);
-  const voice = (id: string, body: object) => {
+  const voice = (id: string, body: object, to: TestApp = app) => {
     const raw = JSON.stringify(body);
-    return request(app.url)
+    return request(to.url)
       .post(`/cek/${id}`)
       .set('content-type', 'application/json')
       .set('X-NCP-CHATBOT_SIGNATURE', chatbotSignature(secrets.get(id) ?? '', raw))
@@ -94,7 +96,7 @@ describe.each(storeKinds)('stored records of a newer version (%s)', (kind) => {
   const noStack = (body: unknown) => expect(JSON.stringify(body)).not.toMatch(/stack|\bat .+\.(ts|js):\d+|node_modules/);
 
   beforeAll(async () => {
-    app = await startTestApp({ store: kind, label: 'newer-records' });
+    app = await startTestApp({ store: kind, label: 'newer-records', encryptionKey });
     target = await startTarget({ '/points': reply.json({ speech: 'You have 120 points.' }) });
     for (const extensionId of [NEWER, OTHER]) {
       const created = await api().post('/extensions', { extensionId, language: 'en' });
@@ -151,6 +153,19 @@ describe.each(storeKinds)('stored records of a newer version (%s)', (kind) => {
     expect(detail.status).toBe(503);
     expect(detail.text).toContain('upgrade this instance');
     expect(detail.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
+
+    // An instance starting on this store while the keep-alive schedule is still to be built (it
+    // lists the extensions) logs the failure and serves: the build's promise never rejects (it was
+    // an unhandled rejection, which ends a Node process).
+    await app.store.delete(KEEPALIVE_SCHEDULE_BUILT);
+    const restarted = await startTestApp({ sharedStore: { store: app.store }, encryptionKey });
+    try {
+      await expect(restarted.services.linking.ensureLinkIndex()).resolves.toBeUndefined();
+      expect(await app.store.get(KEEPALIVE_SCHEDULE_BUILT)).toBeNull();
+      expect((await voice(OTHER, launchRequest({ extensionId: OTHER }), restarted)).status).toBe(200);
+    } finally {
+      await restarted.close();
+    }
   });
 
   test("a linked user's token record: not opened or written back, that user hears the error message (HTTP 200); other users are served", async () => {
