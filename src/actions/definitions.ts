@@ -2,7 +2,19 @@ import type { ExtensionRecord } from '../extensions/model.js';
 import type { ExtensionRegistry } from '../extensions/registry.js';
 import { AppError } from '../http/errors.js';
 import { parseInput } from '../http/validate.js';
-import { ACTION_NAME, ACTION_NAME_RULE, ACTIONS_SECTION, MAX_ACTIONS, actionInput, actionsOf, describeTrigger, normaliseHeaders, triggerKey, type ActionDefinition } from './model.js';
+import {
+  ACTION_NAME,
+  ACTION_NAME_PROBLEM,
+  ACTION_NAME_RULE,
+  ACTIONS_SECTION,
+  MAX_ACTIONS,
+  actionInput,
+  actionsOf,
+  describeTrigger,
+  normaliseHeaders,
+  triggerKey,
+  type ActionDefinition,
+} from './model.js';
 import { targetUrlProblem } from '../security/outbound.js';
 
 // Saving and deleting action methods: the rules of `PUT/DELETE /api/v1/extensions/:id/actions/:name`
@@ -16,7 +28,7 @@ export interface ActionRules {
 /** An action name as a path segment allows it; 400 `invalid_body` naming `name` otherwise. */
 export function actionName(value: string | undefined): string {
   if (value === undefined || !ACTION_NAME.test(value)) {
-    throw new AppError('invalid_body', ACTION_NAME_RULE, { details: [{ path: 'name', message: 'must be 1 to 64 letters, digits, "_", "." or "-"' }] });
+    throw new AppError('invalid_body', ACTION_NAME_RULE, { details: [{ path: 'name', message: ACTION_NAME_PROBLEM }] });
   }
   return value;
 }

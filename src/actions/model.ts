@@ -10,14 +10,17 @@ import type { ExtensionSections } from '../extensions/model.js';
 export const ACTIONS_SECTION = 'actions';
 
 /**
- * Action names are path segments of the admin API and keys of the stored section (so not
- * `__proto__`, which cannot be an own key of a plain object). The one rule: its `source` is what the
- * admin form checks as you type.
+ * Action names are path segments of the admin API and keys of the stored section and of
+ * configuration files, so not one of JavaScript's own object keys (RESERVED_NAMES: `__proto__`
+ * cannot even be an own key of a plain object). The one rule: its `source` is what the admin form
+ * checks as you type.
  */
-export const ACTION_NAME = /^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$/;
+export const ACTION_NAME = /^(?!(?:__proto__|constructor|prototype)$)[A-Za-z0-9_.-]{1,64}$/;
 
 /** ACTION_NAME in words, for error messages and the admin form. */
-export const ACTION_NAME_RULE = 'Action names are 1 to 64 letters, digits, "_", "." or "-".';
+export const ACTION_NAME_RULE = 'Action names are 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype".';
+/** ACTION_NAME in words, next to a field named `name`. */
+export const ACTION_NAME_PROBLEM = 'must be 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype"';
 
 /** At most this many actions per extension: they are stored on the extension record, read on every cache miss. */
 export const MAX_ACTIONS = 100;

@@ -75,7 +75,7 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, o: { prun
       for (const locale of Object.keys(cur.locales)) if (!Object.hasOwn(want.locales, locale)) locales[locale] = null;
       for (const [locale, set] of Object.entries(want.locales)) {
         const next: Record<string, MessageText | null> = { ...set };
-        for (const k of Object.keys(cur.locales[locale] ?? {})) if (!Object.hasOwn(set, k)) next[k] = null;
+        for (const k of Object.keys(own(cur.locales, locale) ?? {})) if (!Object.hasOwn(set, k)) next[k] = null;
         locales[locale] = next;
       }
       body['locales'] = locales;
@@ -119,12 +119,15 @@ export async function applyPlan(api: AdminClient, plan: ExtensionPlan, o: { prun
   return writes;
 }
 
+/** An entry by name, never one inherited from Object (`constructor`, `toString`). */
+const own = <T>(r: Record<string, T>, name: string): T | undefined => (Object.hasOwn(r, name) ? r[name] : undefined);
+
 type Write = <T = unknown>(what: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) => Promise<T | undefined>;
 
 async function applyKeys(cur: ExtensionState, want: ExtensionState, ids: Record<string, string>, prune: boolean, path: string, write: Write): Promise<void> {
   for (const [name, k] of Object.entries(want.gateway.keys)) {
-    const have = cur.gateway.keys[name];
-    const id = ids[name];
+    const have = own(cur.gateway.keys, name);
+    const id = own(ids, name);
     if (have === undefined || id === undefined) {
       // The key's values are made by the instance and shown only in this response: not printed
       // (README "CLI": read them by regenerating the key in the admin pages).
@@ -136,7 +139,7 @@ async function applyKeys(cur: ExtensionState, want: ExtensionState, ids: Record<
   }
   if (!prune) return;
   for (const name of Object.keys(cur.gateway.keys)) {
-    const id = ids[name];
+    const id = own(ids, name);
     if (!Object.hasOwn(want.gateway.keys, name) && id !== undefined) await write(`deleting API key "${name}"`, 'DELETE', `${path}/keys/${encodeURIComponent(id)}`);
   }
 }
@@ -149,7 +152,7 @@ async function applyActions(cur: ExtensionState, want: ExtensionState, prune: bo
     }
   }
   for (const [name, a] of Object.entries(want.actions)) {
-    const have = cur.actions[name];
+    const have = own(cur.actions, name);
     if (have !== undefined && sameValue(have, a)) continue;
     await write(`saving action "${name}"`, 'PUT', `${path}/actions/${encodeURIComponent(name)}`, a);
   }

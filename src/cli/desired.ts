@@ -4,7 +4,7 @@ import { normaliseHeaders, type actionInput } from '../actions/model.js';
 import { cleanPlan } from '../gateway/model.js';
 import type { ExtensionDoc } from './document.js';
 import type { EnvResolver } from './secrets.js';
-import { sortedRecord, type ActionState, type ExtensionState, type KeyState } from './state.js';
+import { namedRecord, sortedRecord, type ActionState, type ExtensionState, type KeyState } from './state.js';
 
 /** The write-only secrets of a desired extension, resolved from the environment. */
 export interface DesiredSecrets {
@@ -26,7 +26,7 @@ export function desiredState(id: string, d: ExtensionDoc, current: ExtensionStat
   const secrets: DesiredSecrets = {};
   let messages = current.messages;
   if (d.messages !== undefined) {
-    messages = {};
+    messages = namedRecord();
     for (const [k, v] of Object.entries(d.messages)) if (v !== null && v !== undefined) messages[k] = v;
   }
   let accountLinking = current.accountLinking;
@@ -53,7 +53,7 @@ export function desiredState(id: string, d: ExtensionDoc, current: ExtensionStat
   const g = d.gateway;
   if (g !== undefined) {
     if (g.messengerVerifyToken !== undefined) secrets.messengerVerifyToken = env.resolve(g.messengerVerifyToken, at('gateway', 'messengerVerifyToken'));
-    const keys: Record<string, KeyState> = {};
+    const keys = namedRecord<KeyState>();
     for (const k of g.keys ?? []) keys[k.name] = { enabled: k.enabled ?? true, usagePlan: cleanPlan(k.usagePlan) };
     gateway = {
       requireApiKey: g.requireApiKey ?? false,
@@ -65,9 +65,9 @@ export function desiredState(id: string, d: ExtensionDoc, current: ExtensionStat
   }
   let actions = current.actions;
   if (d.actions !== undefined) {
-    actions = {};
+    actions = namedRecord();
     for (const [name, a] of Object.entries(d.actions)) {
-      const headers: Record<string, string> = {};
+      const headers = namedRecord<string>();
       for (const [h, v] of Object.entries(normaliseHeaders(a.headers))) headers[h] = env.resolve(v, at('actions', name, 'headers', h));
       const action: ActionState = { trigger: cleanTrigger(a.trigger), url: a.url, useOAuthToken: a.useOAuthToken, tokenSource: a.tokenSource, timeoutMs: a.timeoutMs, headers: sortedRecord(headers) };
       actions[name] = action;
@@ -98,10 +98,10 @@ function cleanTrigger(t: z.infer<typeof actionInput>['trigger']): ActionState['t
 
 /** The locales of a file as the instance shows them: no empty or null entries. */
 function cleanLocales(locales: NonNullable<ExtensionDoc['locales']>): ExtensionState['locales'] {
-  const out: ExtensionState['locales'] = {};
+  const out: ExtensionState['locales'] = namedRecord();
   for (const [locale, set] of Object.entries(locales)) {
     if (set === null || set === undefined) continue;
-    const messages: Record<string, MessageText> = {};
+    const messages = namedRecord<MessageText>();
     for (const [k, v] of Object.entries(set)) if (v !== null && v !== undefined) messages[k] = v;
     out[locale] = messages;
   }

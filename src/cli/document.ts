@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
-import { actionInput } from '../actions/model.js';
+import { ACTION_NAME, ACTION_NAME_PROBLEM, actionInput } from '../actions/model.js';
 import { createKeyInput, gatewaySettingsInput } from '../gateway/model.js';
 import { createExtensionInput, EXTENSION_ID, localesInput, messagesInput } from '../extensions/model.js';
 import { settingsInput } from '../linking/settings.js';
@@ -45,7 +45,7 @@ const extensionDoc = z
     variantSeed: z.number().int().min(0).max(1_000_000).nullable().optional(),
     accountLinking: accountLinkingDoc.optional(),
     gateway: gatewayDoc.optional(),
-    actions: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'action names are 1-64 characters of A-Z a-z 0-9 _ . -'), actionInput.omit({ name: true })).optional(),
+    actions: z.record(z.string().regex(ACTION_NAME, ACTION_NAME_PROBLEM), actionInput.omit({ name: true })).optional(),
   })
   .strict();
 
@@ -74,8 +74,10 @@ export function readDocument(file: string): ConfigDocument {
   } catch (err) {
     throw new CliError(`${file} is not valid YAML or JSON: ${messageOf(err).split('\n')[0]}`);
   }
+  // Before the schema: it would skip a `__proto__` entry of a record without a word.
+  const protoProblems = protoKeyProblems(raw, []);
   const parsed = documentSchema.safeParse(raw);
-  const problems = [...idProblems(raw), ...(parsed.success ? [] : parsed.error.issues)];
+  const problems = [...idProblems(raw), ...protoProblems, ...(parsed.success ? [] : parsed.error.issues.map(keyIssueInWords))];
   if (!parsed.success || problems.length > 0) {
     const lines = problems.map((i) => `  ${fieldPath(i.path)}: ${i.message}`);
     throw new CliError(`${file} is not a valid cek-gateway configuration (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
@@ -83,7 +85,32 @@ export function readDocument(file: string): ConfigDocument {
   return parsed.data;
 }
 
-function idProblems(raw: unknown): Array<{ path: PropertyKey[]; message: string }> {
+type Problem = { path: PropertyKey[]; message: string };
+
+/**
+ * Every `__proto__` key of the file, reported, then removed so the schema does not see it: YAML and
+ * JSON keep it as an own key, but a record schema skips it silently (a plain object cannot hold it as
+ * a key), so the entry would be lost without a word. The file's shape is a few levels deep; deeper
+ * input is the schema's to refuse.
+ */
+function protoKeyProblems(value: unknown, path: PropertyKey[]): Problem[] {
+  if (typeof value !== 'object' || value === null || path.length > 16) return [];
+  const out: Problem[] = [];
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+    out.push({ path: [...path, '__proto__'], message: 'cannot be a name ("__proto__" is reserved)' });
+    delete (value as Record<string, unknown>)['__proto__'];
+  }
+  Object.entries(value).forEach(([k, v], i) => out.push(...protoKeyProblems(v, [...path, Array.isArray(value) ? i : k])));
+  return out;
+}
+
+/** A record key the schema refused ("Invalid key in record") says why, in the key schema's words. */
+function keyIssueInWords(issue: z.core.$ZodIssue): Problem {
+  if (issue.code === 'invalid_key') return { path: issue.path, message: issue.issues[0]?.message ?? issue.message };
+  return issue;
+}
+
+function idProblems(raw: unknown): Problem[] {
   const extensions: unknown = typeof raw === 'object' && raw !== null && 'extensions' in raw ? raw.extensions : undefined;
   if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) return [];
   return Object.keys(extensions)

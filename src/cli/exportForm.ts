@@ -1,5 +1,5 @@
 import { envName, ref } from './secrets.js';
-import type { ExtensionState } from './state.js';
+import { namedRecord, type ExtensionState } from './state.js';
 
 /** The file form of an extension's state: secrets as `${env:NAME}` references, no dates or ids. */
 export function toDocument(id: string, s: ExtensionState): Record<string, unknown> {
@@ -28,7 +28,7 @@ export function toDocument(id: string, s: ExtensionState): Record<string, unknow
   if (g.messengerVerifyToken) gateway['messengerVerifyToken'] = ref(envName(id, 'MESSENGER_VERIFY_TOKEN'));
   gateway['keys'] = Object.entries(g.keys).map(([name, k]) => ({ name, enabled: k.enabled, usagePlan: k.usagePlan }));
   out['gateway'] = gateway;
-  const actions: Record<string, unknown> = {};
+  const actions = namedRecord<unknown>();
   for (const [name, a] of Object.entries(s.actions)) {
     const action: Record<string, unknown> = { trigger: a.trigger, url: a.url, useOAuthToken: a.useOAuthToken, tokenSource: a.tokenSource, timeoutMs: a.timeoutMs };
     const headers = Object.keys(a.headers);

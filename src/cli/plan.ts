@@ -66,12 +66,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** An entry of a record by name, never one inherited from Object (`constructor`, `toString`). */
+const own = (r: Record<string, unknown>, k: string): unknown => (Object.hasOwn(r, k) ? r[k] : undefined);
+
 /** Equal as JSON values, whatever the key order. */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+    return ka.every((k) => Object.hasOwn(b, k) && sameValue(own(a, k), own(b, k)));
   }
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
   return a === b;
@@ -84,7 +87,7 @@ function diffValue(path: string[], a: unknown, b: unknown, out: Change[]): void 
   if (sameValue(a, b)) return;
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = [...Object.keys(b), ...Object.keys(a).filter((k) => !Object.hasOwn(b, k))];
-    for (const k of keys) diffValue([...path, k], a[k], b[k], out);
+    for (const k of keys) diffValue([...path, k], own(a, k), own(b, k), out);
     return;
   }
   if (a === undefined) out.push({ path, kind: 'add', to: b, deletion: false });

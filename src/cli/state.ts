@@ -6,6 +6,7 @@ import type { formatSettings } from '../linking/settings.js';
 import type { ActionTrigger, TokenSource } from '../actions/model.js';
 import type { UsagePlan } from '../gateway/model.js';
 import type { AdminClient } from './adminClient.js';
+import { RESERVED_NAMES } from '../http/validate.js';
 import { CliError } from './errors.js';
 
 /**
@@ -117,22 +118,26 @@ async function readExtension(api: AdminClient, v: ExtensionView): Promise<Instan
     api.get<GatewaySettingsView>(`${base}/gateway`),
     api.get<{ keys: KeyView[] }>(`${base}/keys`),
   ]);
-  const messages: Record<string, MessageText> = {};
+  const messages = namedRecord<MessageText>();
   const resolved: Record<string, MessageText> = v.messages;
   for (const k of v.customMessages) {
-    const text = resolved[k];
+    const text = Object.hasOwn(resolved, k) ? resolved[k] : undefined;
     if (text !== undefined) messages[k] = text;
   }
-  const keyStates: Record<string, KeyState> = {};
-  const keyIds: Record<string, string> = {};
+  const keyStates = namedRecord<KeyState>();
+  const keyIds = namedRecord<string>();
   for (const k of keys.keys) {
     // Keys are matched by name; two keys with one name cannot be told apart by a file.
     if (Object.hasOwn(keyIds, k.name)) throw new CliError(`extension "${v.extensionId}" has two API keys named "${k.name}": rename one (keys are matched by name)`);
+    // Saved before these names were refused: a file cannot name it (README "CLI").
+    if (RESERVED_NAMES.has(k.name)) throw new CliError(`extension "${v.extensionId}" has an API key named "${k.name}", which a configuration file cannot name: rename it (keys are matched by name)`);
     keyIds[k.name] = k.id;
     keyStates[k.name] = { enabled: k.enabled, usagePlan: normalPlan(k.usagePlan) };
   }
-  const actionStates: Record<string, ActionState> = {};
+  const actionStates = namedRecord<ActionState>();
   for (const a of actions.actions) {
+    if (RESERVED_NAMES.has(a.name))
+      throw new CliError(`extension "${v.extensionId}" has an action named "${a.name}", which a configuration file cannot name: save it under another name and delete it`);
     actionStates[a.name] = { trigger: a.trigger, url: a.url, useOAuthToken: a.useOAuthToken, tokenSource: a.tokenSource, timeoutMs: a.timeoutMs, headers: sortedRecord(a.headers) };
   }
   return {
@@ -182,12 +187,12 @@ export function newExtensionState(id: string): ExtensionState {
     language: 'ko',
     verification: 'any',
     allowPrivateTargets: false,
-    messages: {},
-    locales: {},
+    messages: namedRecord(),
+    locales: namedRecord(),
     variantSeed: null,
     accountLinking: null,
-    gateway: { requireApiKey: false, usagePlan: null, freeMonthlyCalls: null, messengerVerifyToken: false, keys: {} },
-    actions: {},
+    gateway: { requireApiKey: false, usagePlan: null, freeMonthlyCalls: null, messengerVerifyToken: false, keys: namedRecord() },
+    actions: namedRecord(),
   };
 }
 
@@ -203,5 +208,16 @@ export function normalPlan(p: UsagePlan | null | undefined): UsagePlan | null {
 }
 
 export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const out = namedRecord<T>();
+  for (const [k, v] of Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = v;
+  return out;
+}
+
+/**
+ * A record of names (API keys, actions, headers, messages) without a prototype: a name such as
+ * `toString` or `constructor` reads as its own entry or as nothing, never as Object's method, and
+ * assigning `__proto__` adds an entry instead of changing the prototype.
+ */
+export function namedRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }

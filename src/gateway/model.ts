@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ExtensionRecord } from '../extensions/model.js';
-import { CONTROL_CHARS_MESSAGE, noControlChars } from '../http/validate.js';
+import { CONTROL_CHARS_MESSAGE, noControlChars, notReservedName, RESERVED_NAME_MESSAGE } from '../http/validate.js';
 
 /**
  * Gateway settings of an extension (DESIGN.md section 8). They live in the extension's `gateway`
@@ -117,7 +117,14 @@ export const gatewaySettingsInput = z
   })
   .strict();
 
-const keyName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noControlChars(false), CONTROL_CHARS_MESSAGE);
+// Keys are matched by name in configuration files (cli/document.ts): a name is a key of an object there.
+const keyName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .refine(noControlChars(false), CONTROL_CHARS_MESSAGE)
+  .refine(notReservedName, RESERVED_NAME_MESSAGE);
 
 export const createKeyInput = z
   .object({

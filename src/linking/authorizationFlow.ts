@@ -7,7 +7,7 @@ import { keyOf } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { AttemptLimiter } from './attempts.js';
 import type { LinkEventSink } from './events.js';
-import { LinkFailure } from './failures.js';
+import { LinkFailure, linkFailureOf } from './failures.js';
 import { flowFailureOf } from './flowFailure.js';
 import { GATEWAY_WIDE, type LinkingFunnel } from './funnel.js';
 import type { LinkingHealth } from './health.js';
@@ -217,8 +217,9 @@ export class AuthorizationFlow {
   async #getExtension(extensionId: string): Promise<ExtensionRecord> {
     try {
       return await this.#d.registry.get(extensionId);
-    } catch {
-      throw new LinkFailure('not_configured', 'extension gone');
+    } catch (err) {
+      // A store that does not answer says nothing about the extension: that is an outage, not "gone".
+      throw linkFailureOf(err) ?? new LinkFailure('not_configured', 'extension gone');
     }
   }
 

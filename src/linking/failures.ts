@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from '../http/errors.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 /**
  * Why a step of account linking failed, in words for the person holding the phone. Each reason has
@@ -60,6 +61,12 @@ export const FAILURES = {
     body: 'The account service could not be reached or did not answer in time, so nothing was linked.',
     retry: 'Wait a few minutes, then ask CLOVA for a new code and try again.',
   },
+  store_unavailable: {
+    code: 'store_unavailable',
+    title: 'The service is temporarily unavailable',
+    body: 'Account linking cannot be completed right now, so nothing was linked.',
+    retry: 'Please try again shortly. If the code no longer works then, ask CLOVA for a new one.',
+  },
   invalid_request: {
     code: 'invalid_request',
     title: 'Something is missing',
@@ -91,4 +98,15 @@ export class LinkFailure extends Error {
     this.name = 'LinkFailure';
     this.reason = reason;
   }
+}
+
+/**
+ * The failure of a link step as the user is told it, or `undefined` for an unexpected error (a bug).
+ * A store that cannot answer is an outage of ours (503 `store_unavailable`), whatever step met it:
+ * never the provider's error, never a missing extension.
+ */
+export function linkFailureOf(err: unknown): LinkFailure | undefined {
+  if (err instanceof LinkFailure) return err;
+  if (isStoreUnavailable(err)) return new LinkFailure('store_unavailable', 'the store does not answer', err);
+  return undefined;
 }

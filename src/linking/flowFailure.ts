@@ -1,11 +1,12 @@
 import * as oidc from 'openid-client';
 import { causeOf, codeOf, messageOf, nameOf } from '../http/errorInfo.js';
-import { LinkFailure } from './failures.js';
+import { LinkFailure, linkFailureOf } from './failures.js';
 import { classifyProviderFailure } from './providerFailure.js';
 
 /** Maps openid-client failures during the authorization-code flow to what the user is told; the cause stays in the log. */
 export function flowFailureOf(err: unknown): LinkFailure {
-  if (err instanceof LinkFailure) return err;
+  const known = linkFailureOf(err);
+  if (known !== undefined) return known;
   if (err instanceof oidc.AuthorizationResponseError) {
     return new LinkFailure(err.error === 'access_denied' ? 'denied' : 'provider_error', `authorization error ${err.error}`, err);
   }

@@ -5,12 +5,15 @@ import type { Logger } from '../http/logger.js';
 import { readCookie } from '../http/cookies.js';
 import { withBodyDeadline } from '../http/readBody.js';
 import { PreSessionCsrf } from '../security/csrf.js';
-import { failurePage, LinkFailure, type FailureReason } from './failures.js';
+import { failurePage, LinkFailure, linkFailureOf, type FailureReason } from './failures.js';
 import type { LinkingService } from './service.js';
 import { describeError } from '../http/errorInfo.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 const CSRF_COOKIE = 'cekgw_link_csrf';
 const CSRF_FORM_MS = 30 * 60_000;
+/** Failures of `POST /link` told on the code form itself rather than on a page of their own. */
+const FORM_REASONS: ReadonlySet<FailureReason> = new Set(['invalid_code', 'malformed_code', 'locked', 'store_unavailable']);
 
 /**
  * The end user's pages: enter the pairing code (`/link`), ticket links (`/link/start`), the OAuth
@@ -28,9 +31,10 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     res.status(status).set({ 'cache-control': 'no-store', 'content-security-policy': csp }).type('html').send(views.render(view, data));
   };
   const fail = (req: Request, res: Response, err: unknown): void => {
-    const reason: FailureReason = err instanceof LinkFailure ? err.reason : 'provider_error';
-    if (!(err instanceof LinkFailure)) log.error({ reqId: req.requestId, err }, 'account linking failed unexpectedly');
-    else log.info({ reqId: req.requestId, reason, detail: err.message, cause: err.cause === undefined ? undefined : describeError(err.cause) }, 'account linking step failed');
+    const failure = linkFailureOf(err);
+    const reason: FailureReason = failure?.reason ?? 'provider_error';
+    if (failure === undefined) log.error({ reqId: req.requestId, err }, 'account linking failed unexpectedly');
+    else log.info({ reqId: req.requestId, reason, detail: failure.message, cause: failure.cause === undefined ? undefined : describeError(failure.cause) }, 'account linking step failed');
     req.failure = { code: `link_${reason}` };
     const f = failurePage(reason);
     render(res, f.status, 'link-message.njk', { title: f.title, body: f.body, retry: f.retry, kind: 'error', startOver: true });
@@ -83,10 +87,13 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
     try {
       res.redirect(303, (await linking.beginFromCode(code, req.ip ?? 'unknown')).href);
     } catch (err) {
-      if (err instanceof LinkFailure && (err.reason === 'invalid_code' || err.reason === 'malformed_code' || err.reason === 'locked')) {
-        const f = failurePage(err.reason);
-        req.failure = { code: `link_${err.reason}` };
-        render(res, f.status, 'link.njk', { csrf: csrfToken(req, res), code, error: `${f.title}. ${f.body} ${f.retry}`, locked: err.reason === 'locked' });
+      const failure = linkFailureOf(err);
+      // What the user can act on from the form itself: it stays, with the code typed (a store
+      // outage too: "try again shortly" is pressing Continue again).
+      if (failure !== undefined && FORM_REASONS.has(failure.reason)) {
+        const f = failurePage(failure.reason);
+        req.failure = { code: `link_${failure.reason}` };
+        render(res, f.status, 'link.njk', { csrf: csrfToken(req, res), code, error: `${f.title}. ${f.body} ${f.retry}`, locked: failure.reason === 'locked' });
         return;
       }
       fail(req, res, err);
@@ -115,7 +122,13 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
 
   router.get('/link/unlink', async (req, res) => {
     const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
-    const extensionName = ticket === '' ? undefined : await linking.unlinkTicketExtensionName(ticket);
+    let extensionName: string | undefined;
+    try {
+      extensionName = ticket === '' ? undefined : await linking.unlinkTicketExtensionName(ticket);
+    } catch (err) {
+      fail(req, res, err);
+      return;
+    }
     if (extensionName === undefined) {
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
@@ -127,7 +140,14 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
   // (the ticket stays valid, so they can still change their mind within the hour).
   router.get('/link/kept', async (req, res) => {
     const ticket = typeof req.query['ticket'] === 'string' ? req.query['ticket'] : '';
-    const name = ticket === '' ? undefined : await linking.unlinkTicketExtensionName(ticket);
+    // Without the store the extension's name is unknown, but "nothing was changed" stays true.
+    const name =
+      ticket === ''
+        ? undefined
+        : await linking.unlinkTicketExtensionName(ticket).catch((err: unknown) => {
+            if (isStoreUnavailable(err)) return undefined;
+            throw err;
+          });
     render(res, 200, 'link-message.njk', {
       title: 'Still linked',
       body: name === undefined ? 'Nothing was changed: your account is still linked.' : `Nothing was changed: your account is still linked to ${name}.`,
@@ -141,7 +161,14 @@ export function linkingRoutes(linking: LinkingService, views: nunjucks.Environme
       fail(req, res, new LinkFailure('invalid_request', 'csrf'));
       return;
     }
-    if (!(await linking.unlinkWithTicket(String((req.body as Record<string, unknown>)['ticket'] ?? '')))) {
+    let unlinked: boolean;
+    try {
+      unlinked = await linking.unlinkWithTicket(String((req.body as Record<string, unknown>)['ticket'] ?? ''));
+    } catch (err) {
+      fail(req, res, err);
+      return;
+    }
+    if (!unlinked) {
       fail(req, res, new LinkFailure('invalid_ticket'));
       return;
     }

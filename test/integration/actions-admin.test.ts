@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import request from 'supertest';
+import { MAX_ACTIONS } from '../../src/actions/model.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { storeKinds } from '../helpers/stores.js';
 
@@ -106,10 +108,26 @@ describe.each(storeKinds)('action method admin API on %s', (kind) => {
     expect(ev.body.error.message).toContain('"event-any"');
   });
 
+  test(`at most ${MAX_ACTIONS} action methods: one more is 409 conflict, replacing one still works; the README says so`, async () => {
+    const id = 'com.example.many';
+    expect((await request(app.url).post('/api/v1/extensions').set(app.adminHeaders).send({ extensionId: id })).status).toBe(201);
+    const action = (i: number | string) => ({ trigger: { type: 'IntentRequest', intent: `Intent${i}` }, url: valid.url });
+    for (let i = 0; i < MAX_ACTIONS; i++) expect((await put(`a${i}`, action(i), id)).status).toBe(201);
+    const over = await put('one-more', action('more'), id);
+    expect([over.status, over.body.error.code, over.body.error.message]).toEqual([409, 'conflict', `An extension has at most ${MAX_ACTIONS} action methods: delete one first.`]);
+    expect((await put('a0', { ...action(0), timeoutMs: 2000 }, id)).status).toBe(200);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`An extension has at most **${MAX_ACTIONS}** action methods`);
+    expect(readme.replace(/\s+/g, ' ')).toContain(over.body.error.message);
+  });
+
   describe('every mistake is a 400 invalid_body naming the field', () => {
     const cases: Array<[string, string, unknown, string]> = [
       ['bad name', 'bad name!', valid, 'name'],
       ['too long a name', 'x'.repeat(65), valid, 'name'],
+      ['a name of JavaScript objects (__proto__)', '__proto__', valid, 'name'],
+      ['a name of JavaScript objects (constructor)', 'constructor', valid, 'name'],
+      ['a name of JavaScript objects (prototype)', 'prototype', valid, 'name'],
       ['name differs from the URL', 'check', { ...valid, name: 'other' }, 'name'],
       ['no trigger', 'a1', { url: valid.url }, 'trigger'],
       ['unknown trigger type', 'a1', { ...valid, trigger: { type: 'Whatever' } }, 'trigger.type'],

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import request from 'supertest';
+import { GATEWAY_SECTION, gatewaySectionOf } from '../../src/gateway/model.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
@@ -284,5 +285,98 @@ describe('cek-gateway export, diff and apply', () => {
       stdout: '',
       stderr: 'cek-gateway: --url: "ftp://cek.example.com/@x" is not an http(s) URL\n',
     });
+  });
+
+  test('names Object has too (toString, valueOf, a header "constructor") round-trip; "__proto__", "constructor" and "prototype" are refused as key and action names by the API and in a file', async () => {
+    const NAMES = 'com.example.names';
+    const env = { CEK_COM_EXAMPLE_NAMES_ACTION_VALUEOF_HEADER_CONSTRUCTOR: 'header-value-1' };
+    const api = adminApi(source);
+    expect((await api.post('/extensions', { extensionId: NAMES, language: 'en' })).status).toBe(201);
+    expect((await api.post(`/extensions/${NAMES}/keys`, { name: 'toString' })).status).toBe(201);
+    const off = await api.post(`/extensions/${NAMES}/keys`, { name: 'hasOwnProperty' });
+    expect((await api.patch(`/extensions/${NAMES}/keys/${off.body.id}`, { enabled: false })).status).toBe(200);
+    const valueOf = {
+      trigger: { type: 'IntentRequest', intent: 'ValueOf' },
+      url: `${actionTarget.url}/weather`,
+      headers: { constructor: env.CEK_COM_EXAMPLE_NAMES_ACTION_VALUEOF_HEADER_CONSTRUCTOR },
+    };
+    expect((await api.put(`/extensions/${NAMES}/actions/valueOf`, valueOf)).status).toBe(201);
+
+    // Refused by the API with words that say so (for a key name, also once trimmed and on rename).
+    for (const name of ['__proto__', ' constructor ', 'prototype']) {
+      const key = await api.post(`/extensions/${NAMES}/keys`, { name });
+      expect([key.status, key.body.error.message, key.body.error.details]).toEqual([
+        400,
+        'Invalid input: name must not be "__proto__", "constructor" or "prototype".',
+        [{ path: 'name', message: 'must not be "__proto__", "constructor" or "prototype"' }],
+      ]);
+      const action = await api.put(`/extensions/${NAMES}/actions/${encodeURIComponent(name.trim())}`, { trigger: { type: 'LaunchRequest' }, url: `${actionTarget.url}/weather` });
+      expect([action.status, action.body.error.message]).toEqual([400, 'Action names are 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype".']);
+    }
+    expect((await api.patch(`/extensions/${NAMES}/keys/${off.body.id}`, { name: '__proto__' })).status).toBe(400);
+
+    // export → apply on an instance without them → export again is identical, and diff sees no change.
+    const exported = await cli(source, ['export', '--extension', NAMES]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain('- name: toString');
+    expect(exported.stdout).toContain('- name: hasOwnProperty');
+    expect(exported.stdout).toContain('constructor: ${env:CEK_COM_EXAMPLE_NAMES_ACTION_VALUEOF_HEADER_CONSTRUCTOR}');
+    const config = file('names.yaml', exported.stdout);
+    const applied = await cli(target, ['apply', config], env);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`+ ${NAMES}: new extension`);
+    expect((await cli(target, ['export', '--extension', NAMES])).stdout).toBe(exported.stdout);
+    // (Other extensions of the instance, not in this file, are listed as kept: not changes.)
+    const diff = await cli(target, ['diff', config], env);
+    expect([diff.code, diff.stderr]).toEqual([0, '']);
+    expect(diff.stdout).toContain(`No changes: ${target.url} matches ${config}.`);
+    expect(diff.stdout).not.toContain(NAMES);
+    const keys = (await adminApi(target).get(`/extensions/${NAMES}/keys`)).body.keys as Array<{ name: string; enabled: boolean }>;
+    expect(keys.map((k) => [k.name, k.enabled])).toEqual([
+      ['toString', true],
+      ['hasOwnProperty', false],
+    ]);
+    expect((await adminApi(target).get(`/extensions/${NAMES}/actions`)).body.actions[0]).toMatchObject({ name: 'valueOf', headers: { constructor: 'header-value-1' } });
+
+    // A key saved under such a name before it was refused: export names it instead of dropping it,
+    // and the API lets it be renamed.
+    await source.services.registry.updateSection(NAMES, GATEWAY_SECTION, (r) => {
+      const section = gatewaySectionOf(r);
+      return { ...section, keys: section.keys.map((k) => (k.name === 'toString' ? { ...k, name: '__proto__' } : k)) };
+    });
+    expect(await cli(source, ['export', '--extension', NAMES])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `cek-gateway: extension "${NAMES}" has an API key named "__proto__", which a configuration file cannot name: rename it (keys are matched by name)\n`,
+    });
+    const legacy = (await api.get(`/extensions/${NAMES}/keys`)).body.keys.find((k: { name: string }) => k.name === '__proto__') as { id: string };
+    expect((await api.patch(`/extensions/${NAMES}/keys/${legacy.id}`, { name: 'toString' })).status).toBe(200);
+    expect((await cli(source, ['export', '--extension', NAMES])).stdout).toBe(exported.stdout);
+
+    // In a file: each one named, nothing applied.
+    const bad = file(
+      'reserved.yaml',
+      [
+        'version: 1',
+        'extensions:',
+        `  ${NAMES}:`,
+        '    gateway:',
+        '      keys: [{ name: __proto__ }, { name: constructor }]',
+        '    actions:',
+        '      __proto__: { trigger: { type: LaunchRequest }, url: "https://x.example/a" }',
+        '      prototype: { trigger: { type: IntentRequest, intent: P }, url: "https://x.example/a" }',
+      ].join('\n'),
+    );
+    const r = await cli(target, ['apply', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `cek-gateway: ${bad} is not a valid cek-gateway configuration (4 problems):`,
+      `  extensions["${NAMES}"].actions.__proto__: cannot be a name ("__proto__" is reserved)`,
+      `  extensions["${NAMES}"].gateway.keys[0].name: must not be "__proto__", "constructor" or "prototype"`,
+      `  extensions["${NAMES}"].gateway.keys[1].name: must not be "__proto__", "constructor" or "prototype"`,
+      `  extensions["${NAMES}"].actions.prototype: must be 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype"`,
+    ]);
   });
 });

@@ -107,6 +107,14 @@ describe.each(storeKinds)('gateway admin API on %s', (kind) => {
     const paths = (bad.body.error.details as Array<{ path: string }>).map((d) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['requireApiKey', 'usagePlan', 'messengerVerifyToken', '(body)']));
 
+    // zod's own wording is not repeated after the summary's "Invalid input:".
+    const typed = await api().put(`/extensions/${ID}/gateway`, { requireApiKey: 'yes' });
+    expect(typed.body.error.message).toBe('Invalid input: requireApiKey must be true or false.');
+    const nameless = await api().post(`/extensions/${ID}/keys`, {});
+    expect([nameless.status, nameless.body.error.message, nameless.body.error.details]).toEqual([400, 'Invalid input: name is required.', [{ path: 'name', message: 'is required' }]]);
+    const numbered = await api().post(`/extensions/${ID}/keys`, { name: 7 });
+    expect(numbered.body.error.message).toBe('Invalid input: name must be a string.');
+
     const empty = await api().put(`/extensions/${ID}/gateway`, { usagePlan: {} });
     expect(empty.status).toBe(400);
     expect(empty.body.error.message).toContain('at least one of rateRps, dayQuota, monthQuota');

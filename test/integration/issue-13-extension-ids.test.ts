@@ -113,15 +113,15 @@ describe('the admin form checks the same rule the server does', () => {
     expect(res.status).toBe(200);
     const input = /<input id="f-name"[^>]*>/.exec(res.text)?.[0] ?? '';
     const attr = (name: string) => decode(new RegExp(`${name}="([^"]*)"`).exec(input)?.[1] ?? '');
-    expect(attr('data-name-rule')).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-".');
+    expect(attr('data-name-rule')).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype".');
     const live = new RegExp(attr('data-name-pattern'));
-    for (const name of ['Check.Points_2-x', '__proto__', 'a b', '', 'x'.repeat(65), 'x'.repeat(64)]) {
+    for (const name of ['Check.Points_2-x', '__proto__', 'constructor', 'prototype', 'toString', 'a b', '', 'x'.repeat(65), 'x'.repeat(64)]) {
       const put = await request(app.url)
         .put(`/api/v1/extensions/${id}/actions/${encodeURIComponent(name === '' ? ' ' : name)}`)
         .set(app.adminHeaders)
         .send({ trigger: { type: 'IntentRequest', intent: `I${name.length}${name.slice(0, 3).replace(/\W/g, '')}` }, url: 'http://127.0.0.1:9/x' });
       expect({ name, pageSays: live.test(name), apiSays: put.status < 300 }).toEqual({ name, pageSays: put.status < 300, apiSays: put.status < 300 });
-      if (put.status >= 300) expect(put.body.error.message).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-".');
+      if (put.status >= 300) expect(put.body.error.message).toBe('Action names are 1 to 64 letters, digits, "_", "." or "-", and not "__proto__", "constructor" or "prototype".');
     }
   });
 

@@ -87,6 +87,10 @@ describe('the guessing arithmetic (README, "Pairing codes")', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const fmt = (n: number) => n.toLocaleString('en-US');
     expect(readme).toContain(`${CODE_LENGTH} digits`);
+    // The link-ticket answer of the curl examples shows a code of that length too.
+    const shown = [...readme.matchAll(/"code":"([^"]*)"/g)].map((m) => m[1]);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const code of shown) expect(code).toMatch(new RegExp(`^[0-9]{${CODE_LENGTH}}$`));
     expect(readme).toContain(`${fmt(GUESS_RATE_BOUND)} × ${fmt(CODE_TTL_MS / 1000)} × ${fmt(PENDING_CODES_BOUND)} / 10^${CODE_LENGTH} = ${(takeoverChance() * 100).toFixed(1)} %`);
   });
 });

@@ -54,6 +54,14 @@ describe.each(storeKinds)('linked users, page by page, on %s', (kind) => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_query');
     }
+    // Every wrong limit gets the one sentence (the deliveries list words its limit the same); an
+    // unknown parameter is named as part of the query, not of a body.
+    for (const q of ['?limit=0', '?limit=1001', '?limit=abc', '?limit=1.5', '?limit=10&limit=20']) {
+      expect([q, (await links(q)).body.error.details]).toEqual([q, [{ path: 'limit', message: 'must be a whole number from 1 to 1000' }]]);
+    }
+    const unknown = await links('?page=2');
+    expect(unknown.body.error.message).toBe('Invalid input: (query) unknown field(s): page.');
+    expect(unknown.body.error.details).toEqual([{ path: '(query)', message: 'unknown field(s): page' }]);
     const missing = await request(app.url).get('/api/v1/extensions/com.example.nobody/links?limit=0').set(app.adminHeaders);
     expect(missing.status).toBe(404);
   });

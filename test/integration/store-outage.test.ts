@@ -1,11 +1,15 @@
 import Database from 'better-sqlite3';
+import { Tickets } from '../../src/linking/tickets.js';
 import { createRedisStore } from '../../src/store/redisStore.js';
 import type { SqliteStore } from '../../src/store/sqliteStore.js';
 import { adminApi } from '../helpers/adminApi.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { intentRequest, launchRequest } from '../helpers/cek.js';
+import { FetchBrowser } from '../helpers/browser.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redisServer.js';
+import { deleteRedisKeys, redisAvailable, redisUrl, uniquePrefix } from '../helpers/stores.js';
 import { startTarget, type TestTarget } from '../helpers/targets.js';
+import { startTcpProxy } from '../helpers/tcpProxy.js';
 
 /**
  * Issue 13, item 2: voice keeps answering through a Redis outage. A private redis-server (never the
@@ -247,6 +251,85 @@ describe('a SQLite file that cannot be written', () => {
       other.close();
       await target.close();
       await app.close();
+    }
+  });
+});
+
+/**
+ * The end user's link pages while the store is cut (a TCP proxy in front of the shared Redis is
+ * closed): every step answers 503 with a page that says the service is temporarily unavailable,
+ * never the provider's error; the same code and ticket work once the store is back.
+ */
+(redisAvailable ? describe : describe.skip)('the link pages while the store is cut', () => {
+  test('code entry, ticket, callback and unlink answer 503 "temporarily unavailable"; the code works again afterwards', async () => {
+    const proxy = await startTcpProxy(redisUrl());
+    const prefix = uniquePrefix('link-outage');
+    const store = createRedisStore({ url: proxy.url, prefix });
+    let app: TestApp | undefined;
+    let cut = false;
+    try {
+      app = await startTestApp({ sharedStore: { store } });
+      const admin = adminApi(app);
+      expect((await admin.post('/extensions', { extensionId: ID, language: 'en' })).status).toBe(201);
+      const linking = { enabled: true, loginUrl: 'http://127.0.0.1:9/authorize', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'c', clientSecret: 'client-secret-1' };
+      expect((await admin.put(`/extensions/${ID}/account-linking`, linking)).status).toBe(200);
+      const ticket = await admin.post(`/extensions/${ID}/link-tickets`, { userId: 'user-outage' });
+      expect(ticket.status).toBe(201);
+      const { url, code } = ticket.body as { url: string; code: string };
+      const ticketUrl = `${app.url}${new URL(url).pathname}${new URL(url).search}`;
+      // Unlink tickets as the success page links them (minting one reads nothing from the store); the
+      // second names an extension this instance never read, so its name is not in the registry's cache.
+      const tickets = new Tickets(store, app.services.keyring.deriveKey('link tickets'));
+      const unlinkTicket = (await tickets.mint(ID, 'user-outage', 'unlink', 3600)).token;
+      const uncachedTicket = (await tickets.mint('com.example.never-read', 'user-outage', 'unlink', 3600)).token;
+
+      const browser = new FetchBrowser();
+      const form = await browser.request(`${app.url}/link`);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
+      expect(csrf).not.toBe('');
+      const pageText = (html: string): string => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+      const unavailable = (page: { status: number; text: string }): void => {
+        expect(page.status).toBe(503);
+        expect(pageText(page.text)).toContain('The service is temporarily unavailable');
+        expect(pageText(page.text)).toContain('try again shortly');
+        expect(page.text).not.toMatch(/refused the request|answered with an error|not answering|\bat \w+ \(|node_modules|Error:|127\.0\.0\.1/);
+      };
+
+      await proxy.stop();
+      cut = true;
+      const typed = await browser.request(`${app.url}/link`, { form: { csrf, code: '123456789013' } });
+      unavailable(typed);
+      // The form stays, with what was typed: trying again is pressing Continue.
+      expect(typed.text).toContain('value="123456789013"');
+      unavailable(await browser.request(`${app.url}/link`, { form: { csrf, code } }));
+      unavailable(await browser.request(ticketUrl));
+      unavailable(await browser.request(`${app.url}/oauth/callback?code=abc&state=some-state`));
+      unavailable(await browser.request(`${app.url}/link/unlink?ticket=${encodeURIComponent(uncachedTicket)}`));
+      unavailable(await browser.request(`${app.url}/link/unlink`, { form: { csrf, ticket: unlinkTicket } }));
+
+      await proxy.start();
+      cut = false;
+      let ready = 0;
+      for (let i = 0; i < 100 && ready !== 200; i++) {
+        ready = (await fetch(`${app.url}/readyz`)).status;
+        if (ready !== 200) await sleep(100);
+      }
+      expect(ready).toBe(200);
+      // Nothing was spent during the outage: the code still starts the sign-in.
+      const again = await browser.request(`${app.url}/link`, { form: { csrf, code } });
+      expect(again.status).toBe(303);
+      expect(again.location).toMatch(/^http:\/\/127\.0\.0\.1:9\/authorize\?/);
+      expect((await browser.request(ticketUrl)).status).toBe(303);
+      const unlinked = await browser.request(`${app.url}/link/unlink`, { form: { csrf, ticket: unlinkTicket } });
+      expect(unlinked.status).toBe(200);
+      expect(unlinked.text).toContain('Account unlinked');
+    } finally {
+      // Closing unsubscribes: it would fail while the store is cut (after a failed assertion above).
+      if (cut) await proxy.start();
+      await app?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      await proxy.stop();
+      await deleteRedisKeys(prefix);
     }
   });
 });

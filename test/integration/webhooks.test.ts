@@ -106,7 +106,13 @@ describe.each(storeKinds)('lifecycle webhooks on %s', (kind) => {
       expect(JSON.stringify(listed.body)).not.toContain(secret.slice(6, 20));
       expect((await api.get(`/extensions/${EXT}/webhooks/${id}`)).body.id).toBe(id);
       expect((await api.post(`/extensions/${EXT}/webhooks/${id}/secret`, { graceSeconds: -1 })).status).toBe(400);
-      expect((await api.get(`/extensions/${EXT}/webhooks/${id}/deliveries?limit=0`)).status).toBe(400);
+      for (const q of ['?limit=0', '?limit=201', '?limit=abc', '?limit=1e2']) {
+        const res = await api.get(`/extensions/${EXT}/webhooks/${id}/deliveries${q}`);
+        expect([q, res.status, res.body.error.details]).toEqual([q, 400, [{ path: 'limit', message: 'must be a whole number from 1 to 200' }]]);
+      }
+      expect((await api.get(`/extensions/${EXT}/webhooks/${id}/deliveries?limit=200`)).status).toBe(200);
+      const extraQuery = await api.get(`/extensions/${EXT}/webhooks/${id}/deliveries?colour=blue`);
+      expect([extraQuery.status, extraQuery.body.error.code, extraQuery.body.error.details]).toEqual([400, 'invalid_query', [{ path: '(query)', message: 'unknown field(s): colour' }]]);
       expect((await api.delete(`/extensions/${EXT}/webhooks/${id}`)).status).toBe(204);
       expect((await api.get(`/extensions/${EXT}/webhooks/${id}`)).status).toBe(404);
     });

@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { ExtensionRegistry } from '../../extensions/registry.js';
 import { AppError } from '../../http/errors.js';
-import { parseInput } from '../../http/validate.js';
+import { parseInput, wholeNumberParam } from '../../http/validate.js';
 import { LinkFailure } from '../../linking/failures.js';
 import { FUNNEL_MAX_DAYS } from '../../linking/funnel.js';
 import { formatMisconfiguration } from '../../linking/health.js';
@@ -15,31 +15,19 @@ import { adminRouter } from '../pathParams.js';
 
 const ticketInput = z.object({ userId: z.string().trim().min(1, 'is required').max(256) }).strict();
 
+const DEFAULT_LINKS_PAGE = 100;
+const DEFAULT_FUNNEL_DAYS = 30;
+
 const linksQuery = z
   .object({
-    limit: z
-      .string()
-      .regex(/^[0-9]{1,4}$/, 'must be a whole number from 1 to 1000')
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= MAX_PAGE, 'must be a whole number from 1 to 1000')
-      .optional()
-      .transform((n) => n ?? DEFAULT_LINKS_PAGE),
+    limit: wholeNumberParam(1, MAX_PAGE, DEFAULT_LINKS_PAGE),
     after: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters').optional(),
   })
   .strict();
 
-const DEFAULT_LINKS_PAGE = 100;
-const DEFAULT_FUNNEL_DAYS = 30;
-
 const funnelQuery = z
   .object({
-    days: z
-      .string()
-      .regex(/^[0-9]{1,3}$/, `must be a whole number from 1 to ${FUNNEL_MAX_DAYS}`)
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= FUNNEL_MAX_DAYS, `must be a whole number from 1 to ${FUNNEL_MAX_DAYS}`)
-      .optional()
-      .transform((n) => n ?? DEFAULT_FUNNEL_DAYS),
+    days: wholeNumberParam(1, FUNNEL_MAX_DAYS, DEFAULT_FUNNEL_DAYS),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { noFields, parseInput } from '../../http/validate.js';
+import { noFields, parseInput, wholeNumberParam } from '../../http/validate.js';
 import { formatEndpoint } from '../../webhooks/endpoints.js';
 import { DELIVERY_ID } from '../../webhooks/model.js';
 import type { Delivery } from '../../webhooks/queue.js';
@@ -9,7 +9,7 @@ import { adminRouter } from '../pathParams.js';
 
 const deliveriesQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: wholeNumberParam(1, 200, 50),
     // The `next` of the page before: a delivery id.
     after: z.string().regex(DELIVERY_ID, 'must be the next value of the page before (a msg_ id)').optional(),
   })

@@ -77,7 +77,7 @@ export function applyError(form: FormState, err: unknown, o: { fields: Record<st
     if (Object.hasOwn(o.fields, name)) {
       form.errors[name] ??= message;
     } else {
-      const label = o.otherLabels?.[name] ?? o.fields[name] ?? (name === '(body)' ? '' : name);
+      const label = o.otherLabels?.[name] ?? o.fields[name] ?? (name === '(body)' || name === '(query)' ? '' : name);
       form.problems.push(label === '' ? message : `${label}: ${message}`);
     }
   }
