@@ -7,7 +7,7 @@
 //        EXTENSION_ID, FROM, TO
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createStore } from '../dist/store/createStore.js';
+import { storeFromEnv } from './lib/storeFromEnv.mjs';
 import { Keyring, decodeKey } from '../dist/security/keyring.js';
 import { TokenVault } from '../dist/linking/vault.js';
 
@@ -28,13 +28,7 @@ function seedingUrl(url) {
   return u.toString();
 }
 
-const store = await createStore({
-  redisUrl: env.REDIS_URL,
-  redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cekgw:',
-  databaseUrl: postgres ? seedingUrl(env.DATABASE_URL) : undefined,
-  databaseSchema: env.DATABASE_SCHEMA,
-  dataDir: env.DATA_DIR ?? './data',
-});
+const store = await storeFromEnv(postgres ? { ...env, DATABASE_URL: seedingUrl(env.DATABASE_URL) } : env);
 
 /**
  * The store the vault writes through: the token records lose `successPending`, the flag the first

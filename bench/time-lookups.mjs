@@ -14,7 +14,7 @@
 //        EXTENSION_ID, TO, LOOKUPS
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { createStore } from '../dist/store/createStore.js';
+import { storeFromEnv } from './lib/storeFromEnv.mjs';
 import { Keyring, decodeKey } from '../dist/security/keyring.js';
 import { TokenVault } from '../dist/linking/vault.js';
 
@@ -28,13 +28,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 
-const store = await createStore({
-  redisUrl: env.REDIS_URL,
-  redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'cekgw:',
-  databaseUrl: env.DATABASE_URL,
-  databaseSchema: env.DATABASE_SCHEMA,
-  dataDir: env.DATA_DIR ?? './data',
-});
+const store = await storeFromEnv(env);
 const vault = new TokenVault(store, new Keyring([decodeKey(env.ENCRYPTION_KEY)]));
 
 async function timed() {
