@@ -54,9 +54,7 @@ export function createVoiceHandler(deps: VoiceHandlerDeps) {
     if (result.ok) {
       sendJson(res, 200, result.answer.body);
     } else {
-      const code = result.error.code;
-      // The rest of an unread body would otherwise be parsed as the next request on the connection.
-      if (code === 'payload_too_large' || code === 'request_timeout') res.setHeader('connection', 'close');
+      // readBody's 413 and 408 carry `connection: close` (the unread rest of the body).
       sendError(res, result.error, requestId);
     }
     result.finish(result.status);

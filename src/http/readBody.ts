@@ -67,8 +67,9 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = BODY_T
   });
 }
 
+/** Like a timeout, the unread rest of the body would be parsed as the next request: the answer closes the connection. */
 function tooLarge(limit: number): AppError {
-  return new AppError('payload_too_large', `The request body is larger than ${limit / 1024} KiB.`);
+  return new AppError('payload_too_large', `The request body is larger than ${limit / 1024} KiB.`, { headers: { connection: 'close' } });
 }
 
 /**

@@ -44,6 +44,12 @@ describe('readBody', () => {
     req.destroy();
   });
 
+  test('a body over the limit is refused with 413 payload_too_large, closing the connection', async () => {
+    const req = send(['x'.repeat(200)], 5000);
+    expect(await outcome).toBe('413 payload_too_large (close)');
+    req.destroy();
+  });
+
   test('a compressed body is refused with 415 (signatures are over the bytes as sent)', async () => {
     send(['xx'], 2, { 'content-encoding': 'gzip' }).end();
     expect(await outcome).toBe('415 unsupported_media_type');
